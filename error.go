@@ -1,0 +1,77 @@
+package latchkey
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Application error codes. They are the contract's stable "code" values; the
+// HTTP layer maps each to its status in one place.
+const (
+	EINVALID            = "invalid_request"
+	EVALIDATION         = "validation_failed"
+	EMISSINGTOKEN       = "missing_token"
+	EINVALIDTOKEN       = "invalid_token"
+	ETOKENEXPIRED       = "token_expired"
+	ETOKENREVOKED       = "token_revoked"
+	EINVALIDCREDENTIALS = "invalid_credentials"
+	EFORBIDDEN          = "forbidden"
+	EACCOUNTDISABLED    = "account_disabled"
+	ENOTFOUND           = "not_found"
+	EEMAILTAKEN         = "email_taken"
+	ERATELIMITED        = "rate_limited"
+	EUNAVAILABLE        = "unavailable"
+	EINTERNAL           = "internal"
+)
+
+// FieldError names one field of a request that broke a rule.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is an application error: a contract code, a message safe to show the
+// caller, and for validation errors the fields at fault.
+type Error struct {
+	Code    string
+	Message string
+	Fields  []FieldError
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("latchkey error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ValidationError returns a validation_failed error listing fields.
+func ValidationError(fields ...FieldError) *Error {
+	return &Error{Code: EVALIDATION, Message: "request failed validation", Fields: fields}
+}
+
+// ErrorCode returns the code of an application error, EINTERNAL for any
+// other non-nil error and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EINTERNAL
+	}
+}
+
+// ErrorMessage returns the caller-safe message of an application error, or a
+// generic one for any other error so that nothing internal leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
