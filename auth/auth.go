@@ -1,0 +1,374 @@
+// Package auth is Latchkey's account and session logic: sign-up, sign-in,
+// refresh-token rotation with reuse detection, sign-out, password change and
+// the in-memory revocation set. It knows nothing of HTTP.
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Service carries the dependencies of the account operations.
+type Service struct {
+	Store        latchkey.Store
+	Hasher       *password.Hasher
+	Tokens       *token.Issuer
+	Revoked      *Revocations
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration // 0 means strict: any second use is reuse
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Client describes where a request came from; it is kept with the session.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Grant is what sign-up, sign-in and refresh hand back.
+type Grant struct {
+	User             *latchkey.User
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	SessionID        string
+}
+
+// Sign-out scopes.
+const (
+	ScopeLocal  = "local"
+	ScopeOthers = "others"
+	ScopeGlobal = "global"
+)
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+var errInvalidCredentials = latchkey.Errorf(latchkey.EINVALIDCREDENTIALS, "invalid email or password")
+
+// NewUser validates and stores an account. It is shared by sign-up and the
+// `user create` command.
+func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latchkey.Role) (*latchkey.User, error) {
+	var errs []latchkey.FieldError
+	if email == "" {
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: requiredRuleText})
+	} else if !validEmail(email) {
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: emailRuleText})
+	}
+	errs = checkPassword("password", pw, errs)
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		errs = append(errs, latchkey.FieldError{Field: "name", Message: nameRuleText})
+	}
+	if !role.Valid() {
+		errs = append(errs, latchkey.FieldError{Field: "role", Message: "must be user or admin"})
+	}
+	if len(errs) > 0 {
+		return nil, latchkey.ValidationError(errs...)
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, fmt.Errorf("auth: hash password: %w", err)
+	}
+	u := &latchkey.User{Email: email, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SignUp creates a user and signs it in.
+func (s *Service) SignUp(ctx context.Context, email, pw, name string, c Client) (*Grant, error) {
+	u, err := s.NewUser(ctx, email, pw, name, latchkey.RoleUser)
+	if err != nil {
+		return nil, err
+	}
+	s.Logger.Info("signup", "user_id", u.ID, "ip", c.IP)
+	return s.startSession(ctx, u, c)
+}
+
+// SignIn checks a password and opens a session. An unknown email costs the
+// same hashing work as a wrong password and gets the same answer.
+func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Grant, error) {
+	var errs []latchkey.FieldError
+	if email == "" {
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: requiredRuleText})
+	}
+	if pw == "" {
+		errs = append(errs, latchkey.FieldError{Field: "password", Message: requiredRuleText})
+	}
+	if len(errs) > 0 {
+		return nil, latchkey.ValidationError(errs...)
+	}
+	u, err := s.Store.FindUserByEmail(ctx, email)
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, fmt.Errorf("auth: dummy verify: %w", err)
+		}
+		s.Logger.Info("signin_failed", "reason", "unknown_email", "ip", c.IP)
+		return nil, errInvalidCredentials
+	} else if err != nil {
+		return nil, err
+	}
+	ok, err := s.Hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return nil, fmt.Errorf("auth: verify password: %w", err)
+	}
+	if !ok {
+		s.Logger.Info("signin_failed", "reason", "wrong_password", "user_id", u.ID, "ip", c.IP)
+		return nil, errInvalidCredentials
+	}
+	// Only a caller who knows the password learns that the account is disabled.
+	if u.Disabled {
+		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
+	}
+	s.Logger.Info("signin", "user_id", u.ID, "ip", c.IP)
+	return s.startSession(ctx, u, c)
+}
+
+func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client) (*Grant, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("auth: session id: %w", err)
+	}
+	now := s.now()
+	refresh, key := token.NewRefresh()
+	sess := &latchkey.Session{
+		ID:          id.String(),
+		UserID:      u.ID,
+		CreatedAt:   now,
+		LastUsedAt:  now,
+		ExpiresAt:   now.Add(s.RefreshTTL),
+		UserAgent:   truncate(c.UserAgent, 512),
+		IP:          c.IP,
+		RefreshKey:  key,
+		RefreshHash: token.HashRefresh(refresh),
+		RotatedAt:   now,
+	}
+	if err := s.Store.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("auth: create session: %w", err)
+	}
+	return s.grant(u, sess, refresh)
+}
+
+func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string) (*Grant, error) {
+	at, exp, err := s.Tokens.Issue(u, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{
+		User:             u,
+		AccessToken:      at,
+		AccessExpiresAt:  exp,
+		RefreshToken:     refresh,
+		RefreshExpiresAt: sess.ExpiresAt,
+		SessionID:        sess.ID,
+	}, nil
+}
+
+var (
+	errUnknownRefresh = latchkey.Errorf(latchkey.EINVALIDTOKEN, "unknown or expired refresh token")
+	errRevoked        = latchkey.Errorf(latchkey.ETOKENREVOKED, "session revoked")
+	errReuse          = latchkey.Errorf(latchkey.ETOKENREVOKED, "refresh token reused; session revoked")
+)
+
+// Refresh rotates a refresh token. Presenting the current token moves the
+// session one generation on; presenting the token it just replaced, within
+// the grace window, answers again with the same new token (two tabs
+// converge); presenting any other spent token is reuse and revokes the
+// session. The rotation is a compare-and-swap on the session's generation in
+// the store, so concurrent refreshes, in one process or several, agree.
+func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
+	if refresh == "" || len(refresh) > 256 {
+		return nil, errUnknownRefresh
+	}
+	h := token.HashRefresh(refresh)
+	now := s.now()
+	sess, err := s.Store.FindSessionByRefreshHash(ctx, h)
+	switch latchkey.ErrorCode(err) {
+	case "":
+		if sess.Revoked() {
+			return nil, errRevoked
+		}
+		if !now.Before(sess.ExpiresAt) {
+			return nil, errUnknownRefresh
+		}
+		u, err := s.liveUser(ctx, sess)
+		if err != nil {
+			return nil, err
+		}
+		next := token.NextRefresh(sess.RefreshKey, refresh)
+		won, err := s.Store.RotateSession(ctx, latchkey.Rotation{
+			SessionID:      sess.ID,
+			FromGeneration: sess.Generation,
+			OldHash:        h,
+			NewHash:        token.HashRefresh(next),
+			Now:            now,
+			ExpiresAt:      now.Add(s.RefreshTTL),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("auth: rotate: %w", err)
+		}
+		if won {
+			sess.ExpiresAt = now.Add(s.RefreshTTL)
+			return s.grant(u, sess, next)
+		}
+		// Another refresh of this token, or a revocation, got there first:
+		// answer as for a spent token, with the session as it is now.
+		if sess, err = s.Store.FindSession(ctx, sess.ID); err != nil {
+			return nil, fmt.Errorf("auth: reload session: %w", err)
+		}
+	case latchkey.ENOTFOUND:
+		sess, err = s.Store.FindSessionBySpentHash(ctx, h)
+		if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+			return nil, errUnknownRefresh
+		} else if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	return s.spent(ctx, sess, refresh, h, now, c)
+}
+
+// spent handles a refresh token that has already been rotated away.
+func (s *Service) spent(ctx context.Context, sess *latchkey.Session, refresh string, h []byte, now time.Time, c Client) (*Grant, error) {
+	if sess.Revoked() {
+		return nil, errRevoked
+	}
+	if s.RefreshGrace > 0 && bytes.Equal(sess.PrevHash, h) && now.Sub(sess.RotatedAt) <= s.RefreshGrace {
+		next := token.NextRefresh(sess.RefreshKey, refresh)
+		if bytes.Equal(token.HashRefresh(next), sess.RefreshHash) {
+			u, err := s.liveUser(ctx, sess)
+			if err != nil {
+				return nil, err
+			}
+			return s.grant(u, sess, next)
+		}
+	}
+	if err := s.Store.RevokeSessionByID(ctx, sess.ID, latchkey.ReasonRefreshReuse, now); err != nil {
+		return nil, fmt.Errorf("auth: revoke on reuse: %w", err)
+	}
+	s.Revoked.Add(now, sess.ID)
+	s.Logger.Warn("refresh_reuse", "session_id", sess.ID, "user_id", sess.UserID, "ip", c.IP)
+	return nil, errReuse
+}
+
+// liveUser loads the session's user, refusing a disabled one.
+func (s *Service) liveUser(ctx context.Context, sess *latchkey.Session) (*latchkey.User, error) {
+	u, err := s.Store.FindUserByID(ctx, sess.UserID)
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		return nil, errRevoked
+	} else if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, errRevoked
+	}
+	return u, nil
+}
+
+// SignOut revokes the caller's session (local), every other one (others)
+// or all of them (global).
+func (s *Service) SignOut(ctx context.Context, userID, sid, scope string) error {
+	now := s.now()
+	var ids []string
+	var err error
+	switch scope {
+	case "", ScopeLocal:
+		err = s.Store.RevokeSession(ctx, userID, sid, latchkey.ReasonSignout, now)
+		if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+			err = nil // already gone: signing out again is not an error
+		}
+		ids = []string{sid}
+	case ScopeOthers:
+		ids, err = s.Store.RevokeUserSessions(ctx, userID, sid, latchkey.ReasonSignout, now)
+	case ScopeGlobal:
+		ids, err = s.Store.RevokeUserSessions(ctx, userID, "", latchkey.ReasonSignout, now)
+	default:
+		return latchkey.ValidationError(latchkey.FieldError{Field: "scope", Message: "must be local, others or global"})
+	}
+	if err != nil {
+		return err
+	}
+	s.Revoked.Add(now, ids...)
+	s.Logger.Info("signout", "user_id", userID, "session_id", sid, "scope", scope, "revoked", len(ids))
+	return nil
+}
+
+// RevokeSession revokes one of the user's own sessions.
+func (s *Service) RevokeSession(ctx context.Context, userID, id string) error {
+	now := s.now()
+	if err := s.Store.RevokeSession(ctx, userID, id, latchkey.ReasonSessionRevoked, now); err != nil {
+		return err
+	}
+	s.Revoked.Add(now, id)
+	s.Logger.Info("session_revoked", "user_id", userID, "session_id", id)
+	return nil
+}
+
+// ChangePassword checks the current password, stores the new one and
+// revokes every other session of the user.
+func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next string) error {
+	var errs []latchkey.FieldError
+	if current == "" {
+		errs = append(errs, latchkey.FieldError{Field: "current_password", Message: requiredRuleText})
+	}
+	errs = checkPassword("new_password", next, errs)
+	if len(errs) > 0 {
+		return latchkey.ValidationError(errs...)
+	}
+	u, err := s.Store.FindUserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	ok, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("auth: verify password: %w", err)
+	}
+	if !ok {
+		return latchkey.ValidationError(latchkey.FieldError{Field: "current_password", Message: "is not correct"})
+	}
+	hash, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("auth: hash password: %w", err)
+	}
+	now := s.now()
+	ids, err := s.Store.SetPassword(ctx, userID, hash, sid, now)
+	if err != nil {
+		return err
+	}
+	s.Revoked.Add(now, ids...)
+	s.Logger.Info("password_changed", "user_id", userID, "session_id", sid, "revoked", len(ids))
+	return nil
+}
+
+// IsBusy reports whether err means the hashing gate was full.
+func IsBusy(err error) bool { return errors.Is(err, password.ErrBusy) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,118 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+// Revocations is the in-memory set of revoked session ids that every access
+// token is checked against. Verification stays stateless: the request path
+// reads a map, never the database.
+//
+// An entry is kept for Retain after the revocation, the longest an access
+// token issued before it can live; then the token has expired anyway.
+type Revocations struct {
+	Retain time.Duration
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	revoked map[string]time.Time // session id -> revoked at
+}
+
+// NewRevocations returns an empty set keeping entries for retain.
+func NewRevocations(retain time.Duration) *Revocations {
+	return &Revocations{Retain: retain, now: time.Now, revoked: make(map[string]time.Time)}
+}
+
+// Add marks sessions as revoked at.
+func (r *Revocations) Add(at time.Time, ids ...string) {
+	r.mu.Lock()
+	for _, id := range ids {
+		if _, ok := r.revoked[id]; !ok {
+			r.revoked[id] = at
+		}
+	}
+	r.mu.Unlock()
+}
+
+// Revoked reports whether the session was revoked.
+func (r *Revocations) Revoked(sid string) bool {
+	r.mu.RLock()
+	_, ok := r.revoked[sid]
+	r.mu.RUnlock()
+	return ok
+}
+
+// Len is the number of sessions held.
+func (r *Revocations) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.revoked)
+}
+
+func (r *Revocations) prune(now time.Time) {
+	r.mu.Lock()
+	for id, at := range r.revoked {
+		if now.Sub(at) > r.Retain {
+			delete(r.revoked, id)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// pollOverlap re-reads a little of the past at each poll: a revocation is
+// stamped before its transaction commits, so a row can appear with a time
+// slightly older than one already seen.
+const pollOverlap = 5 * time.Second
+
+// Load reads the revocations still relevant and returns the time to poll from.
+func (r *Revocations) Load(ctx context.Context, store latchkey.SessionService) (time.Time, error) {
+	start := r.now()
+	if err := r.pull(ctx, store, start.Add(-r.Retain)); err != nil {
+		return time.Time{}, err
+	}
+	return start, nil
+}
+
+func (r *Revocations) pull(ctx context.Context, store latchkey.SessionService, since time.Time) error {
+	rs, err := store.RevokedSince(ctx, since)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for _, s := range rs {
+		if _, ok := r.revoked[s.ID]; !ok {
+			r.revoked[s.ID] = s.RevokedAt
+		}
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// Watch polls the store every interval until ctx ends, so revocations made
+// by another process sharing the store take effect here within interval.
+// since is what Load returned.
+func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, since time.Time, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := r.now()
+		if err := r.pull(ctx, store, since.Add(-pollOverlap)); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("poll revocations", "err", err)
+			}
+			continue
+		}
+		since = start
+		r.prune(start)
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/token"
+)
+
+// configured parses a subcommand's flags and configuration.
+func configured(name string, args []string, getenv func(string) string, stdout io.Writer, extra func(*flag.FlagSet)) (*config, []string, error) {
+	fs, parse := newFlags(name, getenv, stdout)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := parse()
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return cfg, fs.Args(), nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := configured("migrate", args, getenv, stdout, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("migrate: unexpected argument %q", rest[0])
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	fmt.Fprintln(stdout, "schema up to date")
+	return nil
+}
+
+func cmdUserCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var email, name, role *string
+	var fromStdin *bool
+	cfg, rest, err := configured("user create", args, getenv, stdout, func(fs *flag.FlagSet) {
+		email = fs.String("email", "", "the user's email (required)")
+		name = fs.String("name", "", "the user's name")
+		role = fs.String("role", "user", "user or admin")
+		fromStdin = fs.Bool("password-stdin", false, "read the password from standard input (required; passwords never go in flags)")
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usagef("user create: unexpected argument %q", rest[0])
+	case *email == "":
+		return usagef("user create: --email is required")
+	case !*fromStdin:
+		return usagef("user create: --password-stdin is required; the password is read from standard input")
+	case !latchkey.Role(*role).Valid():
+		return usagef("user create: --role must be user or admin")
+	}
+	pw, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read password: %w", err)
+	}
+	pw = strings.TrimRight(pw, "\r\n")
+	if pw == "" {
+		return usagef("user create: no password on standard input")
+	}
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	u, err := a.auth.NewUser(ctx, *email, pw, *name, latchkey.Role(*role))
+	switch latchkey.ErrorCode(err) {
+	case "":
+	case latchkey.EVALIDATION:
+		var fields []string
+		if e, ok := err.(*latchkey.Error); ok {
+			for _, f := range e.Fields {
+				fields = append(fields, f.Field+" "+f.Message)
+			}
+		}
+		return usagef("user create: %s", strings.Join(fields, "; "))
+	case latchkey.EEMAILTAKEN:
+		return fmt.Errorf("user create: a user with email %s exists", *email)
+	default:
+		return fmt.Errorf("user create: %w", err)
+	}
+	fmt.Fprintf(stdout, "created user %s (%s, role %s)\n", u.ID, u.Email, u.Role)
+	return nil
+}
+
+func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := configured("keys rotate", args, getenv, stdout, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("keys rotate: unexpected argument %q", rest[0])
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	k, err := token.Rotate(ctx, db, time.Now())
+	if err != nil {
+		return fmt.Errorf("keys rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within seconds\n", k.ID)
+	return nil
+}
+
+func cmdTokenInspect(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := configured("token inspect", args, getenv, stdout, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("token inspect: want exactly one TOKEN argument")
+	}
+	raw := rest[0]
+	// Show what the token says before judging it, so an operator can see
+	// why it fails. Decoding is not trusting: the verdict comes below.
+	parsed, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims{})
+	if err != nil {
+		return usagef("token inspect: not a JWT")
+	}
+	out := json.NewEncoder(stdout)
+	out.SetIndent("", "  ")
+	_ = out.Encode(map[string]any{"header": parsed.Header, "claims": parsed.Claims})
+
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if _, err := a.revoked.Load(ctx, a.store); err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	c, err := a.verifier.Verify(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("token inspect: %w", err)
+	}
+	fmt.Fprintf(stdout, "valid: subject %s, session %s, expires %s\n", c.Subject, c.SessionID, c.ExpiresAt.Format(time.RFC3339))
+	return nil
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one row of the contract's configuration table: an environment
+// variable and the serve flag named after it.
+type setting struct {
+	env, def, usage string
+}
+
+func (s setting) flag() string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.env, "LATCHKEY_")), "_", "-")
+}
+
+var settings = []setting{
+	{"LATCHKEY_ADDR", "127.0.0.1:8080", "listen address"},
+	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://..."},
+	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens"},
+	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens"},
+	{"LATCHKEY_ACCESS_TTL", "15m", "access token lifetime (Go duration)"},
+	{"LATCHKEY_REFRESH_TTL", "720h", "refresh token lifetime, counted afresh at each rotation"},
+	{"LATCHKEY_REFRESH_GRACE", "10s", "reuse window for concurrent refreshes; 0 = strict"},
+	{"LATCHKEY_JWT_ALG", "EdDSA", "EdDSA or HS256"},
+	{"LATCHKEY_JWT_SECRET", "", "HS256 secret, at least 32 bytes (prefer the environment variable to the flag)"},
+	{"LATCHKEY_TLS_CERT", "", "TLS certificate file (PEM)"},
+	{"LATCHKEY_TLS_KEY", "", "TLS private key file (PEM)"},
+	{"LATCHKEY_AUTH_RATE", "60", "POSTs to /api/auth/* per minute per client IP; 0 = off"},
+	{"LATCHKEY_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For"},
+	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest"},
+	{"LATCHKEY_AUDIT_RETENTION", "2160h", "audit events older than this are pruned"},
+	{"LATCHKEY_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser"},
+	{"LATCHKEY_TRUSTED_JWKS_URL", "", "JWKS URL of an external issuer to trust on the task routes"},
+	{"LATCHKEY_TRUSTED_ISSUER", "", "iss of the trusted external issuer"},
+	{"LATCHKEY_TRUSTED_AUDIENCE", "", "aud of the trusted external issuer"},
+	{"LATCHKEY_TRUSTED_SECRET", "", "shared HS256 secret of the trusted external issuer"},
+	{"LATCHKEY_DB_MAX_CONNS", "", "PostgreSQL pool size"},
+}
+
+// config is the parsed and validated configuration.
+type config struct {
+	Addr           string
+	DatabaseURL    string
+	SQLitePath     string
+	Issuer         string
+	Audience       string
+	AccessTTL      time.Duration
+	RefreshTTL     time.Duration
+	RefreshGrace   time.Duration
+	JWTAlg         string
+	JWTSecret      []byte
+	TLSCert        string
+	TLSKey         string
+	AuthRate       int
+	TrustProxy     bool
+	SecretKey      string
+	AuditRetention time.Duration
+	CORSOrigins    []string
+	TrustedJWKSURL string
+	TrustedIssuer  string
+	TrustedAud     string
+	TrustedSecret  string
+	DBMaxConns     int
+}
+
+// configFlags registers every setting on fs with its environment value as
+// the default, so a flag given on the command line wins. It returns a
+// function that validates what was parsed.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (*config, error) {
+	vals := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		def := s.def
+		if v, ok := lookup(getenv, s.env); ok {
+			def = v
+		}
+		vals[s.env] = fs.String(s.flag(), def, s.usage+" ("+s.env+")")
+	}
+	return func() (*config, error) {
+		get := func(env string) string { return *vals[env] }
+		return parseConfig(get)
+	}
+}
+
+// lookup treats an empty variable as unset.
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// parseConfig validates settings; every error names the setting at fault.
+func parseConfig(get func(string) string) (*config, error) {
+	c := &config{
+		Addr:           get("LATCHKEY_ADDR"),
+		DatabaseURL:    get("LATCHKEY_DATABASE_URL"),
+		Issuer:         get("LATCHKEY_ISSUER"),
+		Audience:       get("LATCHKEY_AUDIENCE"),
+		JWTAlg:         get("LATCHKEY_JWT_ALG"),
+		TLSCert:        get("LATCHKEY_TLS_CERT"),
+		TLSKey:         get("LATCHKEY_TLS_KEY"),
+		SecretKey:      get("LATCHKEY_SECRET_KEY"),
+		TrustedJWKSURL: get("LATCHKEY_TRUSTED_JWKS_URL"),
+		TrustedIssuer:  get("LATCHKEY_TRUSTED_ISSUER"),
+		TrustedAud:     get("LATCHKEY_TRUSTED_AUDIENCE"),
+		TrustedSecret:  get("LATCHKEY_TRUSTED_SECRET"),
+	}
+	var err error
+	dur := func(env string, min time.Duration) time.Duration {
+		if err != nil {
+			return 0
+		}
+		d, e := time.ParseDuration(get(env))
+		switch {
+		case e != nil:
+			err = fmt.Errorf("%s: %q is not a duration (e.g. 15m, 720h)", env, get(env))
+		case d < min:
+			err = fmt.Errorf("%s: must be at least %s", env, min)
+		}
+		return d
+	}
+	c.AccessTTL = dur("LATCHKEY_ACCESS_TTL", time.Second)
+	c.RefreshTTL = dur("LATCHKEY_REFRESH_TTL", time.Second)
+	c.RefreshGrace = dur("LATCHKEY_REFRESH_GRACE", 0)
+	c.AuditRetention = dur("LATCHKEY_AUDIT_RETENTION", 0)
+	if err != nil {
+		return nil, err
+	}
+	if c.RefreshGrace > time.Minute {
+		return nil, errors.New("LATCHKEY_REFRESH_GRACE: must be at most 1m; a long window weakens reuse detection")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_ADDR: %q is not host:port", c.Addr)
+	}
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		c.SQLitePath = strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "//")
+		if c.SQLitePath == "" {
+			return nil, errors.New("LATCHKEY_DATABASE_URL: sqlite: needs a file path")
+		}
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return nil, errors.New("LATCHKEY_DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite:PATH")
+	default:
+		return nil, fmt.Errorf("LATCHKEY_DATABASE_URL: must start with sqlite: or postgres://")
+	}
+	if u, e := url.Parse(c.Issuer); e != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("LATCHKEY_ISSUER: %q is not an http(s) URL", c.Issuer)
+	}
+	if c.Audience == "" {
+		return nil, errors.New("LATCHKEY_AUDIENCE: must not be empty")
+	}
+	switch c.JWTAlg {
+	case "EdDSA":
+		if get("LATCHKEY_JWT_SECRET") != "" {
+			return nil, errors.New("LATCHKEY_JWT_SECRET: set, but LATCHKEY_JWT_ALG is EdDSA; set LATCHKEY_JWT_ALG=HS256 to use it")
+		}
+	case "HS256":
+		// The raw bytes of the setting are the key, as the contract says.
+		c.JWTSecret = []byte(get("LATCHKEY_JWT_SECRET"))
+		if len(c.JWTSecret) < 32 {
+			return nil, errors.New("LATCHKEY_JWT_SECRET: HS256 needs a secret of at least 32 bytes")
+		}
+	default:
+		return nil, fmt.Errorf("LATCHKEY_JWT_ALG: %q is not EdDSA or HS256", c.JWTAlg)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY: set both or neither")
+	}
+	if c.AuthRate, err = strconv.Atoi(get("LATCHKEY_AUTH_RATE")); err != nil || c.AuthRate < 0 {
+		return nil, fmt.Errorf("LATCHKEY_AUTH_RATE: %q is not a whole number >= 0", get("LATCHKEY_AUTH_RATE"))
+	}
+	if c.TrustProxy, err = strconv.ParseBool(get("LATCHKEY_TRUST_PROXY")); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_TRUST_PROXY: %q is not true or false", get("LATCHKEY_TRUST_PROXY"))
+	}
+	for _, o := range strings.Split(get("LATCHKEY_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, e := url.Parse(o); e != nil || o == "*" || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			return nil, fmt.Errorf("LATCHKEY_CORS_ORIGINS: %q is not an origin like https://app.example.com", o)
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	if v := get("LATCHKEY_DB_MAX_CONNS"); v != "" {
+		if c.DBMaxConns, err = strconv.Atoi(v); err != nil || c.DBMaxConns < 1 {
+			return nil, fmt.Errorf("LATCHKEY_DB_MAX_CONNS: %q is not a whole number >= 1", v)
+		}
+	}
+	if c.TrustedSecret != "" && len(c.TrustedSecret) < 32 {
+		return nil, errors.New("LATCHKEY_TRUSTED_SECRET: needs at least 32 bytes")
+	}
+	return c, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// usageError is bad usage or invalid configuration: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+const usage = `usage: latchkey <command> [flags]
+
+commands:
+  serve                      run the server
+  migrate                    bring the store's schema up to date
+  user create --email E [--name N] [--role admin] --password-stdin
+                             add a user
+  keys rotate                add a new signing key
+  token inspect TOKEN        decode and verify a token against the store's keys
+
+Every command takes the settings of the configuration table as flags
+(LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey serve -h" lists them.
+`
+
+// run is the whole program; main only wires it to the process. It returns
+// the exit status: 0, 1 for a failure at run time, 2 for bad usage or
+// configuration. Errors are printed on one line.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintln(stderr, "latchkey: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	sub := func() (string, []string) {
+		if len(rest) == 0 {
+			return "", nil
+		}
+		return rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		switch name, r := sub(); name {
+		case "create":
+			return cmdUserCreate(ctx, r, getenv, stdin, stdout, stderr)
+		default:
+			return usagef("user: unknown subcommand %q (want create)", name)
+		}
+	case "keys":
+		switch name, r := sub(); name {
+		case "rotate":
+			return cmdKeysRotate(ctx, r, getenv, stdout, stderr)
+		default:
+			return usagef("keys: unknown subcommand %q (want rotate)", name)
+		}
+	case "token":
+		switch name, r := sub(); name {
+		case "inspect":
+			return cmdTokenInspect(ctx, r, getenv, stdout, stderr)
+		default:
+			return usagef("token: unknown subcommand %q (want inspect)", name)
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q; run latchkey help", cmd)
+}
+
+// newFlags makes a subcommand's flag set carrying every setting. Parse
+// errors come back as usage errors; -h prints the flags to stdout.
+func newFlags(name string, getenv func(string) string, stdout io.Writer) (*flag.FlagSet, func() (*config, error)) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "usage of latchkey %s:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs, configFlags(fs, getenv)
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}

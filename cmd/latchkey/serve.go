@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/sqldb"
+	"github.com/latchkey/latchkey/sqlite"
+	"github.com/latchkey/latchkey/token"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// watchInterval is how often a server re-reads what other processes
+// sharing the store may have changed: revocations and signing keys.
+const watchInterval = time.Second
+
+// hashWait bounds how long a sign-in waits for the hashing gate before it
+// is answered 503 with Retry-After instead of piling up.
+const hashWait = 5 * time.Second
+
+// openStore opens and migrates the store. A path that cannot be opened is
+// invalid configuration (exit 2); a failed migration is a run-time failure.
+func openStore(ctx context.Context, cfg *config) (*sqldb.DB, error) {
+	db, err := sqlite.Open(ctx, cfg.SQLitePath)
+	if err != nil {
+		return nil, usagef("LATCHKEY_DATABASE_URL: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// app is the server's object graph, built once from the configuration.
+type app struct {
+	cfg      *config
+	log      *slog.Logger
+	store    *sqldb.DB
+	ring     *token.KeyRing // nil in HS256 mode
+	revoked  *auth.Revocations
+	auth     *auth.Service
+	verifier *verify.Verifier
+}
+
+func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: db}
+	if err := a.build(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) build(ctx context.Context) error {
+	cfg := a.cfg
+	// An access token issued just before a revocation or a key rotation
+	// lives at most this long after it.
+	retain := cfg.AccessTTL + verify.MaxLeeway
+	issuer := &token.Issuer{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Secret: cfg.JWTSecret}
+	var keys verify.KeyFunc
+	if cfg.JWTAlg == verify.AlgHS256 {
+		keys = verify.HMACSecret(cfg.JWTSecret)
+	} else {
+		ring, err := token.OpenKeyRing(ctx, a.store, retain)
+		if err != nil {
+			return err
+		}
+		a.ring, issuer.Ring, keys = ring, ring, ring.Key
+	}
+	a.revoked = auth.NewRevocations(retain)
+	v, err := verify.New(verify.Config{
+		Issuer:     cfg.Issuer,
+		Audience:   cfg.Audience,
+		Algorithms: []string{cfg.JWTAlg},
+		Keys:       keys,
+		IsRevoked: func(_ context.Context, c *verify.Claims) bool {
+			return a.revoked.Revoked(c.SessionID)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("verifier: %w", err)
+	}
+	a.verifier = v
+	hasher := password.New(password.DefaultParams, 0)
+	hasher.SetMaxWait(hashWait)
+	a.auth = &auth.Service{
+		Store:        a.store,
+		Hasher:       hasher,
+		Tokens:       issuer,
+		Revoked:      a.revoked,
+		RefreshTTL:   cfg.RefreshTTL,
+		RefreshGrace: cfg.RefreshGrace,
+		Logger:       a.log,
+	}
+	return nil
+}
+
+func (a *app) jwks() []byte {
+	if a.ring == nil {
+		return []byte(`{"keys":[]}`)
+	}
+	return a.ring.JWKS()
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, parse := newFlags("serve", getenv, stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := parse()
+	if err != nil {
+		return usageError{err}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	since, err := a.revoked.Load(ctx, a.store)
+	if err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go a.revoked.Watch(watchCtx, a.store, since, watchInterval, log)
+	if a.ring != nil {
+		go a.ring.Watch(watchCtx, watchInterval, log)
+	}
+
+	handler := httpapi.NewServer(httpapi.Config{
+		Logger:     log,
+		Auth:       a.auth,
+		Store:      a.store,
+		Verifier:   a.verifier,
+		JWKS:       a.jwks,
+		Issuer:     cfg.Issuer,
+		TrustProxy: cfg.TrustProxy,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// Room for an oversized token to reach the verifier and get the
+		// contract's 401 rather than a bare 431.
+		MaxHeaderBytes: 256 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return usagef("LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY: %w", err)
+		}
+		scheme = "https"
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
+		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.SQLitePath)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Shutdown lets in-flight requests finish before the store closes.
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	stopWatch()
+	if err := a.store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

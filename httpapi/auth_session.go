@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+)
+
+func (s *server) handleSignOut() http.Handler {
+	type request struct {
+		Scope string `json:"scope"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[request](w, r, true)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		c := claims(r)
+		if err := s.Auth.SignOut(r.Context(), c.Subject, c.SessionID, in.Scope); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if in.Scope != "others" {
+			setRefreshCookie(w, r, "", 0)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *server) handleMe() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.Store.FindUserByID(r.Context(), claims(r).Subject)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, userResponse{User: u})
+	})
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+func (s *server) handleListSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := claims(r)
+		list, err := s.Store.ListSessions(r.Context(), c.Subject, time.Now())
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		out := make([]sessionJSON, 0, len(list))
+		for _, x := range list {
+			out = append(out, sessionJSON{
+				ID: x.ID, CreatedAt: x.CreatedAt, LastUsedAt: x.LastUsedAt, ExpiresAt: x.ExpiresAt,
+				UserAgent: x.UserAgent, IP: x.IP, Current: x.ID == c.SessionID,
+			})
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, struct {
+			Sessions []sessionJSON `json:"sessions"`
+		}{out})
+	})
+}
+
+func (s *server) handleRevokeSession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := claims(r)
+		if err := s.Auth.RevokeSession(r.Context(), c.Subject, r.PathValue("id")); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *server) handleChangePassword() http.Handler {
+	type request struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[request](w, r, false)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		c := claims(r)
+		if err := s.Auth.ChangePassword(r.Context(), c.Subject, c.SessionID, in.CurrentPassword, in.NewPassword); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *server) handleJWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		// Short enough that a rotation reaches verifiers well within the
+		// old key's retention.
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(s.JWKS())
+	})
+}

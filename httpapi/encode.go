@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey"
+)
+
+// maxBody caps every request body.
+const maxBody = 1 << 20
+
+// encode writes v as JSON with status.
+func encode[T any](w http.ResponseWriter, status int, v T) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+var (
+	errTooLarge = &latchkey.Error{Code: latchkey.EINVALID, Message: "request body over 1 MiB"}
+	errEmpty    = latchkey.Errorf(latchkey.EINVALID, "request body is empty")
+)
+
+// decode reads a JSON body into a T, strictly: at most 1 MiB, valid UTF-8
+// (encoding/json would silently replace bad bytes), no unknown fields, no
+// trailing data. When allowEmpty is set an empty body yields the zero T.
+func decode[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool) (T, error) {
+	var v T
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return v, errTooLarge
+		}
+		return v, latchkey.Errorf(latchkey.EINVALID, "could not read request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return v, nil
+		}
+		return v, errEmpty
+	}
+	if !utf8.Valid(body) {
+		return v, latchkey.Errorf(latchkey.EINVALID, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, latchkey.Errorf(latchkey.EINVALID, "%s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return v, latchkey.Errorf(latchkey.EINVALID, "unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// jsonProblem describes a decoding error without echoing the body back.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "malformed JSON"
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return "wrong type for field " + typ.Field
+		}
+		return "wrong JSON type"
+	}
+	// DisallowUnknownFields reports `json: unknown field "x"`.
+	if msg := err.Error(); len(msg) > 20 && msg[:20] == `json: unknown field ` {
+		return "unknown field " + msg[20:]
+	}
+	return "malformed JSON"
+}
+
+// problem is an RFC 9457 problem document with the contract's extensions.
+type problem struct {
+	Type   string                `json:"type"`
+	Title  string                `json:"title"`
+	Status int                   `json:"status"`
+	Code   string                `json:"code"`
+	Detail string                `json:"detail,omitempty"`
+	Errors []latchkey.FieldError `json:"errors,omitempty"`
+}
+
+// statusOf maps application error codes to HTTP statuses, in one place.
+var statusOf = map[string]int{
+	latchkey.EINVALID:            http.StatusBadRequest,
+	latchkey.EVALIDATION:         http.StatusBadRequest,
+	latchkey.EMISSINGTOKEN:       http.StatusUnauthorized,
+	latchkey.EINVALIDTOKEN:       http.StatusUnauthorized,
+	latchkey.ETOKENEXPIRED:       http.StatusUnauthorized,
+	latchkey.ETOKENREVOKED:       http.StatusUnauthorized,
+	latchkey.EINVALIDCREDENTIALS: http.StatusUnauthorized,
+	latchkey.EFORBIDDEN:          http.StatusForbidden,
+	latchkey.EACCOUNTDISABLED:    http.StatusForbidden,
+	latchkey.ENOTFOUND:           http.StatusNotFound,
+	latchkey.EEMAILTAKEN:         http.StatusConflict,
+	latchkey.ERATELIMITED:        http.StatusTooManyRequests,
+	latchkey.EUNAVAILABLE:        http.StatusServiceUnavailable,
+	latchkey.EINTERNAL:           http.StatusInternalServerError,
+}
+
+// writeError answers err as problem+json. Anything that is not an
+// application error is logged and answered as a bare 500.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := latchkey.ErrorCode(err)
+	if code == latchkey.EINTERNAL {
+		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	status := statusOf[code]
+	if err == errTooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	p := problem{
+		Type:   "about:blank",
+		Title:  http.StatusText(status),
+		Status: status,
+		Code:   code,
+		Detail: latchkey.ErrorMessage(err),
+	}
+	var e *latchkey.Error
+	if errors.As(err, &e) {
+		p.Errors = e.Fields
+	}
+	h := w.Header()
+	if status == http.StatusUnauthorized {
+		if code == latchkey.EMISSINGTOKEN {
+			h.Set("WWW-Authenticate", `Bearer realm="latchkey"`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer realm="latchkey", error="invalid_token", error_description="`+quoteSafe(p.Detail)+`"`)
+		}
+	}
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// quoteSafe keeps a description inside an RFC 7230 quoted-string: RFC 6750
+// limits error_description to printable ASCII without '"' and '\'.
+func quoteSafe(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

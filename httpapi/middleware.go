@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// requireToken lets a request through only with a valid, unrevoked access
+// token; verify answers the contract's 401 otherwise.
+func (s *server) requireToken(next http.Handler) http.Handler {
+	return verify.Middleware(s.Verifier, verify.MiddlewareOptions{
+		Realm: "latchkey",
+		OnError: func(r *http.Request, err *verify.Error) {
+			s.metrics.rejections.WithLabelValues(err.Reason).Inc()
+			s.Logger.Info("token_rejected", "reason", err.Reason, "path", r.URL.Path, "ip", s.clientIP(r))
+		},
+	})(next)
+}
+
+// owner refuses a task route whose {user_id} is not the token's subject,
+// admins included: a user's tasks are that user's alone.
+func (s *server) owner(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := verify.ClaimsFromContext(r.Context())
+		if c == nil || r.PathValue("user_id") != c.Subject {
+			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "not allowed to access another user's tasks"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// claims returns the verified claims put in the context by requireToken.
+func claims(r *http.Request) *verify.Claims {
+	c, _ := verify.ClaimsFromContext(r.Context())
+	return c
+}
+
+// clientIP is the peer address, or with TrustProxy the right-most
+// X-Forwarded-For entry: the address the trusted proxy itself saw.
+func (s *server) clientIP(r *http.Request) string {
+	if s.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *server) client(r *http.Request) auth.Client {
+	return auth.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument counts and times every request by route pattern and status,
+// and logs it. Only the path is logged, never the query string, which is
+// where a careless client puts a token.
+func (s *server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if sw.status == 0 {
+					writeError(sw, r, s.Logger, latchkey.Errorf(latchkey.EINTERNAL, "internal error"))
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			s.metrics.observe(route, status, d)
+			level := slog.LevelDebug
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			s.Logger.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path, "status", status, "duration", d)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

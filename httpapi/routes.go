@@ -1,0 +1,39 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// addRoutes is the whole API surface in one place.
+func (s *server) addRoutes(mux *http.ServeMux) {
+	authed := s.requireToken
+
+	mux.Handle("POST /api/auth/signup", s.handleSignUp())
+	mux.Handle("POST /api/auth/signin", s.handleSignIn())
+	mux.Handle("POST /api/auth/refresh", s.handleRefresh())
+	mux.Handle("POST /api/auth/signout", authed(s.handleSignOut()))
+	mux.Handle("GET /api/auth/me", authed(s.handleMe()))
+	mux.Handle("GET /api/auth/sessions", authed(s.handleListSessions()))
+	mux.Handle("DELETE /api/auth/sessions/{id}", authed(s.handleRevokeSession()))
+	mux.Handle("POST /api/auth/password", authed(s.handleChangePassword()))
+	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
+	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
+
+	mux.Handle("GET /api/{user_id}/tasks", authed(s.owner(s.handleListTasks())))
+	mux.Handle("POST /api/{user_id}/tasks", authed(s.owner(s.handleCreateTask())))
+	mux.Handle("GET /api/{user_id}/tasks/{id}", authed(s.owner(s.handleGetTask())))
+	mux.Handle("PUT /api/{user_id}/tasks/{id}", authed(s.owner(s.handleReplaceTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}", authed(s.owner(s.handlePatchTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", authed(s.owner(s.handleToggleTask())))
+	mux.Handle("DELETE /api/{user_id}/tasks/{id}", authed(s.owner(s.handleDeleteTask())))
+
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", s.handleReadyz())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /{$}", handleWebApp())
+	// Everything else, any method, is a problem+json 404 rather than
+	// ServeMux's plain-text one.
+	mux.Handle("/", s.handleNotFound())
+}

@@ -1,0 +1,59 @@
+// Package httpapi is Latchkey's HTTP interface: the contract's routes, the
+// problem+json error mapping, metrics, and the embedded web app.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// Config is everything the HTTP layer depends on.
+type Config struct {
+	Logger   *slog.Logger
+	Auth     *auth.Service
+	Store    latchkey.Store
+	Verifier *verify.Verifier
+	// JWKS returns the current JSON Web Key Set document.
+	JWKS func() []byte
+	// Issuer is the configured issuer URL; its origin passes the CSRF check.
+	Issuer string
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+	// Registry receives the HTTP metrics and is served at /metrics. A new
+	// one is made when nil.
+	Registry *prometheus.Registry
+}
+
+// server holds the dependencies the handlers close over.
+type server struct {
+	Config
+	issuerOrigin string
+	metrics      *metrics
+}
+
+// NewServer returns the whole HTTP API as one handler.
+func NewServer(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &server{Config: cfg, metrics: newMetrics(cfg.Registry)}
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
+		s.issuerOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	mux := http.NewServeMux()
+	s.addRoutes(mux)
+	var h http.Handler = securityHeaders(mux)
+	h = s.instrument(h)
+	return h
+}

@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/latchkey/latchkey"
+)
+
+const (
+	defaultTaskLimit = 50
+	maxTaskLimit     = 200
+)
+
+type taskListResponse struct {
+	Tasks      []*latchkey.Task `json:"tasks"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+func (s *server) handleListTasks() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := taskFilter(r.PathValue("user_id"), r.URL.Query())
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		tasks, next, err := s.Store.ListTasks(r.Context(), f)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		out := taskListResponse{Tasks: tasks}
+		if out.Tasks == nil {
+			out.Tasks = []*latchkey.Task{}
+		}
+		if next != nil {
+			c := next.Encode()
+			out.NextCursor = &c
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+// taskFilter reads status, limit and cursor. A bad status or limit is a
+// validation error; a cursor we did not make is a malformed request.
+func taskFilter(userID string, q url.Values) (latchkey.TaskFilter, error) {
+	f := latchkey.TaskFilter{UserID: userID, Status: latchkey.TaskStatusAll, Limit: defaultTaskLimit}
+	var errs []latchkey.FieldError
+	if v := q.Get("status"); v != "" {
+		switch st := latchkey.TaskStatus(v); st {
+		case latchkey.TaskStatusAll, latchkey.TaskStatusPending, latchkey.TaskStatusCompleted:
+			f.Status = st
+		default:
+			errs = append(errs, latchkey.FieldError{Field: "status", Message: "must be all, pending or completed"})
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxTaskLimit {
+			errs = append(errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+		}
+		f.Limit = n
+	}
+	if len(errs) > 0 {
+		return f, latchkey.ValidationError(errs...)
+	}
+	if v := q.Get("cursor"); v != "" {
+		c, err := latchkey.DecodeTaskCursor(v)
+		if err != nil {
+			return f, err
+		}
+		f.After = c
+	}
+	return f, nil
+}
+
+// taskLocation is the URL of a task, for the Location header.
+func taskLocation(t *latchkey.Task) string {
+	return "/api/" + url.PathEscape(t.UserID) + "/tasks/" + url.PathEscape(t.ID)
+}
+
+func (s *server) handleCreateTask() http.Handler {
+	type request struct {
+		Title       *string `json:"title"`
+		Description *string `json:"description"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[request](w, r, false)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if in.Title == nil {
+			writeError(w, r, s.Logger, latchkey.ValidationError(latchkey.FieldError{Field: "title", Message: "is required"}))
+			return
+		}
+		title := strings.TrimSpace(*in.Title)
+		if errs := latchkey.ValidateTaskFields(&title, in.Description); len(errs) > 0 {
+			writeError(w, r, s.Logger, latchkey.ValidationError(errs...))
+			return
+		}
+		t := &latchkey.Task{UserID: r.PathValue("user_id"), Title: title}
+		if in.Description != nil {
+			t.Description = *in.Description
+		}
+		if err := s.Store.CreateTask(r.Context(), t); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.Header().Set("Location", taskLocation(t))
+		encode(w, http.StatusCreated, t)
+	})
+}
+
+func (s *server) handleGetTask() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.Store.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, t)
+	})
+}
+
+// taskInput is the body of PUT and PATCH; nil means absent.
+type taskInput struct {
+	Title       *string `json:"title"`
+	Description *string `json:"description"`
+	Completed   *bool   `json:"completed"`
+}
+
+// update validates in and turns it into a store update. With replace (PUT)
+// title and completed are required and a missing description becomes empty.
+func (in taskInput) update(replace bool) (latchkey.TaskUpdate, error) {
+	var errs []latchkey.FieldError
+	if replace {
+		if in.Title == nil {
+			errs = append(errs, latchkey.FieldError{Field: "title", Message: "is required"})
+		}
+		if in.Completed == nil {
+			errs = append(errs, latchkey.FieldError{Field: "completed", Message: "is required"})
+		}
+		if in.Description == nil {
+			empty := ""
+			in.Description = &empty
+		}
+	}
+	if in.Title != nil {
+		t := strings.TrimSpace(*in.Title)
+		in.Title = &t
+	}
+	errs = append(errs, latchkey.ValidateTaskFields(in.Title, in.Description)...)
+	if len(errs) > 0 {
+		return latchkey.TaskUpdate{}, latchkey.ValidationError(errs...)
+	}
+	return latchkey.TaskUpdate{Title: in.Title, Description: in.Description, Completed: in.Completed}, nil
+}
+
+func (s *server) handleReplaceTask() http.Handler { return s.handleUpdateTask(true) }
+func (s *server) handlePatchTask() http.Handler   { return s.handleUpdateTask(false) }
+
+func (s *server) handleUpdateTask(replace bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[taskInput](w, r, false)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		upd, err := in.update(replace)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		t, err := s.Store.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, t)
+	})
+}
+
+func (s *server) handleToggleTask() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.Store.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, t)
+	})
+}
+
+func (s *server) handleDeleteTask() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

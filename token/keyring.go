@@ -1,0 +1,194 @@
+// Package token issues Latchkey's access tokens, keeps the signing key ring
+// and its JWKS, and makes refresh tokens. Verification goes through package
+// verify, so the rejection rules exist in one place.
+package token
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// AlgEdDSA is the JWS algorithm of ring keys.
+const AlgEdDSA = "EdDSA"
+
+// NewSigningKey makes an Ed25519 key whose kid is its RFC 7638 thumbprint,
+// so that every process derives the same kid for the same key.
+func NewSigningKey(now time.Time) (*latchkey.SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("token: generate ed25519 key: %w", err)
+	}
+	return &latchkey.SigningKey{
+		ID:         thumbprint(pub),
+		Algorithm:  AlgEdDSA,
+		PublicKey:  pub,
+		PrivateKey: priv,
+		CreatedAt:  now.UTC(),
+	}, nil
+}
+
+// thumbprint is the RFC 7638 JWK thumbprint of an Ed25519 public key: the
+// SHA-256 of the required members in lexicographic order.
+func thumbprint(pub ed25519.PublicKey) string {
+	canon := `{"crv":"Ed25519","kty":"OKP","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
+	sum := sha256.Sum256([]byte(canon))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Rotate adds a new signing key to the store. The newest key signs from the
+// next reload of every ring; older keys keep verifying until their tokens
+// have expired.
+func Rotate(ctx context.Context, store latchkey.KeyService, now time.Time) (*latchkey.SigningKey, error) {
+	k, err := NewSigningKey(now)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateSigningKey(ctx, k); err != nil {
+		return nil, fmt.Errorf("token: store signing key: %w", err)
+	}
+	return k, nil
+}
+
+// KeyRing holds the store's Ed25519 keys in memory: the newest signs, and
+// every key that may still have live tokens verifies and is published.
+type KeyRing struct {
+	store latchkey.KeyService
+	// retain is how long a replaced key stays published: the longest access
+	// token lifetime plus the verifier's leeway.
+	retain time.Duration
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	signing *latchkey.SigningKey
+	public  map[string]ed25519.PublicKey
+	jwks    []byte
+}
+
+// OpenKeyRing loads the ring from the store, creating the first key when the
+// store has none.
+func OpenKeyRing(ctx context.Context, store latchkey.KeyService, retain time.Duration) (*KeyRing, error) {
+	r := &KeyRing{store: store, retain: retain, now: time.Now}
+	keys, err := store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: list signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		if _, err := Rotate(ctx, store, r.now()); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reload reads the keys again, picking up a rotation made by another process.
+func (r *KeyRing) Reload(ctx context.Context) error {
+	keys, err := r.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("token: list signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		return errors.New("token: the store has no signing key")
+	}
+	now := r.now()
+	public := make(map[string]ed25519.PublicKey)
+	set := jwkSet{Keys: []jwk{}}
+	// keys are newest first; a key is live while its successor is younger
+	// than retain, because tokens it signed can be that old.
+	for i, k := range keys {
+		if i > 0 && now.Sub(keys[i-1].CreatedAt) > r.retain {
+			break
+		}
+		if k.Algorithm != AlgEdDSA || len(k.PublicKey) != ed25519.PublicKeySize {
+			return fmt.Errorf("token: signing key %s: unsupported algorithm or size", k.ID)
+		}
+		public[k.ID] = ed25519.PublicKey(k.PublicKey)
+		set.Keys = append(set.Keys, jwk{
+			Kty: "OKP", Crv: "Ed25519", Alg: AlgEdDSA, Use: "sig", Kid: k.ID,
+			X: base64.RawURLEncoding.EncodeToString(k.PublicKey),
+		})
+	}
+	signing := keys[0]
+	if len(signing.PrivateKey) != ed25519.PrivateKeySize {
+		return fmt.Errorf("token: signing key %s: bad private key size", signing.ID)
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("token: encode jwks: %w", err)
+	}
+	r.mu.Lock()
+	r.signing, r.public, r.jwks = signing, public, body
+	r.mu.Unlock()
+	return nil
+}
+
+// Watch reloads the ring every interval until ctx ends, so a `keys rotate`
+// run against the same store reaches this process without a restart.
+func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("reload signing keys", "err", err)
+			}
+		}
+	}
+}
+
+// Key is a verify.KeyFunc over the ring's live public keys.
+func (r *KeyRing) Key(_ context.Context, kid, alg string) (any, error) {
+	if alg != AlgEdDSA {
+		return nil, fmt.Errorf("token: algorithm %q: %w", alg, verify.ErrUnknownKey)
+	}
+	r.mu.RLock()
+	k, ok := r.public[kid]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("token: kid not in ring: %w", verify.ErrUnknownKey)
+	}
+	return k, nil
+}
+
+// JWKS returns the JSON Web Key Set of the live public keys.
+func (r *KeyRing) JWKS() []byte {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.jwks
+}
+
+func (r *KeyRing) signer() (kid string, key ed25519.PrivateKey) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.signing.ID, ed25519.PrivateKey(r.signing.PrivateKey)
+}
+
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
