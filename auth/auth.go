@@ -85,7 +85,7 @@ func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latc
 	}
 	hash, err := s.Hasher.Hash(ctx, pw)
 	if err != nil {
-		return nil, fmt.Errorf("auth: hash password: %w", err)
+		return nil, hashFailure("hash password", err)
 	}
 	u := &latchkey.User{Email: email, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
@@ -120,7 +120,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return nil, fmt.Errorf("auth: dummy verify: %w", err)
+			return nil, hashFailure("dummy verify", err)
 		}
 		s.Logger.Info("signin_failed", "reason", "unknown_email", "ip", c.IP)
 		return nil, errInvalidCredentials
@@ -129,7 +129,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	}
 	ok, err := s.Hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
-		return nil, fmt.Errorf("auth: verify password: %w", err)
+		return nil, hashFailure("verify password", err)
 	}
 	if !ok {
 		s.Logger.Info("signin_failed", "reason", "wrong_password", "user_id", u.ID, "ip", c.IP)
@@ -341,14 +341,14 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	}
 	ok, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
-		return fmt.Errorf("auth: verify password: %w", err)
+		return hashFailure("verify password", err)
 	}
 	if !ok {
 		return latchkey.ValidationError(latchkey.FieldError{Field: "current_password", Message: "is not correct"})
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
 	if err != nil {
-		return fmt.Errorf("auth: hash password: %w", err)
+		return hashFailure("hash password", err)
 	}
 	now := s.now()
 	ids, err := s.Store.SetPassword(ctx, userID, hash, sid, now)
@@ -360,8 +360,14 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	return nil
 }
 
-// IsBusy reports whether err means the hashing gate was full.
-func IsBusy(err error) bool { return errors.Is(err, password.ErrBusy) }
+// hashFailure turns a full hashing gate into a 503 that tells the client to
+// come back, rather than a 500.
+func hashFailure(op string, err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return latchkey.Errorf(latchkey.EUNAVAILABLE, "too many sign-ins at once; retry shortly")
+	}
+	return fmt.Errorf("auth: %s: %w", op, err)
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -1,0 +1,445 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSignUp(t *testing.T) {
+	h := newHarness(t, options{})
+	r := h.do(req{method: "POST", path: "/api/auth/signup",
+		body: map[string]string{"email": "Ada@Example.com", "password": testPassword, "name": "Ada"}})
+	g := h.grantOf(r, http.StatusCreated)
+	if g.User.ID == "" || g.User.Email != "Ada@Example.com" || g.User.Name != "Ada" || g.User.Role != "user" || g.User.CreatedAt.IsZero() {
+		t.Errorf("user = %+v", g.User)
+	}
+	if g.AccessToken == "" || g.TokenType != "Bearer" || g.ExpiresIn < 890 || g.ExpiresIn > 900 {
+		t.Errorf("access token fields: %+v", g)
+	}
+	if len(g.RefreshToken) < 43 || g.RefreshExpiresIn < 30*24*3600-5 || g.SessionID == "" {
+		t.Errorf("refresh fields: %+v", g)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control = %q", cc)
+	}
+	for _, k := range []string{"password_hash", "disabled", "PasswordHash"} {
+		if strings.Contains(string(r.body), k) {
+			t.Errorf("token response leaks %q: %s", k, r.body)
+		}
+	}
+	c := cookieOf(t, r.header, "latchkey_refresh")
+	if c.Value != g.RefreshToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/api/auth" || c.Secure {
+		t.Errorf("cookie = %+v", c)
+	}
+
+	// The same email in another case is taken.
+	h.do(req{method: "POST", path: "/api/auth/signup",
+		body: map[string]string{"email": "ada@EXAMPLE.com", "password": testPassword}}).problem(t, 409, "email_taken")
+}
+
+func TestSignUpValidation(t *testing.T) {
+	h := newHarness(t, options{})
+	long := strings.Repeat("a", 250) + "@b.co"
+	for _, tc := range []struct {
+		name   string
+		body   map[string]string
+		fields []string
+	}{
+		{"missing email", map[string]string{"password": testPassword}, []string{"email"}},
+		{"bad email", map[string]string{"email": "not-an-email", "password": testPassword}, []string{"email"}},
+		{"display name", map[string]string{"email": "Ada <a@b.co>", "password": testPassword}, []string{"email"}},
+		{"email over 254", map[string]string{"email": long, "password": testPassword}, []string{"email"}},
+		{"missing password", map[string]string{"email": "a@b.co"}, []string{"password"}},
+		{"short password", map[string]string{"email": "a@b.co", "password": "1234567"}, []string{"password"}},
+		{"long password", map[string]string{"email": "a@b.co", "password": strings.Repeat("x", 129)}, []string{"password"}},
+		{"long name", map[string]string{"email": "a@b.co", "password": testPassword, "name": strings.Repeat("n", 101)}, []string{"name"}},
+		{"everything", map[string]string{"email": "x", "password": "y"}, []string{"email", "password"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := h.do(req{method: "POST", path: "/api/auth/signup", body: tc.body}).problem(t, 400, "validation_failed")
+			errs, _ := m["errors"].([]any)
+			var got []string
+			for _, e := range errs {
+				f := e.(map[string]any)
+				if f["message"] == "" {
+					t.Errorf("field error without message: %v", f)
+				}
+				got = append(got, f["field"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Errorf("fields = %v, want %v", got, tc.fields)
+			}
+		})
+	}
+	// Boundaries that pass: 8 and 128 characters, counted as characters.
+	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
+		body: map[string]string{"email": "eight@b.co", "password": "12345678"}}), 201)
+	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
+		body: map[string]string{"email": "max@b.co", "password": strings.Repeat("é", 128)}}), 201)
+}
+
+func TestBadBodies(t *testing.T) {
+	h := newHarness(t, options{})
+	for _, tc := range []struct {
+		name   string
+		body   any
+		status int
+	}{
+		{"malformed", `{"email":`, 400},
+		{"truncated", `{"email":"a@b.co","password":"12345678"`, 400},
+		{"not an object", `[1,2]`, 400},
+		{"invalid utf-8", []byte("{\"email\":\"a\xff@b.co\",\"password\":\"12345678\"}"), 400},
+		{"trailing data", `{"email":"a@b.co","password":"12345678"} {}`, 400},
+		{"trailing garbage", `{"email":"a@b.co","password":"12345678"}x`, 400},
+		{"unknown field", `{"email":"a@b.co","password":"12345678","admin":true}`, 400},
+		{"wrong type", `{"email":1,"password":"12345678"}`, 400},
+		{"null body", `null`, 400},
+		{"empty", ``, 400},
+		{"over 1 MiB", `{"name":"` + strings.Repeat("a", 1<<20) + `"}`, 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{method: "POST", path: "/api/auth/signup", body: tc.body})
+			if tc.name == "null body" {
+				// null decodes to the zero request: then field validation speaks.
+				r.problem(t, 400, "validation_failed")
+				return
+			}
+			r.problem(t, tc.status, "invalid_request")
+		})
+	}
+	// Nothing was half-written.
+	if _, err := h.store.FindUserByEmail(context.Background(), "a@b.co"); err == nil {
+		t.Fatal("a user was created from a bad body")
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	h := newHarness(t, options{})
+	up := h.signUp("ada@example.com")
+	in := h.signIn("ADA@example.com", testPassword)
+	if in.User.ID != up.User.ID || in.SessionID == up.SessionID {
+		t.Fatalf("sign-in: %+v", in)
+	}
+	wrong := h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": "wrong password"}})
+	unknown := h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "bob@example.com", "password": "wrong password"}})
+	wrong.problem(t, 401, "invalid_credentials")
+	unknown.problem(t, 401, "invalid_credentials")
+	if string(wrong.body) != string(unknown.body) || wrong.header.Get("WWW-Authenticate") != unknown.header.Get("WWW-Authenticate") {
+		t.Errorf("unknown email and wrong password differ:\n%s\n%s", wrong.body, unknown.body)
+	}
+	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com"}}).problem(t, 400, "validation_failed")
+
+	// A disabled account learns so only with the right password.
+	if _, err := h.store.Writer().Exec(`UPDATE users SET disabled = TRUE WHERE id = $1`, up.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": "wrong password"}}).problem(t, 401, "invalid_credentials")
+	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": testPassword}}).problem(t, 403, "account_disabled")
+	// And its refresh tokens stop working.
+	h.refresh(in.RefreshToken).problem(t, 401, "token_revoked")
+}
+
+func TestMe(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken})
+	if r.status != 200 {
+		t.Fatalf("me: %d %s", r.status, r.body)
+	}
+	u := r.json(t)["user"].(map[string]any)
+	if u["id"] != g.User.ID || u["email"] != "ada@example.com" || u["role"] != "user" {
+		t.Errorf("me = %v", u)
+	}
+	h.do(req{method: "GET", path: "/api/auth/me"}).problem(t, 401, "missing_token")
+}
+
+func TestRefreshRotation(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	g := h.signUp("ada@example.com")
+	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	if g2.RefreshToken == g.RefreshToken || g2.SessionID != g.SessionID || g2.AccessToken == "" {
+		t.Fatalf("refresh did not rotate: %+v", g2)
+	}
+	// Two tabs: the old token again inside the grace window answers the
+	// same new token.
+	g3 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	if g3.RefreshToken != g2.RefreshToken {
+		t.Fatal("second refresh in the grace window got a different token")
+	}
+	// The new token rotates on as usual.
+	g4 := h.grantOf(h.refresh(g2.RefreshToken), 200)
+	// Now the first token is two generations old: reuse, session revoked.
+	h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
+	h.refresh(g4.RefreshToken).problem(t, 401, "token_revoked")
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: g4.AccessToken}).problem(t, 401, "token_revoked")
+}
+
+func TestRefreshReuseAfterGrace(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	g := h.signUp("ada@example.com")
+	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	h.clock.Advance(11 * time.Second)
+	r := h.refresh(g.RefreshToken)
+	r.problem(t, 401, "token_revoked")
+	if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+	}
+	// The whole session is gone: its refresh token and its live access tokens.
+	h.refresh(g2.RefreshToken).problem(t, 401, "token_revoked")
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: g2.AccessToken}).problem(t, 401, "token_revoked")
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}).problem(t, 401, "token_revoked")
+	// Other sessions of the user are untouched.
+	other := h.signIn("ada@example.com", testPassword)
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: other.AccessToken}); r.status != 200 {
+		t.Fatalf("other session: %d", r.status)
+	}
+}
+
+func TestRefreshStrict(t *testing.T) {
+	h := newHarness(t, options{grace: 0})
+	g := h.signUp("ada@example.com")
+	h.grantOf(h.refresh(g.RefreshToken), 200)
+	h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
+}
+
+func TestRefreshConcurrentTabs(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	g := h.signUp("ada@example.com")
+	const n = 8
+	var wg sync.WaitGroup
+	got := make([]response, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = h.refresh(g.RefreshToken)
+		}()
+	}
+	wg.Wait()
+	var first string
+	for i, r := range got {
+		if r.status != 200 {
+			t.Fatalf("refresh %d: %d %s", i, r.status, r.body)
+		}
+		tok := r.json(t)["refresh_token"].(string)
+		if first == "" {
+			first = tok
+		} else if tok != first {
+			t.Fatalf("concurrent refreshes disagree")
+		}
+	}
+}
+
+func TestRefreshErrors(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	g := h.signUp("ada@example.com")
+	h.refresh("not-a-token").problem(t, 401, "invalid_token")
+	h.refresh(strings.Repeat("A", 100_000)).problem(t, 401, "invalid_token")
+	h.do(req{method: "POST", path: "/api/auth/refresh"}).problem(t, 401, "missing_token")
+	h.do(req{method: "POST", path: "/api/auth/refresh", body: `{"refresh_token":1}`}).problem(t, 400, "invalid_request")
+	// Expired: the refresh lifetime has passed.
+	h.clock.Advance(31 * 24 * time.Hour)
+	h.refresh(g.RefreshToken).problem(t, 401, "invalid_token")
+}
+
+func TestRefreshCookieCSRF(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	g := h.signUp("ada@example.com")
+	cookie := &http.Cookie{Name: "latchkey_refresh", Value: g.RefreshToken}
+	for _, origin := range []string{"", "null", "https://evil.example", "http://localhost:8080.evil.example"} {
+		r := h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": origin}})
+		r.problem(t, 403, "forbidden")
+	}
+	// The server's own origin, as reached...
+	r := h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": h.srv.URL}})
+	g2 := h.grantOf(r, 200)
+	if c := cookieOf(t, r.header, "latchkey_refresh"); c.Value != g2.RefreshToken {
+		t.Fatal("refresh did not set the rotated cookie")
+	}
+	// ...or as the issuer names it.
+	cookie.Value = g2.RefreshToken
+	h.grantOf(h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": testIssuer}}), 200)
+	// A token in the body needs no Origin: it is not sent by the browser on its own.
+	h.grantOf(h.refresh(g2.RefreshToken), 200)
+}
+
+func TestSignOutScopes(t *testing.T) {
+	for _, tc := range []struct {
+		scope                  string
+		self, other, keepOther bool
+	}{
+		{scope: "", keepOther: true},
+		{scope: "local", keepOther: true},
+		{scope: "others", keepOther: false},
+		{scope: "global", keepOther: false},
+	} {
+		t.Run("scope="+tc.scope, func(t *testing.T) {
+			h := newHarness(t, options{})
+			a := h.signUp("ada@example.com")
+			b := h.signIn("ada@example.com", testPassword)
+			var body any
+			if tc.scope != "" {
+				body = map[string]string{"scope": tc.scope}
+			}
+			r := h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: body})
+			if r.status != 204 {
+				t.Fatalf("signout: %d %s", r.status, r.body)
+			}
+			selfKept := tc.scope == "others"
+			check := func(name string, g grant, kept bool) {
+				r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken})
+				if kept && r.status != 200 {
+					t.Errorf("%s session should live: %d", name, r.status)
+				}
+				if !kept {
+					r.problem(t, 401, "token_revoked")
+					h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
+				}
+			}
+			check("own", a, selfKept)
+			check("other", b, tc.keepOther)
+			if !selfKept {
+				if c := cookieOf(t, r.header, "latchkey_refresh"); c.MaxAge >= 0 || c.Value != "" {
+					t.Errorf("signout did not clear the cookie: %+v", c)
+				}
+			}
+		})
+	}
+	h := newHarness(t, options{})
+	a := h.signUp("ada@example.com")
+	h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: map[string]string{"scope": "everything"}}).problem(t, 400, "validation_failed")
+	h.do(req{method: "POST", path: "/api/auth/signout"}).problem(t, 401, "missing_token")
+	h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: `{"scope":1}`}).problem(t, 400, "invalid_request")
+}
+
+func TestSessions(t *testing.T) {
+	h := newHarness(t, options{})
+	a := h.signUp("ada@example.com")
+	b := h.signIn("ada@example.com", testPassword)
+	bob := h.signUp("bob@example.com")
+
+	r := h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken, header: map[string]string{"User-Agent": "test-agent"}})
+	if r.status != 200 {
+		t.Fatalf("sessions: %d %s", r.status, r.body)
+	}
+	list := r.json(t)["sessions"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("want 2 sessions, got %d", len(list))
+	}
+	current := 0
+	for _, x := range list {
+		s := x.(map[string]any)
+		for _, k := range []string{"id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"} {
+			if _, ok := s[k]; !ok {
+				t.Errorf("session lacks %q: %v", k, s)
+			}
+		}
+		if s["current"] == true {
+			current++
+			if s["id"] != a.SessionID {
+				t.Errorf("current session is %v, want %v", s["id"], a.SessionID)
+			}
+		}
+		if s["ip"] != "127.0.0.1" {
+			t.Errorf("ip = %v", s["ip"])
+		}
+	}
+	if current != 1 {
+		t.Errorf("%d sessions marked current", current)
+	}
+
+	// Another user's session is not found, and untouched.
+	h.do(req{method: "DELETE", path: "/api/auth/sessions/" + bob.SessionID, bearer: a.AccessToken}).problem(t, 404, "not_found")
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: bob.AccessToken}); r.status != 200 {
+		t.Fatal("bob's session was touched")
+	}
+	// Revoke b: it leaves the list and its token dies at once.
+	if r := h.do(req{method: "DELETE", path: "/api/auth/sessions/" + b.SessionID, bearer: a.AccessToken}); r.status != 204 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
+	h.do(req{method: "DELETE", path: "/api/auth/sessions/" + b.SessionID, bearer: a.AccessToken}).problem(t, 404, "not_found")
+	if n := len(h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken}).json(t)["sessions"].([]any)); n != 1 {
+		t.Fatalf("after revoke: %d sessions", n)
+	}
+	// The current one may be revoked too.
+	if r := h.do(req{method: "DELETE", path: "/api/auth/sessions/" + a.SessionID, bearer: a.AccessToken}); r.status != 204 {
+		t.Fatalf("revoke current: %d", r.status)
+	}
+	h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken}).problem(t, 401, "token_revoked")
+}
+
+func TestChangePassword(t *testing.T) {
+	h := newHarness(t, options{})
+	a := h.signUp("ada@example.com")
+	b := h.signIn("ada@example.com", testPassword)
+	const next = "a new long password"
+	h.secrets = append(h.secrets, next)
+	h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
+		body: map[string]string{"current_password": "wrong password", "new_password": next}}).problem(t, 400, "validation_failed")
+	m := h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
+		body: map[string]string{"current_password": testPassword, "new_password": "short"}}).problem(t, 400, "validation_failed")
+	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "new_password" {
+		t.Errorf("field = %v", f)
+	}
+	h.do(req{method: "POST", path: "/api/auth/password",
+		body: map[string]string{"current_password": testPassword, "new_password": next}}).problem(t, 401, "missing_token")
+	m = h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
+		body: map[string]string{"current_password": "wrong password", "new_password": next}}).problem(t, 400, "validation_failed")
+	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "current_password" {
+		t.Errorf("wrong current password: field = %v", f)
+	}
+
+	r := h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
+		body: map[string]string{"current_password": testPassword, "new_password": next}})
+	if r.status != 204 {
+		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: a.AccessToken}); r.status != 200 {
+		t.Fatal("the current session must survive a password change")
+	}
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
+	h.refresh(b.RefreshToken).problem(t, 401, "token_revoked")
+	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": testPassword}}).problem(t, 401, "invalid_credentials")
+	h.signIn("ada@example.com", next)
+}
+
+func TestJWKS(t *testing.T) {
+	h := newHarness(t, options{})
+	for _, path := range []string{"/.well-known/jwks.json", "/api/auth/jwks"} {
+		r := h.do(req{method: "GET", path: path})
+		if r.status != 200 || !strings.Contains(r.header.Get("Cache-Control"), "max-age=") {
+			t.Fatalf("%s: %d %q", path, r.status, r.header.Get("Cache-Control"))
+		}
+		keys := r.json(t)["keys"].([]any)
+		if len(keys) != 1 {
+			t.Fatalf("%s: %d keys", path, len(keys))
+		}
+		k := keys[0].(map[string]any)
+		if k["kty"] != "OKP" || k["crv"] != "Ed25519" || k["alg"] != "EdDSA" || k["kid"] == "" || k["x"] == "" {
+			t.Errorf("jwk = %v", k)
+		}
+		if _, ok := k["d"]; ok {
+			t.Fatal("JWKS publishes a private key")
+		}
+	}
+	hs := newHarness(t, options{secret: []byte(strings.Repeat("s", 32))})
+	if r := hs.do(req{method: "GET", path: "/.well-known/jwks.json"}); strings.TrimSpace(string(r.body)) != `{"keys":[]}` {
+		t.Fatalf("HS256 JWKS = %s", r.body)
+	}
+}
+
+func cookieOf(t *testing.T, h http.Header, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", name, h.Values("Set-Cookie"))
+	return nil
+}
