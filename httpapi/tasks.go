@@ -21,7 +21,7 @@ type taskListResponse struct {
 
 func (s *server) handleListTasks() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := taskFilter(r.PathValue("user_id"), r.URL.Query())
+		f, err := taskFilter(r.PathValue("user_id"), r.URL.RawQuery)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
 			return
@@ -45,8 +45,12 @@ func (s *server) handleListTasks() http.Handler {
 
 // taskFilter reads status, limit and cursor. A bad status or limit is a
 // validation error; a cursor we did not make is a malformed request.
-func taskFilter(userID string, q url.Values) (latchkey.TaskFilter, error) {
+func taskFilter(userID, rawQuery string) (latchkey.TaskFilter, error) {
 	f := latchkey.TaskFilter{UserID: userID, Status: latchkey.TaskStatusAll, Limit: defaultTaskLimit}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return f, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
+	}
 	var errs []latchkey.FieldError
 	if v := q.Get("status"); v != "" {
 		switch st := latchkey.TaskStatus(v); st {
