@@ -1,0 +1,191 @@
+package httpapi_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TestTokenRejections forges every kind of wrong access token and checks the
+// server refuses each with the contract's code, through the real middleware.
+func TestTokenRejections(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	kid, priv := h.signingKey()
+	pub := priv.Public().(ed25519.PublicKey)
+	now := time.Now()
+	good := func() jwt.MapClaims {
+		return jwt.MapClaims{
+			"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "sid": g.SessionID,
+			"role": "user", "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "jti": "x",
+		}
+	}
+	sign := func(m jwt.SigningMethod, key any, claims jwt.MapClaims, header map[string]any) string {
+		t.Helper()
+		tok := jwt.NewWithClaims(m, claims)
+		tok.Header["typ"] = "at+jwt"
+		tok.Header["kid"] = kid
+		for k, v := range header {
+			if v == nil {
+				delete(tok.Header, k)
+			} else {
+				tok.Header[k] = v
+			}
+		}
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	with := func(k string, v any) jwt.MapClaims {
+		c := good()
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return c
+	}
+	valid := sign(jwt.SigningMethodEdDSA, priv, good(), nil)
+	parts := strings.Split(valid, ".")
+	b64 := base64.RawURLEncoding.EncodeToString
+
+	// alg none, built by hand since golang-jwt rightly makes it awkward.
+	noneHeader, _ := json.Marshal(map[string]string{"alg": "none", "typ": "at+jwt", "kid": kid})
+	algNone := b64(noneHeader) + "." + parts[1] + "."
+
+	// A payload changed after signing.
+	var claims map[string]any
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	_ = json.Unmarshal(raw, &claims)
+	claims["role"] = "admin"
+	tamperedPayload, _ := json.Marshal(claims)
+	tampered := parts[0] + "." + b64(tamperedPayload) + "." + parts[2]
+
+	_, attackerKey, _ := ed25519.GenerateKey(rand.Reader)
+
+	for _, tc := range []struct {
+		name, token, code, reason string
+	}{
+		{"alg none", algNone, "invalid_token", ""},
+		{"HS256 signed with the Ed25519 public key", sign(jwt.SigningMethodHS256, []byte(pub), good(), nil), "invalid_token", "bad_alg"},
+		{"tampered payload", tampered, "invalid_token", "bad_signature"},
+		{"stripped signature", parts[0] + "." + parts[1] + ".", "invalid_token", ""},
+		{"unknown kid", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"kid": "nope"}), "invalid_token", "unknown_kid"},
+		{"signed by another key", sign(jwt.SigningMethodEdDSA, attackerKey, good(), nil), "invalid_token", "bad_signature"},
+		{"jwk header naming the attacker key", sign(jwt.SigningMethodEdDSA, attackerKey, good(), map[string]any{
+			"jwk": map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64(attackerKey.Public().(ed25519.PublicKey))},
+		}), "invalid_token", "bad_signature"},
+		{"jku header", sign(jwt.SigningMethodEdDSA, attackerKey, good(), map[string]any{"jku": "http://127.0.0.1:1/jwks"}), "invalid_token", "bad_signature"},
+		{"wrong iss", sign(jwt.SigningMethodEdDSA, priv, with("iss", "https://evil.example"), nil), "invalid_token", "bad_issuer"},
+		{"wrong aud", sign(jwt.SigningMethodEdDSA, priv, with("aud", "other"), nil), "invalid_token", "bad_audience"},
+		{"wrong typ", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"typ": "JWT"}), "invalid_token", "bad_typ"},
+		{"no typ", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"typ": nil}), "invalid_token", "bad_typ"},
+		{"expired", sign(jwt.SigningMethodEdDSA, priv, with("exp", now.Add(-31*time.Second).Unix()), nil), "token_expired", "expired"},
+		{"future nbf", sign(jwt.SigningMethodEdDSA, priv, with("nbf", now.Add(time.Minute).Unix()), nil), "invalid_token", "not_yet_valid"},
+		{"missing exp", sign(jwt.SigningMethodEdDSA, priv, with("exp", nil), nil), "invalid_token", "missing_exp"},
+		{"missing sub", sign(jwt.SigningMethodEdDSA, priv, with("sub", nil), nil), "invalid_token", "missing_sub"},
+		{"unknown crit", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"crit": []string{"exp"}}), "invalid_token", "crit"},
+		{"oversized", sign(jwt.SigningMethodEdDSA, priv, with("pad", strings.Repeat("p", 9000)), nil), "invalid_token", "oversized"},
+		{"100 KB of garbage", strings.Repeat("A", 100_000), "invalid_token", "oversized"},
+		{"garbage", "not.a.token", "invalid_token", "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks", bearer: tc.token})
+			r.problem(t, 401, tc.code)
+			if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+			if tc.reason != "" {
+				m := h.do(req{method: "GET", path: "/metrics"})
+				if !strings.Contains(string(m.body), `latchkey_token_rejections_total{reason="`+tc.reason+`"}`) {
+					t.Errorf("no rejection counted with reason %q", tc.reason)
+				}
+			}
+		})
+	}
+
+	t.Run("token in the query string", func(t *testing.T) {
+		r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks?access_token=" + valid})
+		r.problem(t, 401, "invalid_token")
+		// Even beside a good header: URLs leak into logs.
+		r = h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks?access_token=" + valid, bearer: valid})
+		r.problem(t, 401, "invalid_token")
+	})
+	t.Run("the valid token passes", func(t *testing.T) {
+		if r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks", bearer: valid}); r.status != 200 {
+			t.Fatalf("valid forged-by-us token: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("other schemes are no token", func(t *testing.T) {
+		h.do(req{method: "GET", path: "/api/auth/me", header: map[string]string{"Authorization": "Basic YTpi"}}).problem(t, 401, "missing_token")
+	})
+}
+
+// TestHS256Mode runs the shared-secret mode end to end and checks that an
+// EdDSA token is refused there.
+func TestHS256Mode(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	h := newHarness(t, options{secret: secret})
+	g := h.signUp("ada@example.com")
+	parts := strings.Split(g.AccessToken, ".")
+	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if !strings.Contains(string(hdr), `"alg":"HS256"`) || !strings.Contains(string(hdr), `"typ":"at+jwt"`) {
+		t.Fatalf("header = %s", hdr)
+	}
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}); r.status != 200 {
+		t.Fatalf("HS256 token refused: %d %s", r.status, r.body)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()})
+	tok.Header["typ"] = "at+jwt"
+	s, _ := tok.SignedString(edKey)
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: s}).problem(t, 401, "invalid_token")
+	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte("another secret of thirty-two bytes!"))
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: other}).problem(t, 401, "invalid_token")
+}
+
+// TestAccessTokenClaims checks the issued token carries exactly the
+// contract's claims and header.
+func TestAccessTokenClaims(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	parts := strings.Split(g.AccessToken, ".")
+	var header, claims map[string]any
+	hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	cb, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if err := json.Unmarshal(hb, &header); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(cb, &claims); err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := h.signingKey()
+	if len(header) != 3 || header["alg"] != "EdDSA" || header["typ"] != "at+jwt" || header["kid"] != kid {
+		t.Errorf("header = %v", header)
+	}
+	want := []string{"aud", "exp", "iat", "iss", "jti", "role", "sid", "sub"}
+	if len(claims) != len(want) {
+		t.Errorf("claims = %v, want exactly %v", claims, want)
+	}
+	for _, k := range want {
+		if _, ok := claims[k]; !ok {
+			t.Errorf("claim %s missing", k)
+		}
+	}
+	if claims["iss"] != testIssuer || claims["aud"] != testAudience || claims["sub"] != g.User.ID ||
+		claims["sid"] != g.SessionID || claims["role"] != "user" ||
+		claims["exp"].(float64)-claims["iat"].(float64) != 900 {
+		t.Errorf("claims = %v", claims)
+	}
+	if strings.Contains(string(cb), "ada@example.com") {
+		t.Error("the token carries the email")
+	}
+}
