@@ -1,0 +1,105 @@
+package auth_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/sqldb"
+	"github.com/latchkey/latchkey/sqlite"
+)
+
+func openStore(t *testing.T, path string) *sqldb.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newSession(t *testing.T, db latchkey.Store, userID string, n byte) *latchkey.Session {
+	t.Helper()
+	now := time.Now().UTC()
+	s := &latchkey.Session{
+		ID: "s" + string('0'+n), UserID: userID, CreatedAt: now, LastUsedAt: now,
+		ExpiresAt: now.Add(time.Hour), RotatedAt: now,
+		RefreshKey: []byte("k"), RefreshHash: []byte{n},
+	}
+	if err := db.CreateSession(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestRevocationsAcrossProcesses shares one SQLite file between two store
+// handles, as two server processes would, and checks that a revocation made
+// through one reaches the other's in-memory set within the watch interval.
+func TestRevocationsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lk.db")
+	a, b := openStore(t, path), openStore(t, path)
+	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
+	if err := a.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	early := newSession(t, a, u.ID, 1)
+	late := newSession(t, a, u.ID, 2)
+	// Revoked before b starts: Load must pick it up.
+	if err := a.RevokeSessionByID(context.Background(), early.ID, latchkey.ReasonSignout, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	set := auth.NewRevocations(time.Hour)
+	since, err := set.Load(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !set.Revoked(early.ID) || set.Revoked(late.ID) {
+		t.Fatalf("after load: early %v late %v", set.Revoked(early.ID), set.Revoked(late.ID))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go set.Watch(ctx, b, since, 50*time.Millisecond, slog.New(slog.DiscardHandler))
+
+	start := time.Now()
+	if err := a.RevokeSessionByID(context.Background(), late.ID, latchkey.ReasonSignout, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for !set.Revoked(late.ID) {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("revocation did not reach the other handle within 2s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("revocation seen after %v", time.Since(start))
+}
+
+// TestRevocationsForget checks entries leave the set once every token they
+// could affect has expired, so the set stays bounded.
+func TestRevocationsForget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lk.db")
+	db := openStore(t, path)
+	set := auth.NewRevocations(100 * time.Millisecond)
+	set.Add(time.Now(), "old")
+	if !set.Revoked("old") {
+		t.Fatal("added entry not revoked")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go set.Watch(ctx, db, time.Now(), 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	deadline := time.Now().Add(2 * time.Second)
+	for set.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("entry never pruned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
