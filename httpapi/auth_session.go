@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"time"
-
 )
 
 func (s *server) handleSignOut() http.Handler {

@@ -110,6 +110,9 @@ func (s *server) instrument(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
 				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
 				if sw.status == 0 {
 					writeError(sw, r, s.Logger, latchkey.Errorf(latchkey.EINTERNAL, "internal error"))

@@ -197,3 +197,21 @@ func parseConfig(get func(string) string) (*config, error) {
 	}
 	return c, nil
 }
+
+// notYetEnforced names the settings given that this version parses and
+// validates but does not act on yet, so that nobody believes they hold.
+func (c *config) notYetEnforced() []string {
+	var out []string
+	add := func(on bool, name string) {
+		if on {
+			out = append(out, name)
+		}
+	}
+	add(c.AuthRate > 0, "LATCHKEY_AUTH_RATE (no throttling yet)")
+	add(c.SecretKey != "", "LATCHKEY_SECRET_KEY (signing keys are stored unencrypted)")
+	add(len(c.CORSOrigins) > 0, "LATCHKEY_CORS_ORIGINS (cross-origin calls stay closed)")
+	add(c.TrustedJWKSURL != "" || c.TrustedIssuer != "" || c.TrustedAud != "" || c.TrustedSecret != "",
+		"LATCHKEY_TRUSTED_* (external issuers are not trusted)")
+	add(c.DBMaxConns > 0, "LATCHKEY_DB_MAX_CONNS (PostgreSQL only)")
+	return out
+}

@@ -131,6 +131,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
+	for _, w := range cfg.notYetEnforced() {
+		log.Warn("setting accepted but not enforced by this version", "setting", w)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
