@@ -1,0 +1,19 @@
+// Package verify checks Latchkey access tokens: JWS-signed JWTs carrying the
+// claims iss, aud, sub, sid, role, iat, exp and jti.
+//
+// It is the single place where the rejection rules live. The Latchkey server
+// verifies its own tokens through it, and any other Go service can import it
+// to accept Latchkey tokens (Ed25519 keys from Latchkey's JWKS, a foreign
+// issuer's JWKS, or a shared HS256 secret) without depending on the rest of
+// the module.
+//
+// Parsing and signature checks are delegated to github.com/golang-jwt/jwt/v5;
+// this package adds what that library leaves to its callers: a size cap
+// checked before any decoding, a strict algorithm allow-list tied to the key
+// type, rejection of every "crit" header, a "typ" check, required "exp" and
+// "sub", and errors that carry the contract's stable codes.
+//
+// Headers that name key material ("jku", "x5u", "jwk", "x5c") are never
+// consulted: keys come only from [Config.Keys], looked up by "kid". Trusting a
+// key the token itself points at would let anyone sign a token.
+package verify

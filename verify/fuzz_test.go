@@ -1,0 +1,69 @@
+package verify_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/verify"
+)
+
+var knownCodes = map[string]bool{
+	verify.CodeMissingToken: true,
+	verify.CodeInvalidToken: true,
+	verify.CodeTokenExpired: true,
+	verify.CodeTokenRevoked: true,
+}
+
+// FuzzVerify feeds arbitrary strings to a verifier accepting both
+// algorithms. It must never panic, must return exactly one of claims and
+// error, the error must be an *Error with a contract code, and its text must
+// depend on code and reason only (so it cannot carry token text).
+func FuzzVerify(f *testing.F) {
+	for _, s := range []string{
+		"", "abc", "a.b.c", "..", "...", "eyJ.eyJ.", "\x00.\xff.",
+		mintEd(f, nil, nil),
+		mintHS(f, nil, nil),
+		mintEd(f, func(h map[string]any) { h["crit"] = []string{} }, nil),
+		mintEd(f, nil, func(c jwt.MapClaims) { c["aud"] = []any{1, "latchkey"} }),
+		mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, nil),
+	} {
+		f.Add(s)
+	}
+	cfg := edConfig()
+	cfg.Algorithms = []string{verify.AlgEdDSA, verify.AlgHS256}
+	ed := cfg.Keys
+	cfg.Keys = func(ctx context.Context, kid, alg string) (any, error) {
+		if alg == verify.AlgHS256 {
+			return testSecret, nil
+		}
+		return ed(ctx, kid, alg)
+	}
+	cfg.MaxSize = 4096
+	v := newVerifier(f, cfg)
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := v.Verify(context.Background(), token)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("claims %v and error %v", c, err)
+		}
+		if err == nil {
+			if c.Subject == "" || c.Issuer != testIssuer {
+				t.Fatalf("accepted claims %+v", c)
+			}
+			return
+		}
+		var e *verify.Error
+		if !errors.As(err, &e) || e != err {
+			t.Fatalf("error %T %v", err, err)
+		}
+		if !knownCodes[e.Code] || e.Reason == "" || strings.ContainsAny(e.Reason, " \"") {
+			t.Fatalf("code %q reason %q", e.Code, e.Reason)
+		}
+		if e.Error() != (&verify.Error{Code: e.Code, Reason: e.Reason}).Error() {
+			t.Fatalf("error text depends on more than code and reason: %q", e.Error())
+		}
+	})
+}

@@ -1,0 +1,183 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// DefaultRealm is the WWW-Authenticate realm when none is configured.
+const DefaultRealm = "latchkey"
+
+// BearerToken extracts the token from an "Authorization: Bearer X" header
+// (RFC 6750 §2.1; the scheme is case-insensitive). A missing header or
+// another scheme is missing_token/missing. An "access_token" query
+// parameter is refused as invalid_token/query_token even when a header is
+// present too, because URLs end up in access logs, browser history and
+// Referer headers. A Bearer header without a token, a token containing
+// spaces, or several Authorization headers are invalid_token/malformed.
+func BearerToken(r *http.Request) (string, error) {
+	if r.URL != nil && r.URL.RawQuery != "" {
+		// ParseQuery rather than a substring test, so that an escaped name
+		// (access%5Ftoken) is caught as well; its error only means some
+		// other pair was unreadable.
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		if _, ok := q["access_token"]; ok {
+			return "", invalid(ReasonQueryToken, nil)
+		}
+	}
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return "", &Error{Code: CodeMissingToken, Reason: ReasonMissing}
+	}
+	if len(values) > 1 {
+		// Proxies and frameworks disagree on which one wins; refuse to guess.
+		return "", invalid(ReasonMalformed, nil)
+	}
+	h := strings.TrimSpace(values[0])
+	scheme, rest, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", &Error{Code: CodeMissingToken, Reason: ReasonMissing}
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", invalid(ReasonMalformed, nil)
+	}
+	return token, nil
+}
+
+// MiddlewareOptions tunes Middleware.
+type MiddlewareOptions struct {
+	// Realm names the protection space in WWW-Authenticate; default
+	// DefaultRealm.
+	Realm string
+	// OnError, when set, sees every rejection before the 401 is written,
+	// for metrics and audit; err.Reason is meant as a label.
+	OnError func(r *http.Request, err *Error)
+}
+
+// Middleware verifies the request's bearer token with v and passes the
+// claims to the next handler in the request context (see
+// ClaimsFromContext). A request without a valid token never reaches the
+// next handler: it gets a 401 from WriteError.
+func Middleware(v *Verifier, opts MiddlewareOptions) func(http.Handler) http.Handler {
+	if v == nil {
+		// At wiring time, not on the first request.
+		panic("verify: Middleware with nil Verifier")
+	}
+	realm := opts.Realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, err := BearerToken(r)
+			var c *Claims
+			if err == nil {
+				c, err = v.Verify(r.Context(), token)
+			}
+			if err != nil {
+				e := asError(err)
+				if opts.OnError != nil {
+					opts.OnError(r, e)
+				}
+				WriteError(w, realm, e)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))
+		})
+	}
+}
+
+type claimsKey struct{}
+
+// WithClaims returns ctx carrying c; Middleware uses it, and tests of
+// handlers can too, without minting tokens.
+func WithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// ClaimsFromContext returns the claims stored by WithClaims, and false when
+// there are none (the handler was reached without Middleware).
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}
+
+// problem is the contract's RFC 9457 body; the field order is the
+// contract's example.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// WriteError writes the contract's 401 for err: an application/problem+json
+// body with err's code and fixed description, Cache-Control: no-store, and
+// WWW-Authenticate per RFC 6750 §3 — without an error attribute for
+// missing_token (no credentials came, so there is nothing to call invalid),
+// with error="invalid_token" and the description otherwise. An err that is
+// not an *Error is answered as invalid_token without revealing its text.
+// An empty realm means DefaultRealm.
+func WriteError(w http.ResponseWriter, realm string, err error) {
+	e := asError(err)
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	code := e.Code
+	if code == "" {
+		code = CodeInvalidToken
+	}
+	detail := e.Description()
+	challenge := `Bearer realm="` + quote(realm) + `"`
+	if code != CodeMissingToken {
+		challenge += `, error="invalid_token", error_description="` + quote(detail) + `"`
+	}
+	body, _ := json.Marshal(problem{
+		Type:   "about:blank",
+		Title:  http.StatusText(http.StatusUnauthorized),
+		Status: http.StatusUnauthorized,
+		Code:   code,
+		Detail: detail,
+	})
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("WWW-Authenticate", challenge)
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write(append(body, '\n'))
+}
+
+// asError returns err as an *Error, wrapping anything else as
+// invalid_token/invalid so callers always have a code and a reason.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) && e != nil {
+		return e
+	}
+	return invalid(ReasonInvalid, err)
+}
+
+// quote escapes s for an HTTP quoted-string (RFC 9110 §5.6.4) and drops
+// control and non-ASCII bytes, which a header value cannot safely carry.
+func quote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			// dropped
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,267 @@
+package verify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/verify"
+)
+
+func TestBearerToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		target  string
+		headers []string // Authorization values
+		token   string
+		code    string
+		reason  string
+	}{
+		{name: "bearer", headers: []string{"Bearer abc.def.ghi"}, token: "abc.def.ghi"},
+		{name: "lower-case scheme", headers: []string{"bearer abc.def.ghi"}, token: "abc.def.ghi"},
+		{name: "upper-case scheme", headers: []string{"BEARER abc.def.ghi"}, token: "abc.def.ghi"},
+		{name: "extra spaces", headers: []string{"Bearer   abc.def.ghi  "}, token: "abc.def.ghi"},
+		{name: "other query parameters", target: "/x?status=all", headers: []string{"Bearer t"}, token: "t"},
+		{name: "no header", code: verify.CodeMissingToken, reason: verify.ReasonMissing},
+		{name: "empty header", headers: []string{""}, code: verify.CodeMissingToken, reason: verify.ReasonMissing},
+		{name: "Basic scheme", headers: []string{"Basic dXNlcjpwYXNz"}, code: verify.CodeMissingToken, reason: verify.ReasonMissing},
+		{name: "Bearer prefix of another scheme", headers: []string{"Bearerx abc"}, code: verify.CodeMissingToken, reason: verify.ReasonMissing},
+		{name: "Bearer without token", headers: []string{"Bearer "}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "Bearer alone", headers: []string{"Bearer"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "token with a space", headers: []string{"Bearer abc def"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "two Authorization headers", headers: []string{"Bearer a", "Bearer b"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "query token alone", target: "/x?access_token=abc", code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+		{name: "query token beside a header", target: "/x?a=1&access_token=abc", headers: []string{"Bearer abc"},
+			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+		{name: "empty query token", target: "/x?access_token=", headers: []string{"Bearer abc"},
+			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+		{name: "escaped query name", target: "/x?access%5Ftoken=abc", headers: []string{"Bearer abc"},
+			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			target := tc.target
+			if target == "" {
+				target = "/x"
+			}
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			for _, h := range tc.headers {
+				r.Header.Add("Authorization", h)
+			}
+			got, err := verify.BearerToken(r)
+			if tc.code == "" {
+				if err != nil || got != tc.token {
+					t.Fatalf("BearerToken = %q, %v; want %q", got, err, tc.token)
+				}
+				return
+			}
+			if got != "" {
+				t.Errorf("token %q returned with an error", got)
+			}
+			wantError(t, err, "", tc.code, tc.reason)
+		})
+	}
+}
+
+// problemBody is the contract's 401 body; unknown fields fail the decode so
+// that nothing extra slips into it.
+type problemBody struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) problemBody {
+	t.Helper()
+	dec := json.NewDecoder(rec.Body)
+	dec.DisallowUnknownFields()
+	var p problemBody
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("body %q: %v", rec.Body.String(), err)
+	}
+	return p
+}
+
+func TestMiddleware(t *testing.T) {
+	revoked := edConfig()
+	revoked.IsRevoked = func(context.Context, *verify.Claims) bool { return true }
+	valid := mintEd(t, nil, nil)
+
+	tests := []struct {
+		name      string
+		cfg       verify.Config
+		target    string
+		auth      string
+		status    int
+		code      string
+		reason    string
+		challenge string
+		detail    string
+	}{
+		{name: "valid", auth: "Bearer " + valid, status: http.StatusOK},
+		{name: "no token", status: 401, code: verify.CodeMissingToken, reason: verify.ReasonMissing,
+			challenge: `Bearer realm="latchkey"`, detail: "missing bearer token"},
+		{name: "Basic", auth: "Basic dXNlcjpwYXNz", status: 401, code: verify.CodeMissingToken, reason: verify.ReasonMissing,
+			challenge: `Bearer realm="latchkey"`, detail: "missing bearer token"},
+		{name: "garbage", auth: "Bearer abc", status: 401, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="malformed access token"`,
+			detail:    "malformed access token"},
+		{name: "query token", target: "/x?access_token=" + valid, auth: "Bearer " + valid, status: 401,
+			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token must not be sent in the URL"`,
+			detail:    "access token must not be sent in the URL"},
+		{name: "expired", auth: "Bearer " + mintEd(t, nil, func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }),
+			status: 401, code: verify.CodeTokenExpired, reason: verify.ReasonExpired,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token expired"`,
+			detail:    "access token expired"},
+		{name: "revoked", cfg: revoked, auth: "Bearer " + valid, status: 401, code: verify.CodeTokenRevoked, reason: verify.ReasonRevoked,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token revoked"`,
+			detail:    "access token revoked"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			if cfg.Keys == nil {
+				cfg = edConfig()
+			}
+			var hooked []*verify.Error
+			reached := false
+			h := verify.Middleware(newVerifier(t, cfg), verify.MiddlewareOptions{
+				OnError: func(r *http.Request, err *verify.Error) {
+					if r == nil {
+						t.Error("OnError got a nil request")
+					}
+					hooked = append(hooked, err)
+				},
+			})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = true
+				c, ok := verify.ClaimsFromContext(r.Context())
+				if !ok || c.Subject != "user-1" || c.Role != "user" {
+					t.Errorf("handler got claims %+v, %v", c, ok)
+				}
+				fmt.Fprint(w, "hello "+c.Subject)
+			}))
+			target := tc.target
+			if target == "" {
+				target = "/x"
+			}
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == http.StatusOK {
+				if !reached || rec.Body.String() != "hello user-1" || len(hooked) != 0 {
+					t.Errorf("reached %v body %q hooked %v", reached, rec.Body, hooked)
+				}
+				return
+			}
+			if reached {
+				t.Error("handler reached without a valid token")
+			}
+			if len(hooked) != 1 || hooked[0].Code != tc.code || hooked[0].Reason != tc.reason {
+				t.Errorf("OnError calls %v, want one %s/%s", hooked, tc.code, tc.reason)
+			}
+			if got := rec.Header().Get("Content-Type"); got != "application/problem+json" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control %q", got)
+			}
+			if got := rec.Header().Values("WWW-Authenticate"); len(got) != 1 || got[0] != tc.challenge {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tc.challenge)
+			}
+			p := decodeProblem(t, rec)
+			want := problemBody{Type: "about:blank", Title: "Unauthorized", Status: 401, Code: tc.code, Detail: tc.detail}
+			if p != want {
+				t.Errorf("body %+v, want %+v", p, want)
+			}
+			if strings.Contains(rec.Body.String(), valid[:20]) {
+				t.Error("body contains token text")
+			}
+		})
+	}
+}
+
+func TestMiddlewareRealm(t *testing.T) {
+	h := verify.Middleware(newVerifier(t, edConfig()), verify.MiddlewareOptions{Realm: "tasks"})(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="tasks"` {
+		t.Errorf("WWW-Authenticate %q", got)
+	}
+}
+
+func TestMiddlewareNilVerifierPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	verify.Middleware(nil, verify.MiddlewareOptions{})
+}
+
+func TestWriteError(t *testing.T) {
+	tests := []struct {
+		name      string
+		realm     string
+		err       error
+		code      string
+		challenge string
+	}{
+		{name: "foreign error text is not revealed", err: errors.New("db password is hunter2"), code: verify.CodeInvalidToken,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="invalid access token"`},
+		{name: "nil error", err: nil, code: verify.CodeInvalidToken,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="invalid access token"`},
+		{name: "wrapped *Error", err: fmt.Errorf("ctx: %w", &verify.Error{Code: verify.CodeInvalidToken, Reason: verify.ReasonBadAudience}),
+			code:      verify.CodeInvalidToken,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="token audience not accepted"`},
+		{name: "realm quoted", realm: `a"b\c` + "\r\nX: y", err: &verify.Error{Code: verify.CodeMissingToken, Reason: verify.ReasonMissing},
+			code: verify.CodeMissingToken, challenge: `Bearer realm="a\"b\\cX: y"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			verify.WriteError(rec, tc.realm, tc.err)
+			if rec.Code != 401 {
+				t.Errorf("status %d", rec.Code)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != tc.challenge {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tc.challenge)
+			}
+			p := decodeProblem(t, rec)
+			if p.Code != tc.code || p.Status != 401 || strings.Contains(p.Detail, "hunter2") {
+				t.Errorf("body %+v", p)
+			}
+		})
+	}
+}
+
+func TestClaimsContext(t *testing.T) {
+	if c, ok := verify.ClaimsFromContext(context.Background()); ok || c != nil {
+		t.Errorf("empty context gave %v, %v", c, ok)
+	}
+	if _, ok := verify.ClaimsFromContext(verify.WithClaims(context.Background(), nil)); ok {
+		t.Error("nil claims reported present")
+	}
+	want := &verify.Claims{Subject: "u"}
+	if c, ok := verify.ClaimsFromContext(verify.WithClaims(context.Background(), want)); !ok || c != want {
+		t.Errorf("got %v, %v", c, ok)
+	}
+}
