@@ -19,11 +19,11 @@ import (
 
 // configured parses a subcommand's flags and configuration.
 func configured(name string, args []string, getenv func(string) string, stdout io.Writer, extra func(*flag.FlagSet)) (*config, []string, error) {
-	fs, parse := newFlags(name, getenv, stdout)
+	fs, parse := newFlags(name, getenv)
 	if extra != nil {
 		extra(fs)
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, nil, err
 	}
 	cfg, err := parse()

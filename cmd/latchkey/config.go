@@ -71,28 +71,34 @@ type config struct {
 	DBMaxConns     int
 }
 
-// configFlags registers every setting on fs with its environment value as
-// the default, so a flag given on the command line wins. It returns a
-// function that validates what was parsed.
+// configFlags registers every setting on fs. After parsing, a flag given on
+// the command line wins over the environment, which wins over the default.
+// Environment values are not made flag defaults, so that -h never prints a
+// secret. It returns a function that validates what was parsed.
 func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (*config, error) {
 	vals := make(map[string]*string, len(settings))
 	for _, s := range settings {
-		def := s.def
-		if v, ok := lookup(getenv, s.env); ok {
-			def = v
-		}
-		vals[s.env] = fs.String(s.flag(), def, s.usage+" ("+s.env+")")
+		vals[s.env] = fs.String(s.flag(), s.def, s.usage+" ("+s.env+")")
 	}
 	return func() (*config, error) {
-		get := func(env string) string { return *vals[env] }
+		given := make(map[string]bool)
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		byEnv := make(map[string]setting, len(settings))
+		for _, s := range settings {
+			byEnv[s.env] = s
+		}
+		get := func(env string) string {
+			s := byEnv[env]
+			if given[s.flag()] {
+				return *vals[env]
+			}
+			if v := getenv(env); v != "" {
+				return v
+			}
+			return s.def
+		}
 		return parseConfig(get)
 	}
-}
-
-// lookup treats an empty variable as unset.
-func lookup(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
-	return v, v != ""
 }
 
 // parseConfig validates settings; every error names the setting at fault.

@@ -54,8 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usagef("no command given")
+		return usagef("no command given; run latchkey help")
 	}
 	cmd, rest := args[0], args[1:]
 	sub := func() (string, []string) {
@@ -99,21 +98,23 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 
 // newFlags makes a subcommand's flag set carrying every setting. Parse
 // errors come back as usage errors; -h prints the flags to stdout.
-func newFlags(name string, getenv func(string) string, stdout io.Writer) (*flag.FlagSet, func() (*config, error)) {
+func newFlags(name string, getenv func(string) string) (*flag.FlagSet, func() (*config, error)) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fs.SetOutput(stdout)
-		fmt.Fprintf(stdout, "usage of latchkey %s:\n", name)
-		fs.PrintDefaults()
-	}
+	// The flag package calls Usage on every parse error; errors get one
+	// line from run instead, and only -h prints the flags (parseFlags).
+	fs.Usage = func() {}
 	return fs, configFlags(fs, getenv)
 }
 
-// parseFlags parses args, turning flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args, turning flag errors into usage errors. On -h it
+// prints the flags to stdout and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "usage of latchkey %s:\n", fs.Name())
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return err
 		}
 		return usageError{err}

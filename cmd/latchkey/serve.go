@@ -118,8 +118,8 @@ func (a *app) jwks() []byte {
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, parse := newFlags("serve", getenv, stdout)
-	if err := parseFlags(fs, args); err != nil {
+	fs, parse := newFlags("serve", getenv)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -131,12 +131,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	for _, w := range cfg.notYetEnforced() {
-		log.Warn("setting accepted but not enforced by this version", "setting", w)
-	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.notYetEnforced() {
+		log.Warn("setting accepted but not enforced by this version", "setting", w)
 	}
 	defer a.store.Close()
 
