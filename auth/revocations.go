@@ -66,8 +66,9 @@ func (r *Revocations) prune(now time.Time) {
 
 // pollOverlap re-reads a little of the past at each poll: a revocation is
 // stamped before its transaction commits, so a row can appear with a time
-// slightly older than one already seen.
-const pollOverlap = 5 * time.Second
+// slightly older than one already seen: stamped before the revoking
+// process waited up to its busy timeout (5 s) for the write lock.
+const pollOverlap = 10 * time.Second
 
 // Load reads the revocations still relevant and returns the time to poll from.
 func (r *Revocations) Load(ctx context.Context, store latchkey.SessionService) (time.Time, error) {

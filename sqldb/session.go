@@ -1,0 +1,240 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
+	revoked_at, revoke_reason, refresh_key, refresh_hash, prev_hash, generation, rotated_at`
+
+func scanSession(r rowScanner) (*latchkey.Session, error) {
+	var s latchkey.Session
+	var created, lastUsed, expires, rotated int64
+	var revoked sql.NullInt64
+	if err := r.Scan(&s.ID, &s.UserID, &created, &lastUsed, &expires, &s.UserAgent, &s.IP,
+		&revoked, &s.RevokeReason, &s.RefreshKey, &s.RefreshHash, &s.PrevHash, &s.Generation, &rotated); err != nil {
+		return nil, err
+	}
+	s.CreatedAt = fromNanos(created)
+	s.LastUsedAt = fromNanos(lastUsed)
+	s.ExpiresAt = fromNanos(expires)
+	s.RotatedAt = fromNanos(rotated)
+	if revoked.Valid {
+		s.RevokedAt = fromNanos(revoked.Int64)
+	}
+	return &s, nil
+}
+
+// findSession runs a query selecting sessionColumns of at most one row.
+func (db *DB) findSession(ctx context.Context, op, query string, arg any) (*latchkey.Session, error) {
+	s, err := scanSession(db.reader.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session")
+	}
+	return s, wrap(op, err)
+}
+
+// CreateSession inserts s as given; only an empty ID is filled in (UUIDv7).
+// It returns ENOTFOUND when s.UserID is not a user.
+func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
+	id := s.ID
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return wrap("create session", err)
+		}
+	}
+	_, err := db.writer.ExecContext(ctx,
+		`INSERT INTO sessions (`+sessionColumns+`)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		id, s.UserID, nanos(s.CreatedAt), nanos(s.LastUsedAt), nanos(s.ExpiresAt), s.UserAgent, s.IP,
+		nullNanos(s.RevokedAt), s.RevokeReason, s.RefreshKey, s.RefreshHash, s.PrevHash, s.Generation, nanos(s.RotatedAt))
+	if err != nil {
+		if db.isForeignKey(err) {
+			return notFound("user")
+		}
+		return wrap("create session", err)
+	}
+	s.ID = id
+	return nil
+}
+
+// FindSession returns ENOTFOUND when there is no such session.
+func (db *DB) FindSession(ctx context.Context, id string) (*latchkey.Session, error) {
+	return db.findSession(ctx, "find session",
+		`SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id)
+}
+
+// FindSessionByRefreshHash finds the session, revoked or not, whose current
+// refresh token has this hash; ENOTFOUND when none.
+func (db *DB) FindSessionByRefreshHash(ctx context.Context, hash []byte) (*latchkey.Session, error) {
+	return db.findSession(ctx, "find session by refresh hash",
+		`SELECT `+sessionColumns+` FROM sessions WHERE refresh_hash = $1`, hash)
+}
+
+// FindSessionBySpentHash finds the session that rotated away a refresh
+// token with this hash; ENOTFOUND when none.
+func (db *DB) FindSessionBySpentHash(ctx context.Context, hash []byte) (*latchkey.Session, error) {
+	return db.findSession(ctx, "find session by spent hash",
+		`SELECT `+sessionColumns+` FROM sessions
+		 WHERE id = (SELECT session_id FROM spent_refresh_tokens WHERE token_hash = $1)`, hash)
+}
+
+// RotateSession records r.OldHash as spent and makes r.NewHash current, in
+// one transaction, only if the session is not revoked and still at
+// r.FromGeneration. It reports false, with nothing changed, otherwise (also
+// when there is no such session). Expiry is the caller's check.
+func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, error) {
+	var ok bool
+	err := db.inTx(ctx, func(tx *tx) error {
+		now := nanos(r.Now)
+		res, err := tx.ExecContext(ctx,
+			`UPDATE sessions
+			 SET prev_hash = $1, refresh_hash = $2, generation = generation + 1,
+			     rotated_at = $3, last_used_at = $3, expires_at = $4
+			 WHERE id = $5 AND generation = $6 AND revoked_at IS NULL`,
+			r.OldHash, r.NewHash, now, nanos(r.ExpiresAt), r.SessionID, r.FromGeneration)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) VALUES ($1, $2, $3)`,
+			r.OldHash, r.SessionID, now); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, wrap("rotate session", err)
+	}
+	return ok, nil
+}
+
+// TouchSession sets LastUsedAt; ENOTFOUND when there is no such session.
+func (db *DB) TouchSession(ctx context.Context, id string, now time.Time) error {
+	res, err := db.writer.ExecContext(ctx,
+		`UPDATE sessions SET last_used_at = $1 WHERE id = $2`, nanos(now), id)
+	if err != nil {
+		return wrap("touch session", err)
+	}
+	return oneRow(res, "touch session", "session")
+}
+
+// ListSessions returns the user's live sessions (not revoked, expiring
+// after now), newest first.
+func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*latchkey.Session, error) {
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions
+		 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		 ORDER BY created_at DESC, id DESC`, userID, nanos(now))
+	if err != nil {
+		return nil, wrap("list sessions", err)
+	}
+	defer rows.Close()
+	var out []*latchkey.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, wrap("list sessions", err)
+		}
+		out = append(out, s)
+	}
+	return out, wrap("list sessions", rows.Err())
+}
+
+// RevokeSession revokes one live session of userID; ENOTFOUND when the
+// session is not the user's, is already revoked, or has expired at now.
+func (db *DB) RevokeSession(ctx context.Context, userID, id, reason string, now time.Time) error {
+	t := nanos(now)
+	res, err := db.writer.ExecContext(ctx,
+		`UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+		 WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL AND expires_at > $1`,
+		t, reason, id, userID)
+	if err != nil {
+		return wrap("revoke session", err)
+	}
+	return oneRow(res, "revoke session", "session")
+}
+
+// revokeUserSessionsSQL revokes the live sessions of a user but one.
+// Arguments: now, reason, user id, the id to keep ("" for none).
+const revokeUserSessionsSQL = `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+	WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL AND expires_at > $1
+	RETURNING id`
+
+// RevokeUserSessions revokes every live session of userID except exceptID
+// (may be empty) and returns the ids it revoked, in no particular order.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	out, err := ids(db.writer.QueryContext(ctx, revokeUserSessionsSQL, nanos(now), reason, userID, exceptID))
+	return out, wrap("revoke user sessions", err)
+}
+
+// RevokeSessionByID revokes a session whatever its user. A session already
+// revoked keeps its first RevokedAt and reason, and that is no error;
+// ENOTFOUND when there is no such session.
+func (db *DB) RevokeSessionByID(ctx context.Context, id, reason string, now time.Time) error {
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL`,
+			nanos(now), reason, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = $1`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("session")
+		}
+		return err
+	})
+	return wrap("revoke session by id", err)
+}
+
+// RevokedSince lists the sessions revoked at or after since, oldest first,
+// from the (revoked_at, id) index.
+func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]latchkey.RevokedSession, error) {
+	rows, err := db.reader.QueryContext(ctx, revokedSinceSQL, nanos(since))
+	if err != nil {
+		return nil, wrap("revoked since", err)
+	}
+	defer rows.Close()
+	var out []latchkey.RevokedSession
+	for rows.Next() {
+		var r latchkey.RevokedSession
+		var at int64
+		if err := rows.Scan(&r.ID, &at); err != nil {
+			return nil, wrap("revoked since", err)
+		}
+		r.RevokedAt = fromNanos(at)
+		out = append(out, r)
+	}
+	return out, wrap("revoked since", rows.Err())
+}
+
+const revokedSinceSQL = `SELECT id, revoked_at FROM sessions
+	WHERE revoked_at >= $1 ORDER BY revoked_at, id`
+
+// oneRow turns an UPDATE or DELETE that matched no row into ENOTFOUND.
+func oneRow(res sql.Result, op, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}

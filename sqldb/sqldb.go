@@ -1,0 +1,208 @@
+// Package sqldb implements latchkey.Store over database/sql.
+//
+// All of Latchkey's SQL lives here, written once for both engines: $N
+// placeholders (which modernc.org/sqlite accepts too), TEXT ids, BIGINT
+// unix-nanosecond timestamps, BOOLEAN flags and BLOB byte strings. What
+// differs between engines is a Dialect, supplied by the package that opens
+// the database (sqlite, and later postgres); sqldb imports no driver.
+//
+// A DB holds two pools over the same database: writes go through the writer
+// pool, reads through the reader pool, so that on SQLite (one writer at a
+// time) reads never queue behind writes. On an engine without that limit
+// both may be the same *sql.DB.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/latchkey/latchkey"
+)
+
+var _ latchkey.Store = (*DB)(nil)
+
+// Dialect is everything sqldb needs to know about the SQL engine. Keep it
+// small: the SQL text itself is shared.
+type Dialect struct {
+	// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+	// constraint failure. Required.
+	IsUniqueViolation func(err error) bool
+
+	// IsForeignKeyViolation reports whether err is a FOREIGN KEY constraint
+	// failure. Required.
+	IsForeignKeyViolation func(err error) bool
+
+	// Schema, if set, rewrites a migration's text before it runs. The
+	// migrations use types both engines know except BLOB, which
+	// PostgreSQL's Schema turns into BYTEA.
+	Schema func(migration string) string
+
+	// MigrationLock, if set, is executed first in every migration
+	// transaction to serialize concurrent migrators (PostgreSQL: SELECT
+	// pg_advisory_xact_lock(...)). SQLite needs none: its write
+	// transactions begin IMMEDIATE and so already exclude each other.
+	MigrationLock string
+}
+
+// DB is the database/sql implementation of latchkey.Store.
+type DB struct {
+	writer  *pool
+	reader  *pool // == writer when both are one *sql.DB
+	dialect Dialect
+
+	// Now is the clock for the timestamps the store assigns itself (users'
+	// and tasks' CreatedAt and UpdatedAt). Times the caller passes in, such
+	// as a session's, are stored as given. Set it before use; nil means
+	// time.Now. Times are stored in UTC.
+	Now func() time.Time
+}
+
+// New returns a DB over the given pools. writer should allow one open
+// connection on SQLite; reader may be the same pool as writer. New does not
+// migrate: call Migrate. Close closes both pools.
+func New(writer, reader *sql.DB, d Dialect) *DB {
+	db := &DB{writer: newPool(writer), dialect: d, Now: time.Now}
+	db.reader = db.writer
+	if reader != nil && reader != writer {
+		db.reader = newPool(reader)
+	}
+	return db
+}
+
+// Writer returns the pool that writes go through, for tools and tests.
+func (db *DB) Writer() *sql.DB { return db.writer.db }
+
+// Reader returns the pool that reads go through, for tools and tests.
+func (db *DB) Reader() *sql.DB { return db.reader.db }
+
+// Ping reports whether both pools answer.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.writer.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqldb: ping writer: %w", err)
+	}
+	if db.reader != db.writer {
+		if err := db.reader.db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqldb: ping reader: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errR error
+	if db.reader != db.writer {
+		errR = db.reader.close()
+	}
+	return errors.Join(db.writer.close(), errR)
+}
+
+// now returns the store's clock reading in UTC, at the precision stored.
+func (db *DB) now() time.Time {
+	f := db.Now
+	if f == nil {
+		f = time.Now
+	}
+	return fromNanos(f().UnixNano())
+}
+
+// inTx runs fn in a write transaction and commits when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
+	t, err := db.writer.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	w := &tx{tx: t, p: db.writer}
+	defer func() {
+		for _, q := range w.missed {
+			db.writer.prepared(ctx, q)
+		}
+	}()
+	if err := fn(w); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+// newID returns a fresh UUIDv7 string.
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// nanos turns t into the stored BIGINT: unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos; it returns UTC times.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// nullNanos is nanos for a nullable column: NULL for the zero time.
+func nullNanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func notFound(what string) error {
+	return latchkey.Errorf(latchkey.ENOTFOUND, "%s not found", what)
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// ids collects the single TEXT column of rows, such as an UPDATE ...
+// RETURNING id.
+func ids(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) isUnique(err error) bool {
+	return db.dialect.IsUniqueViolation != nil && db.dialect.IsUniqueViolation(err)
+}
+
+func (db *DB) isForeignKey(err error) bool {
+	return db.dialect.IsForeignKeyViolation != nil && db.dialect.IsForeignKeyViolation(err)
+}
+
+// wrap adds context to err, except to application errors (*latchkey.Error),
+// which travel unwrapped so that callers see their code.
+func wrap(op string, err error) error {
+	var e *latchkey.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("sqldb: %s: %w", op, err)
+}

@@ -1,0 +1,183 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/latchkey/latchkey"
+)
+
+const taskColumns = `id, user_id, title, description, completed, created_at, updated_at`
+
+func scanTask(r rowScanner) (*latchkey.Task, error) {
+	var t latchkey.Task
+	var created, updated int64
+	if err := r.Scan(&t.ID, &t.UserID, &t.Title, &t.Description, &t.Completed, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.CreatedAt = fromNanos(created)
+	t.UpdatedAt = fromNanos(updated)
+	return &t, nil
+}
+
+// oneTask scans the single row of a SELECT or UPDATE ... RETURNING;
+// ENOTFOUND when there is none.
+func oneTask(op string, row *sql.Row) (*latchkey.Task, error) {
+	t, err := scanTask(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("task")
+	}
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return t, nil
+}
+
+// CreateTask inserts t and fills in t.ID, t.CreatedAt and t.UpdatedAt (both
+// from db.Now). It returns ENOTFOUND when t.UserID is not a user.
+func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
+	id, err := newID()
+	if err != nil {
+		return wrap("create task", err)
+	}
+	now := db.now()
+	_, err = db.writer.ExecContext(ctx,
+		`INSERT INTO tasks (`+taskColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+		id, t.UserID, t.Title, t.Description, t.Completed, now.UnixNano())
+	if err != nil {
+		if db.isForeignKey(err) {
+			return notFound("user")
+		}
+		return wrap("create task", err)
+	}
+	t.ID, t.CreatedAt, t.UpdatedAt = id, now, now
+	return nil
+}
+
+// FindTask returns the user's task; ENOTFOUND when the user has no such
+// task, whoever else may.
+func (db *DB) FindTask(ctx context.Context, userID, id string) (*latchkey.Task, error) {
+	return oneTask("find task", db.reader.QueryRowContext(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND user_id = $2`, id, userID))
+}
+
+// UpdateTask sets the non-nil fields of upd and UpdatedAt, in one
+// statement, and returns the updated task; ENOTFOUND as FindTask.
+func (db *DB) UpdateTask(ctx context.Context, userID, id string, upd latchkey.TaskUpdate) (*latchkey.Task, error) {
+	// A nil pointer binds NULL, and COALESCE keeps the column.
+	var title, desc, done any
+	if upd.Title != nil {
+		title = *upd.Title
+	}
+	if upd.Description != nil {
+		desc = *upd.Description
+	}
+	if upd.Completed != nil {
+		done = *upd.Completed
+	}
+	return oneTask("update task", db.writer.QueryRowContext(ctx,
+		`UPDATE tasks SET title = COALESCE($1, title), description = COALESCE($2, description),
+		     completed = COALESCE($3, completed), updated_at = $4
+		 WHERE id = $5 AND user_id = $6
+		 RETURNING `+taskColumns,
+		title, desc, done, db.now().UnixNano(), id, userID))
+}
+
+// ToggleTask flips Completed in SQL, bumps UpdatedAt and returns the task;
+// ENOTFOUND as FindTask.
+func (db *DB) ToggleTask(ctx context.Context, userID, id string) (*latchkey.Task, error) {
+	return oneTask("toggle task", db.writer.QueryRowContext(ctx,
+		`UPDATE tasks SET completed = NOT completed, updated_at = $1
+		 WHERE id = $2 AND user_id = $3
+		 RETURNING `+taskColumns,
+		db.now().UnixNano(), id, userID))
+}
+
+// DeleteTask deletes the user's task; ENOTFOUND as FindTask.
+func (db *DB) DeleteTask(ctx context.Context, userID, id string) error {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
+	if err != nil {
+		return wrap("delete task", err)
+	}
+	return oneRow(res, "delete task", "task")
+}
+
+// DefaultTaskLimit is the page size ListTasks uses when f.Limit is not
+// positive.
+const DefaultTaskLimit = 50
+
+// The keyset queries of ListTasks, newest first. "created_at <= c AND
+// (created_at < c OR id < i)" is "(created_at, id) < (c, i)" written so that
+// the created_at bound is an index range, not a filter over the rows before
+// the cursor: a page costs the same wherever it starts.
+const (
+	listTasksSQL = `SELECT ` + taskColumns + ` FROM tasks
+		WHERE user_id = $1
+		ORDER BY created_at DESC, id DESC LIMIT $2`
+	listTasksAfterSQL = `SELECT ` + taskColumns + ` FROM tasks
+		WHERE user_id = $1 AND created_at <= $2 AND (created_at < $2 OR id < $3)
+		ORDER BY created_at DESC, id DESC LIMIT $4`
+	listTasksStatusSQL = `SELECT ` + taskColumns + ` FROM tasks
+		WHERE user_id = $1 AND completed = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`
+	listTasksStatusAfterSQL = `SELECT ` + taskColumns + ` FROM tasks
+		WHERE user_id = $1 AND completed = $2 AND created_at <= $3 AND (created_at < $3 OR id < $4)
+		ORDER BY created_at DESC, id DESC LIMIT $5`
+)
+
+// ListTasks returns up to f.Limit (DefaultTaskLimit when not positive) of
+// the user's tasks, newest first by (CreatedAt, ID), starting strictly after
+// f.After. When more follow, it also returns the cursor of the last task
+// returned. An empty status means all; an unknown one is EINVALID.
+func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey.Task, *latchkey.TaskCursor, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultTaskLimit
+	}
+	var query string
+	args := make([]any, 0, 5)
+	args = append(args, f.UserID)
+	switch f.Status {
+	case latchkey.TaskStatusAll, "":
+		query = listTasksSQL
+		if f.After != nil {
+			query = listTasksAfterSQL
+		}
+	case latchkey.TaskStatusPending, latchkey.TaskStatusCompleted:
+		query = listTasksStatusSQL
+		if f.After != nil {
+			query = listTasksStatusAfterSQL
+		}
+		args = append(args, f.Status == latchkey.TaskStatusCompleted)
+	default:
+		return nil, nil, latchkey.Errorf(latchkey.EINVALID, "unknown task status %q", f.Status)
+	}
+	if f.After != nil {
+		args = append(args, nanos(f.After.CreatedAt), f.After.ID)
+	}
+	args = append(args, limit+1) // one more tells whether a next page exists
+
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, wrap("list tasks", err)
+	}
+	defer rows.Close()
+	out := make([]*latchkey.Task, 0, min(limit+1, 64))
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, nil, wrap("list tasks", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, wrap("list tasks", err)
+	}
+	if len(out) <= limit {
+		return out, nil, nil
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, &latchkey.TaskCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}

@@ -1,0 +1,109 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+const userColumns = `id, email, name, role, password_hash, disabled, created_at`
+
+func scanUser(r rowScanner) (*latchkey.User, error) {
+	var u latchkey.User
+	var role string
+	var created int64
+	if err := r.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created); err != nil {
+		return nil, err
+	}
+	u.Role = latchkey.Role(role)
+	u.CreatedAt = fromNanos(created)
+	return &u, nil
+}
+
+// CreateUser inserts u and fills in u.ID and u.CreatedAt. An empty role
+// becomes latchkey.RoleUser. It returns EEMAILTAKEN when a user has the
+// same email, compared after strings.ToLower.
+func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
+	role := u.Role
+	if role == "" {
+		role = latchkey.RoleUser
+	}
+	if !role.Valid() {
+		return latchkey.Errorf(latchkey.EINVALID, "unknown role %q", role)
+	}
+	id, err := newID()
+	if err != nil {
+		return fmt.Errorf("sqldb: create user: %w", err)
+	}
+	now := db.now()
+	_, err = db.writer.ExecContext(ctx,
+		`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, u.Email, strings.ToLower(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
+	if err != nil {
+		if db.isUnique(err) {
+			return latchkey.Errorf(latchkey.EEMAILTAKEN, "email already registered")
+		}
+		return fmt.Errorf("sqldb: create user: %w", err)
+	}
+	u.ID, u.Role, u.CreatedAt = id, role, now
+	return nil
+}
+
+// FindUserByID returns ENOTFOUND when there is no such user.
+func (db *DB) FindUserByID(ctx context.Context, id string) (*latchkey.User, error) {
+	u, err := scanUser(db.reader.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: find user: %w", err)
+	}
+	return u, nil
+}
+
+// FindUserByEmail matches strings.ToLower(email) against the stored
+// lowercased email; ENOTFOUND when none.
+func (db *DB) FindUserByEmail(ctx context.Context, email string) (*latchkey.User, error) {
+	u, err := scanUser(db.reader.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE email_lower = $1`, strings.ToLower(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: find user by email: %w", err)
+	}
+	return u, nil
+}
+
+// SetPassword replaces the user's password hash and, in the same
+// transaction, revokes every live session of the user except keepSessionID
+// with reason latchkey.ReasonPasswordChanged. It returns the revoked ids;
+// ENOTFOUND when there is no such user (and then nothing changes).
+func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) ([]string, error) {
+	var revoked []string
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return notFound("user")
+		}
+		revoked, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL,
+			nanos(now), latchkey.ReasonPasswordChanged, userID, keepSessionID))
+		return err
+	})
+	if err != nil {
+		return nil, wrap("set password", err)
+	}
+	return revoked, nil
+}

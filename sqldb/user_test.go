@@ -1,0 +1,202 @@
+package sqldb_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/sqldb"
+)
+
+func TestCreateUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := &latchkey.User{
+			Email:        "Ada.Lovelace@Example.COM",
+			Name:         "Ada",
+			Role:         latchkey.RoleAdmin,
+			Disabled:     true,
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		}
+		must(t, db.CreateUser(ctx, u))
+		id, err := uuid.Parse(u.ID)
+		if err != nil || id.Version() != 7 {
+			t.Fatalf("ID = %q (%v), want a UUIDv7", u.ID, err)
+		}
+		if !u.CreatedAt.Equal(t0) || u.CreatedAt.Location() != time.UTC {
+			t.Fatalf("CreatedAt = %v, want %v in UTC", u.CreatedAt, t0)
+		}
+
+		got, err := db.FindUserByID(ctx, u.ID)
+		must(t, err)
+		if *got != *u {
+			t.Fatalf("FindUserByID = %+v, want %+v", got, u)
+		}
+		for _, email := range []string{"ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", u.Email} {
+			got, err := db.FindUserByEmail(ctx, email)
+			must(t, err)
+			if *got != *u {
+				t.Fatalf("FindUserByEmail(%q) = %+v, want %+v", email, got, u)
+			}
+		}
+	})
+}
+
+func TestCreateUserDefaultsRole(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		if u.Role != latchkey.RoleUser {
+			t.Fatalf("Role = %q, want user", u.Role)
+		}
+		got, err := db.FindUserByID(ctx, u.ID)
+		must(t, err)
+		if got.Role != latchkey.RoleUser || got.Disabled {
+			t.Fatalf("stored %+v", got)
+		}
+	})
+}
+
+func TestCreateUserInvalidRole(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := &latchkey.User{Email: "a@example.com", Role: "root", PasswordHash: "x"}
+		wantCode(t, db.CreateUser(ctx, u), latchkey.EINVALID)
+		_, err := db.FindUserByEmail(ctx, "a@example.com")
+		wantCode(t, err, latchkey.ENOTFOUND)
+	})
+}
+
+func TestCreateUserEmailTaken(t *testing.T) {
+	tests := []struct{ first, second string }{
+		{"ada@example.com", "ada@example.com"},
+		{"Grace@Example.com", "grace@EXAMPLE.COM"},
+		{"ÉMILE@example.com", "émile@example.com"}, // beyond ASCII
+	}
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		for _, tt := range tests {
+			first := &latchkey.User{Email: tt.first, Name: "first", PasswordHash: "x"}
+			must(t, db.CreateUser(ctx, first))
+			second := &latchkey.User{Email: tt.second, Name: "second", PasswordHash: "y"}
+			wantCode(t, db.CreateUser(ctx, second), latchkey.EEMAILTAKEN)
+			if second.ID != "" {
+				t.Errorf("failed CreateUser set ID %q", second.ID)
+			}
+			got, err := db.FindUserByEmail(ctx, tt.second)
+			must(t, err)
+			if got.ID != first.ID || got.Email != tt.first || got.PasswordHash != "x" {
+				t.Errorf("after duplicate %q: found %+v, want the first user", tt.second, got)
+			}
+		}
+	})
+}
+
+func TestFindUserNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		newUser(t, db)
+		_, err := db.FindUserByID(ctx, "01900000-0000-7000-8000-000000000000")
+		wantCode(t, err, latchkey.ENOTFOUND)
+		_, err = db.FindUserByID(ctx, "")
+		wantCode(t, err, latchkey.ENOTFOUND)
+		_, err = db.FindUserByEmail(ctx, "nobody@example.com")
+		wantCode(t, err, latchkey.ENOTFOUND)
+	})
+}
+
+func TestSetPassword(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		other := newUser(t, db)
+		now := t0.Add(time.Hour)
+
+		keep := newSession(t, db, u.ID, t0)
+		a := newSession(t, db, u.ID, t0.Add(time.Second))
+		b := newSession(t, db, u.ID, t0.Add(2*time.Second))
+		earlier := newSession(t, db, u.ID, t0.Add(3*time.Second))
+		must(t, db.RevokeSessionByID(ctx, earlier.ID, latchkey.ReasonSignout, t0.Add(4*time.Second)))
+		expired := newSession(t, db, u.ID, now.Add(-25*time.Hour))
+		others := newSession(t, db, other.ID, t0)
+
+		revoked, err := db.SetPassword(ctx, u.ID, "new-hash", keep.ID, now)
+		must(t, err)
+		slices.Sort(revoked)
+		want := []string{a.ID, b.ID}
+		slices.Sort(want)
+		if !slices.Equal(revoked, want) {
+			t.Fatalf("revoked %v, want %v", revoked, want)
+		}
+
+		got, err := db.FindUserByID(ctx, u.ID)
+		must(t, err)
+		if got.PasswordHash != "new-hash" {
+			t.Fatalf("hash = %q", got.PasswordHash)
+		}
+		for _, tt := range []struct {
+			s          *latchkey.Session
+			revokedAt  time.Time
+			wantReason string
+		}{
+			{keep, time.Time{}, ""},
+			{a, now, latchkey.ReasonPasswordChanged},
+			{b, now, latchkey.ReasonPasswordChanged},
+			{earlier, t0.Add(4 * time.Second), latchkey.ReasonSignout},
+			{expired, time.Time{}, ""},
+			{others, time.Time{}, ""},
+		} {
+			s, err := db.FindSession(ctx, tt.s.ID)
+			must(t, err)
+			if !s.RevokedAt.Equal(tt.revokedAt) || s.RevokeReason != tt.wantReason {
+				t.Errorf("session created %v: revoked %v %q, want %v %q",
+					tt.s.CreatedAt, s.RevokedAt, s.RevokeReason, tt.revokedAt, tt.wantReason)
+			}
+		}
+		live, err := db.ListSessions(ctx, u.ID, now)
+		must(t, err)
+		if len(live) != 1 || live[0].ID != keep.ID {
+			t.Fatalf("live sessions %v, want only the kept one", sessionIDs(live))
+		}
+	})
+}
+
+func TestSetPasswordKeepNone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		s1 := newSession(t, db, u.ID, t0)
+		s2 := newSession(t, db, u.ID, t0)
+		revoked, err := db.SetPassword(ctx, u.ID, "h2", "", t0.Add(time.Minute))
+		must(t, err)
+		slices.Sort(revoked)
+		want := []string{s1.ID, s2.ID}
+		slices.Sort(want)
+		if !slices.Equal(revoked, want) {
+			t.Fatalf("revoked %v, want %v", revoked, want)
+		}
+		// No sessions at all is fine too.
+		revoked, err = db.SetPassword(ctx, u.ID, "h3", "", t0.Add(time.Minute))
+		must(t, err)
+		if len(revoked) != 0 {
+			t.Fatalf("revoked %v, want none", revoked)
+		}
+	})
+}
+
+func TestSetPasswordUnknownUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		s := newSession(t, db, u.ID, t0)
+		_, err := db.SetPassword(ctx, "no-such-user", "h", "", t0.Add(time.Minute))
+		wantCode(t, err, latchkey.ENOTFOUND)
+		got, err := db.FindSession(ctx, s.ID)
+		must(t, err)
+		if got.Revoked() {
+			t.Fatal("a failed SetPassword revoked a session")
+		}
+	})
+}
+
+func sessionIDs(ss []*latchkey.Session) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.ID)
+	}
+	return out
+}
