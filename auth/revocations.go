@@ -64,10 +64,10 @@ func (r *Revocations) prune(now time.Time) {
 	r.mu.Unlock()
 }
 
-// pollOverlap re-reads a little of the past at each poll: a revocation is
-// stamped before its transaction commits, so a row can appear with a time
-// slightly older than one already seen: stamped before the revoking
-// process waited up to its busy timeout (5 s) for the write lock.
+// pollOverlap re-reads a little of the past at each poll. A revocation is
+// stamped before the revoking process waits, up to its busy timeout (5 s),
+// for the write lock, so a row can commit with a time older than rows
+// already seen.
 const pollOverlap = 10 * time.Second
 
 // Load reads the revocations still relevant and returns the time to poll from.
