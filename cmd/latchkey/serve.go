@@ -88,6 +88,7 @@ func (a *app) build(ctx context.Context) error {
 		Audience:   cfg.Audience,
 		Algorithms: []string{cfg.JWTAlg},
 		Keys:       keys,
+		Leeway:     leeway(cfg.AccessTTL),
 		IsRevoked: func(_ context.Context, c *verify.Claims) bool {
 			return a.revoked.Revoked(c.SessionID)
 		},
@@ -108,6 +109,13 @@ func (a *app) build(ctx context.Context) error {
 		Logger:       a.log,
 	}
 	return nil
+}
+
+// leeway is the clock skew allowed on our own tokens: the contract's 30 s
+// ceiling, but never more than a tenth of the token's life, so that a
+// short-lived token (a 2 s TTL in tests) really expires when it should.
+func leeway(accessTTL time.Duration) time.Duration {
+	return max(time.Millisecond, min(verify.MaxLeeway, accessTTL/10))
 }
 
 func (a *app) jwks() []byte {
