@@ -131,6 +131,10 @@ func TestSignIn(t *testing.T) {
 	if string(wrong.body) != string(unknown.body) || wrong.header.Get("WWW-Authenticate") != unknown.header.Get("WWW-Authenticate") {
 		t.Errorf("unknown email and wrong password differ:\n%s\n%s", wrong.body, unknown.body)
 	}
+	// No token came, so the challenge names none as invalid.
+	if got := wrong.header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+		t.Errorf("WWW-Authenticate = %q", got)
+	}
 	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com"}}).problem(t, 400, "validation_failed")
 
 	// A disabled account learns so only with the right password.

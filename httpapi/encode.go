@@ -10,10 +10,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/verify"
 )
 
 // maxBody caps every request body.
 const maxBody = 1 << 20
+
+// realm names the protection space in every WWW-Authenticate challenge.
+const realm = verify.DefaultRealm
 
 // encode writes v as JSON with status.
 func encode[T any](w http.ResponseWriter, status int, v T) {
@@ -132,11 +136,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	h := w.Header()
 	if status == http.StatusUnauthorized {
-		if code == latchkey.EMISSINGTOKEN {
-			h.Set("WWW-Authenticate", `Bearer realm="latchkey"`)
-		} else {
-			h.Set("WWW-Authenticate", `Bearer realm="latchkey", error="invalid_token", error_description="`+quoteSafe(p.Detail)+`"`)
-		}
+		h.Set("WWW-Authenticate", verify.Challenge(realm, code, p.Detail))
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
@@ -145,16 +145,4 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
-}
-
-// quoteSafe keeps a description inside an RFC 7230 quoted-string: RFC 6750
-// limits error_description to printable ASCII without '"' and '\'.
-func quoteSafe(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			b = append(b, c)
-		}
-	}
-	return string(b)
 }

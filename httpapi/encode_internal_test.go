@@ -46,12 +46,6 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-func TestQuoteSafe(t *testing.T) {
-	if got := quoteSafe("a \"b\" \\c\nd\u00e9"); got != "a b cd" {
-		t.Fatalf("quoteSafe = %q", got)
-	}
-}
-
 // TestPanicIsA500 checks a panicking handler answers problem+json 500 and
 // the server goes on.
 func TestPanicIsA500(t *testing.T) {

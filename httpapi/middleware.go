@@ -16,7 +16,7 @@ import (
 // token; verify answers the contract's 401 otherwise.
 func (s *server) requireToken(next http.Handler) http.Handler {
 	return verify.Middleware(s.Verifier, verify.MiddlewareOptions{
-		Realm: "latchkey",
+		Realm: realm,
 		OnError: func(r *http.Request, err *verify.Error) {
 			s.metrics.rejections.WithLabelValues(err.Reason).Inc()
 			s.Logger.Info("token_rejected", "reason", err.Reason, "path", r.URL.Path, "ip", s.clientIP(r))

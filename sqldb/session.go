@@ -152,30 +152,56 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 	return out, wrap("list sessions", rows.Err())
 }
 
-// RevokeSession revokes one live session of userID; ENOTFOUND when the
-// session is not the user's, is already revoked, or has expired at now.
-func (db *DB) RevokeSession(ctx context.Context, userID, id, reason string, now time.Time) error {
-	t := nanos(now)
-	res, err := db.writer.ExecContext(ctx,
-		`UPDATE sessions SET revoked_at = $1, revoke_reason = $2
-		 WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL AND expires_at > $1`,
-		t, reason, id, userID)
-	if err != nil {
-		return wrap("revoke session", err)
-	}
-	return oneRow(res, "revoke session", "session")
+// revokedAt is the time a revocation is stamped with: taken inside the write
+// transaction, after the write lock is held, so that it is at most
+// milliseconds older than the commit that makes it visible. Other processes
+// poll the revocation feed by this time (RevokedSince); a stamp taken before
+// waiting for the writer could land behind what they have already read. The
+// caller's now wins when it is later (a test clock).
+func (db *DB) revokedAt(now time.Time) int64 {
+	return nanos(later(now, db.now()))
 }
 
-// revokeUserSessionsSQL revokes the live sessions of a user but one.
-// Arguments: now, reason, user id, the id to keep ("" for none).
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// RevokeSession revokes one session of userID that is not yet revoked;
+// ENOTFOUND when the session is not the user's or is already revoked. An
+// expired session is still revoked: its last access token may be live.
+func (db *DB) RevokeSession(ctx context.Context, userID, id, reason string, now time.Time) error {
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+			 WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL`,
+			db.revokedAt(now), reason, id, userID)
+		if err != nil {
+			return err
+		}
+		return oneRow(res, "revoke session", "session")
+	})
+	return wrap("revoke session", err)
+}
+
+// revokeUserSessionsSQL revokes the unrevoked sessions of a user but one.
+// Arguments: revoked at, reason, user id, the id to keep ("" for none).
 const revokeUserSessionsSQL = `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
-	WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL AND expires_at > $1
+	WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL
 	RETURNING id`
 
-// RevokeUserSessions revokes every live session of userID except exceptID
-// (may be empty) and returns the ids it revoked, in no particular order.
+// RevokeUserSessions revokes every session of userID not yet revoked,
+// except exceptID (may be empty), and returns the ids it revoked, in no
+// particular order.
 func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error) {
-	out, err := ids(db.writer.QueryContext(ctx, revokeUserSessionsSQL, nanos(now), reason, userID, exceptID))
+	var out []string
+	err := db.inTx(ctx, func(tx *tx) error {
+		var err error
+		out, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, userID, exceptID))
+		return err
+	})
 	return out, wrap("revoke user sessions", err)
 }
 
@@ -186,7 +212,7 @@ func (db *DB) RevokeSessionByID(ctx context.Context, id, reason string, now time
 	err := db.inTx(ctx, func(tx *tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL`,
-			nanos(now), reason, id)
+			db.revokedAt(now), reason, id)
 		if err != nil {
 			return err
 		}

@@ -83,7 +83,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*latchkey.User
 }
 
 // SetPassword replaces the user's password hash and, in the same
-// transaction, revokes every live session of the user except keepSessionID
+// transaction, revokes every unrevoked session of the user except keepSessionID
 // with reason latchkey.ReasonPasswordChanged. It returns the revoked ids;
 // ENOTFOUND when there is no such user (and then nothing changes).
 func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) ([]string, error) {
@@ -99,7 +99,7 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID strin
 			return notFound("user")
 		}
 		revoked, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL,
-			nanos(now), latchkey.ReasonPasswordChanged, userID, keepSessionID))
+			db.revokedAt(now), latchkey.ReasonPasswordChanged, userID, keepSessionID))
 		return err
 	})
 	if err != nil {

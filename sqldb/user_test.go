@@ -119,7 +119,7 @@ func TestSetPassword(t *testing.T) {
 		revoked, err := db.SetPassword(ctx, u.ID, "new-hash", keep.ID, now)
 		must(t, err)
 		slices.Sort(revoked)
-		want := []string{a.ID, b.ID}
+		want := []string{a.ID, b.ID, expired.ID}
 		slices.Sort(want)
 		if !slices.Equal(revoked, want) {
 			t.Fatalf("revoked %v, want %v", revoked, want)
@@ -139,7 +139,7 @@ func TestSetPassword(t *testing.T) {
 			{a, now, latchkey.ReasonPasswordChanged},
 			{b, now, latchkey.ReasonPasswordChanged},
 			{earlier, t0.Add(4 * time.Second), latchkey.ReasonSignout},
-			{expired, time.Time{}, ""},
+			{expired, now, latchkey.ReasonPasswordChanged},
 			{others, time.Time{}, ""},
 		} {
 			s, err := db.FindSession(ctx, tt.s.ID)

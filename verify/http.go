@@ -134,10 +134,7 @@ func WriteError(w http.ResponseWriter, realm string, err error) {
 		code = CodeInvalidToken
 	}
 	detail := e.Description()
-	challenge := `Bearer realm="` + quote(realm) + `"`
-	if code != CodeMissingToken {
-		challenge += `, error="invalid_token", error_description="` + quote(detail) + `"`
-	}
+	challenge := Challenge(realm, code, detail)
 	body, _ := json.Marshal(problem{
 		Type:   "about:blank",
 		Title:  http.StatusText(http.StatusUnauthorized),
@@ -163,6 +160,23 @@ func asError(err error) *Error {
 	return invalid(ReasonInvalid, err)
 }
 
+// Challenge is the WWW-Authenticate value of a 401 (RFC 6750 §3) with one
+// of the contract's codes: `Bearer realm="..."` alone when no token came
+// (missing_token, or a failure that is not about a token, such as wrong
+// credentials), and with error="invalid_token" and the description when a
+// token came and failed. An empty realm means DefaultRealm.
+func Challenge(realm, code, description string) string {
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	c := `Bearer realm="` + quote(realm) + `"`
+	switch code {
+	case CodeInvalidToken, CodeTokenExpired, CodeTokenRevoked:
+		c += `, error="invalid_token", error_description="` + descriptionChars(description) + `"`
+	}
+	return c
+}
+
 // quote escapes s for an HTTP quoted-string (RFC 9110 §5.6.4) and drops
 // control and non-ASCII bytes, which a header value cannot safely carry.
 func quote(s string) string {
@@ -176,6 +190,18 @@ func quote(s string) string {
 		case c < 0x20 || c >= 0x7f:
 			// dropped
 		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// descriptionChars keeps what RFC 6750 §3 allows in error_description:
+// printable ASCII but '"' and '\' (which may not even be escaped there).
+func descriptionChars(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
 			b.WriteByte(c)
 		}
 	}

@@ -265,3 +265,17 @@ func TestClaimsContext(t *testing.T) {
 		t.Errorf("got %v, %v", c, ok)
 	}
 }
+
+func TestChallenge(t *testing.T) {
+	for _, tc := range []struct{ realm, code, desc, want string }{
+		{"", verify.CodeMissingToken, "missing bearer token", `Bearer realm="latchkey"`},
+		{"latchkey", "invalid_credentials", "invalid email or password", `Bearer realm="latchkey"`},
+		{"latchkey", verify.CodeTokenExpired, "access token expired", `Bearer realm="latchkey", error="invalid_token", error_description="access token expired"`},
+		{"latchkey", verify.CodeTokenRevoked, "a \"quoted\" \\ é\nthing", `Bearer realm="latchkey", error="invalid_token", error_description="a quoted  thing"`},
+		{`r"e`, verify.CodeInvalidToken, "x", `Bearer realm="r\"e", error="invalid_token", error_description="x"`},
+	} {
+		if got := verify.Challenge(tc.realm, tc.code, tc.desc); got != tc.want {
+			t.Errorf("Challenge(%q, %q, %q) = %s, want %s", tc.realm, tc.code, tc.desc, got, tc.want)
+		}
+	}
+}
