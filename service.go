@@ -18,7 +18,7 @@ type UserService interface {
 	// FindUserByEmail matches case-insensitively; ENOTFOUND when none.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
 	// SetPassword replaces the user's password hash and, in the same
-	// transaction, revokes every live session of the user except keepSessionID
+	// transaction, revokes every unrevoked session of the user except keepSessionID
 	// (which may be empty). It returns the ids of the sessions it revoked.
 	SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) ([]string, error)
 }
@@ -55,15 +55,14 @@ type SessionService interface {
 	// only if the session is live and still at r.FromGeneration. It reports
 	// false, with no change, when another rotation or a revocation won.
 	RotateSession(ctx context.Context, r Rotation) (bool, error)
-	// TouchSession sets LastUsedAt.
-	TouchSession(ctx context.Context, id string, now time.Time) error
 	// ListSessions returns the user's live sessions (not revoked, not
 	// expired at now), newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
-	// RevokeSession revokes one live session of userID; ENOTFOUND when the
-	// session is not the user's, or is already revoked or expired.
+	// RevokeSession revokes one session of userID; ENOTFOUND when the
+	// session is not the user's or is already revoked. Expired sessions are
+	// revoked too: their last access token may still be live.
 	RevokeSession(ctx context.Context, userID, id, reason string, now time.Time) error
-	// RevokeUserSessions revokes every live session of userID except
+	// RevokeUserSessions revokes every unrevoked session of userID except
 	// exceptID (may be empty) and returns the ids it revoked.
 	RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, now time.Time) ([]string, error)
 	// RevokeSessionByID revokes a session whatever its user (refresh reuse);

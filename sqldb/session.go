@@ -120,16 +120,6 @@ func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, err
 	return ok, nil
 }
 
-// TouchSession sets LastUsedAt; ENOTFOUND when there is no such session.
-func (db *DB) TouchSession(ctx context.Context, id string, now time.Time) error {
-	res, err := db.writer.ExecContext(ctx,
-		`UPDATE sessions SET last_used_at = $1 WHERE id = $2`, nanos(now), id)
-	if err != nil {
-		return wrap("touch session", err)
-	}
-	return oneRow(res, "touch session", "session")
-}
-
 // ListSessions returns the user's live sessions (not revoked, expiring
 // after now), newest first.
 func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*latchkey.Session, error) {

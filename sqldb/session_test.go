@@ -336,23 +336,6 @@ func TestRotateSessionConcurrentHandles(t *testing.T) {
 	})
 }
 
-func TestTouchSession(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		u := newUser(t, db)
-		s := newSession(t, db, u.ID, t0)
-		now := t0.Add(5 * time.Minute)
-		must(t, db.TouchSession(ctx, s.ID, now))
-		got, err := db.FindSession(ctx, s.ID)
-		must(t, err)
-		want := *s
-		want.LastUsedAt = now
-		if !reflect.DeepEqual(*got, want) {
-			t.Fatalf("after touch\n%+v\nwant\n%+v", *got, want)
-		}
-		wantCode(t, db.TouchSession(ctx, "nope", now), latchkey.ENOTFOUND)
-	})
-}
-
 func TestListSessions(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		u := newUser(t, db)
