@@ -288,6 +288,11 @@ func (s *Service) liveUser(ctx context.Context, sess *latchkey.Session) (*latchk
 // SignOut revokes the caller's session (local), every other one (others)
 // or all of them (global).
 func (s *Service) SignOut(ctx context.Context, userID, sid, scope string) error {
+	if userID == "" || sid == "" {
+		// A token without a session (a foreign issuer's) has nothing to end;
+		// an empty id must never reach the revocation set.
+		return latchkey.Errorf(latchkey.EINVALIDTOKEN, "the token names no session")
+	}
 	now := s.now()
 	var ids []string
 	var err error
@@ -311,6 +316,28 @@ func (s *Service) SignOut(ctx context.Context, userID, sid, scope string) error 
 	s.Revoked.Add(now, ids...)
 	s.Logger.Info("signout", "user_id", userID, "session_id", sid, "scope", scope, "revoked", len(ids))
 	return nil
+}
+
+// SignOutRefresh signs out the session holding a refresh token, current or
+// already rotated, for a caller whose access token has lapsed.
+func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string) error {
+	if refresh == "" || len(refresh) > 256 {
+		return errUnknownRefresh
+	}
+	h := token.HashRefresh(refresh)
+	sess, err := s.Store.FindSessionByRefreshHash(ctx, h)
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		sess, err = s.Store.FindSessionBySpentHash(ctx, h)
+	}
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		return errUnknownRefresh
+	} else if err != nil {
+		return err
+	}
+	if sess.Revoked() {
+		return errRevoked
+	}
+	return s.SignOut(ctx, sess.UserID, sess.ID, scope)
 }
 
 // RevokeSession revokes one of the user's own sessions.

@@ -1,15 +1,31 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/verify"
 )
 
+// handleSignOut ends sessions. The session is the Bearer token's, or, when
+// no Authorization header came, the one holding the refresh token from the
+// body or the cookie (so a web app whose access token has lapsed can still
+// sign out); the cookie path passes the same CSRF check as refresh.
 func (s *server) handleSignOut() http.Handler {
 	type request struct {
-		Scope string `json:"scope"`
+		Scope        string `json:"scope"`
+		RefreshToken string `json:"refresh_token"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	done := func(w http.ResponseWriter, r *http.Request, scope string) {
+		if scope != auth.ScopeOthers {
+			setRefreshCookie(w, r, "", 0)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	bearer := s.requireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := decode[request](w, r, true)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
@@ -20,10 +36,32 @@ func (s *server) handleSignOut() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		if in.Scope != "others" {
-			setRefreshCookie(w, r, "", 0)
+		done(w, r, in.Scope)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ve *verify.Error
+		if _, err := verify.BearerToken(r); !errors.As(err, &ve) || ve.Code != verify.CodeMissingToken {
+			bearer.ServeHTTP(w, r)
+			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		in, err := decode[request](w, r, true)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope); err != nil {
+			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
+				setRefreshCookie(w, r, "", 0)
+			}
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		done(w, r, in.Scope)
 	})
 }
 

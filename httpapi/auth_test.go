@@ -447,3 +447,91 @@ func cookieOf(t *testing.T, h http.Header, name string) *http.Cookie {
 	t.Fatalf("no %s cookie in %v", name, h.Values("Set-Cookie"))
 	return nil
 }
+
+// TestCrossSiteRefused: a page on another site can make a browser POST a
+// text/plain form whose body parses as JSON. Every state-changing call with
+// a foreign Origin is refused, so such a page can neither sign the browser
+// into an attacker's account nor sign it out.
+func TestCrossSiteRefused(t *testing.T) {
+	h := newHarness(t, options{})
+	victim := h.signUp("victim@example.com")
+	h.signUp("mallory@example.com")
+	evil := map[string]string{"Origin": "https://evil.example", "Content-Type": "text/plain"}
+	for _, r := range []req{
+		{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "mallory@example.com", "password": testPassword}},
+		{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "new@example.com", "password": testPassword}},
+		{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": "x"}, cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
+		{method: "POST", path: "/api/auth/signout", cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
+	} {
+		r.header = evil
+		resp := h.do(r)
+		resp.problem(t, 403, "forbidden")
+		if len(resp.header.Values("Set-Cookie")) != 0 {
+			t.Errorf("%s: cross-site call touched the cookie: %v", r.path, resp.header.Values("Set-Cookie"))
+		}
+	}
+	// Sec-Fetch-Site tells the same story without an Origin.
+	h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"Sec-Fetch-Site": "cross-site"},
+		body: map[string]string{"email": "mallory@example.com", "password": testPassword}}).problem(t, 403, "forbidden")
+	// The victim's session is intact.
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: victim.AccessToken}); r.status != 200 {
+		t.Fatalf("victim signed out: %d", r.status)
+	}
+	// Same origin and no Origin (curl, servers) pass.
+	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"Origin": h.srv.URL},
+		body: map[string]string{"email": "mallory@example.com", "password": testPassword}}), 200)
+	h.signIn("mallory@example.com", testPassword)
+}
+
+func TestSignOutWithRefreshToken(t *testing.T) {
+	h := newHarness(t, options{})
+	a := h.signUp("ada@example.com")
+	b := h.signIn("ada@example.com", testPassword)
+	c := h.signIn("ada@example.com", testPassword)
+
+	// The refresh token in the body, no Bearer: that session ends.
+	if r := h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": a.RefreshToken}}); r.status != 204 {
+		t.Fatalf("signout by body token: %d %s", r.status, r.body)
+	}
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: a.AccessToken}).problem(t, 401, "token_revoked")
+	h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": a.RefreshToken}}).problem(t, 401, "token_revoked")
+
+	// The cookie needs our Origin.
+	cookie := &http.Cookie{Name: "latchkey_refresh", Value: b.RefreshToken}
+	h.do(req{method: "POST", path: "/api/auth/signout", cookie: cookie}).problem(t, 403, "forbidden")
+	r := h.do(req{method: "POST", path: "/api/auth/signout", cookie: cookie, header: map[string]string{"Origin": h.srv.URL}})
+	if r.status != 204 {
+		t.Fatalf("signout by cookie: %d %s", r.status, r.body)
+	}
+	if ck := cookieOf(t, r.header, "latchkey_refresh"); ck.MaxAge >= 0 {
+		t.Errorf("cookie not cleared: %+v", ck)
+	}
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: c.AccessToken}); r.status != 200 {
+		t.Fatal("another session was signed out")
+	}
+
+	h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": "unknown"}}).problem(t, 401, "invalid_token")
+	h.do(req{method: "POST", path: "/api/auth/signout", body: `{"refresh_token":"` + c.RefreshToken + `","scope":"sideways"}`}).problem(t, 400, "validation_failed")
+	// A bad Bearer is judged as a Bearer, even with a good refresh token beside it.
+	h.do(req{method: "POST", path: "/api/auth/signout", bearer: "garbage", body: map[string]string{"refresh_token": c.RefreshToken}}).problem(t, 401, "invalid_token")
+}
+
+// TestRefreshBodyFailureKeepsCookie: a bad token in the body says nothing
+// about the browser's cookie, which stays; a dead cookie is cleared.
+func TestRefreshBodyFailureKeepsCookie(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	r := h.do(req{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": "nope"},
+		cookie: &http.Cookie{Name: "latchkey_refresh", Value: g.RefreshToken}})
+	r.problem(t, 401, "invalid_token")
+	if v := r.header.Values("Set-Cookie"); len(v) != 0 {
+		t.Fatalf("cookie touched: %v", v)
+	}
+	r = h.do(req{method: "POST", path: "/api/auth/refresh", header: map[string]string{"Origin": h.srv.URL},
+		cookie: &http.Cookie{Name: "latchkey_refresh", Value: "dead"}})
+	r.problem(t, 401, "invalid_token")
+	if ck := cookieOf(t, r.header, "latchkey_refresh"); ck.MaxAge >= 0 {
+		t.Fatalf("dead cookie not cleared: %+v", ck)
+	}
+}

@@ -113,24 +113,16 @@ func (s *server) handleRefresh() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		tok := in.RefreshToken
-		if tok == "" {
-			c, err := r.Cookie(refreshCookie)
-			if err != nil || c.Value == "" {
-				writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EMISSINGTOKEN, "no refresh token in the body or the cookie"))
-				return
-			}
-			// A browser sends the cookie on its own; only a call from our
-			// own origin may use it.
-			if !s.sameOrigin(r) {
-				writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "cookie refresh needs an Origin header naming this server"))
-				return
-			}
-			tok = c.Value
+		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
 		}
 		g, err := s.Auth.Refresh(r.Context(), tok, s.client(r))
 		if err != nil {
-			if code := latchkey.ErrorCode(err); code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED {
+			// A dead cookie is cleared; a token from the body says nothing
+			// about the cookie, which may belong to another session.
+			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
 				setRefreshCookie(w, r, "", 0)
 			}
 			writeError(w, r, s.Logger, err)
@@ -140,14 +132,26 @@ func (s *server) handleRefresh() http.Handler {
 	})
 }
 
-// sameOrigin is the CSRF check of cookie calls: the Origin header must be
-// present and name this server, as the request reached it or as the
-// configured issuer.
-func (s *server) sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || origin == "null" {
-		return false
+// refreshToken takes the refresh token from the body or, when the body has
+// none, from the cookie. A browser sends the cookie on its own, so a call
+// relying on it must come from our own origin (the CSRF rule).
+func (s *server) refreshToken(r *http.Request, fromBody string) (tok string, fromCookie bool, err error) {
+	if fromBody != "" {
+		return fromBody, false, nil
 	}
+	c, err := r.Cookie(refreshCookie)
+	if err != nil || c.Value == "" {
+		return "", false, latchkey.Errorf(latchkey.EMISSINGTOKEN, "no refresh token in the body or the cookie")
+	}
+	if origin := r.Header.Get("Origin"); origin == "" || !s.ownOrigin(r, origin) {
+		return "", false, latchkey.Errorf(latchkey.EFORBIDDEN, "a cookie call needs an Origin header naming this server")
+	}
+	return c.Value, true, nil
+}
+
+// ownOrigin reports whether origin is this server's: the scheme and Host
+// the request reached, or the configured issuer's origin.
+func (s *server) ownOrigin(r *http.Request, origin string) bool {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -79,6 +79,27 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// refuseCrossSite answers 403 to a state-changing request that a browser
+// sent from another site. Browsers always send Origin on such requests, and
+// a page elsewhere can POST a form (text/plain, no preflight) whose body
+// parses as JSON: without this, it could sign a victim's browser into the
+// attacker's account (login CSRF) or sign it out. Clients that are not
+// browsers send no Origin and are not affected.
+func (s *server) refuseCrossSite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			origin := r.Header.Get("Origin")
+			if (origin != "" && !s.ownOrigin(r, origin)) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "cross-site request refused"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
 	http.ResponseWriter

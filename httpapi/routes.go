@@ -13,7 +13,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/signup", s.handleSignUp())
 	mux.Handle("POST /api/auth/signin", s.handleSignIn())
 	mux.Handle("POST /api/auth/refresh", s.handleRefresh())
-	mux.Handle("POST /api/auth/signout", authed(s.handleSignOut()))
+	mux.Handle("POST /api/auth/signout", s.handleSignOut()) // Bearer, or a refresh token
 	mux.Handle("GET /api/auth/me", authed(s.handleMe()))
 	mux.Handle("GET /api/auth/sessions", authed(s.handleListSessions()))
 	mux.Handle("DELETE /api/auth/sessions/{id}", authed(s.handleRevokeSession()))
@@ -32,7 +32,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	mux.Handle("GET /{$}", handleWebApp())
+	mux.Handle("GET /{$}", s.handleWebApp())
+	mux.Handle("GET /assets/", s.handleWebAssets())
 	// Everything else, any method, is a problem+json 404 rather than
 	// ServeMux's plain-text one.
 	mux.Handle("/", s.handleNotFound())

@@ -53,7 +53,8 @@ func NewServer(cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
-	var h http.Handler = securityHeaders(mux)
+	var h http.Handler = s.refuseCrossSite(mux)
+	h = securityHeaders(h)
 	h = s.instrument(h)
 	return h
 }
