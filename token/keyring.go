@@ -61,8 +61,18 @@ func Rotate(ctx context.Context, store latchkey.KeyService, now time.Time) (*lat
 	return k, nil
 }
 
-// KeyRing holds the store's Ed25519 keys in memory: the newest signs, and
-// every key that may still have live tokens verifies and is published.
+// Activation is how long a new key is published before it signs. Every
+// process sharing the store re-reads the ring every second; signing with a
+// key before the others have loaded it would get its tokens refused there.
+const Activation = 5 * time.Second
+
+// reloadOnMiss bounds the extra reloads an unknown kid triggers, so a flood
+// of forged kids costs at most one store read a second.
+const reloadOnMiss = time.Second
+
+// KeyRing holds the store's Ed25519 keys in memory: the newest key that has
+// been published for Activation signs, and every key that may still have
+// live tokens verifies and is published.
 type KeyRing struct {
 	store latchkey.KeyService
 	// retain is how long a replaced key stays published: the longest access
@@ -74,6 +84,9 @@ type KeyRing struct {
 	signing *latchkey.SigningKey
 	public  map[string]ed25519.PublicKey
 	jwks    []byte
+
+	missMu   sync.Mutex
+	lastMiss time.Time
 }
 
 // OpenKeyRing loads the ring from the store, creating the first key when the
@@ -108,10 +121,18 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 	public := make(map[string]ed25519.PublicKey)
 	set := jwkSet{Keys: []jwk{}}
 	// keys are newest first; a key is live while its successor is younger
-	// than retain, because tokens it signed can be that old.
+	// than retain, because tokens it signed can be that old. (A key signs
+	// until Activation after its successor was made, and retain, the token
+	// lifetime plus verify.MaxLeeway, is longer than that.)
+	var signing *latchkey.SigningKey
 	for i, k := range keys {
 		if i > 0 && now.Sub(keys[i-1].CreatedAt) > r.retain {
 			break
+		}
+		// The newest key published long enough signs; while none is (a first
+		// start, or rotations in quick succession), the oldest live one.
+		if signing == nil || now.Sub(signing.CreatedAt) < Activation {
+			signing = k
 		}
 		if k.Algorithm != AlgEdDSA || len(k.PublicKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("token: signing key %s: unsupported algorithm or size", k.ID)
@@ -122,7 +143,6 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 			X: base64.RawURLEncoding.EncodeToString(k.PublicKey),
 		})
 	}
-	signing := keys[0]
 	if len(signing.PrivateKey) != ed25519.PrivateKeySize {
 		return fmt.Errorf("token: signing key %s: bad private key size", signing.ID)
 	}
@@ -154,17 +174,32 @@ func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, log *slog.L
 }
 
 // Key is a verify.KeyFunc over the ring's live public keys.
-func (r *KeyRing) Key(_ context.Context, kid, alg string) (any, error) {
+func (r *KeyRing) Key(ctx context.Context, kid, alg string) (any, error) {
 	if alg != AlgEdDSA {
 		return nil, fmt.Errorf("token: algorithm %q: %w", alg, verify.ErrUnknownKey)
 	}
-	r.mu.RLock()
-	k, ok := r.public[kid]
-	r.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("token: kid not in ring: %w", verify.ErrUnknownKey)
+	if k, ok := r.lookup(kid); ok {
+		return k, nil
 	}
-	return k, nil
+	// Another process may have just rotated: look once more in the store,
+	// at most once per reloadOnMiss whatever the kids presented.
+	r.missMu.Lock()
+	if now := r.now(); now.Sub(r.lastMiss) >= reloadOnMiss {
+		r.lastMiss = now
+		_ = r.Reload(ctx) // on failure the ring stays as it was
+	}
+	r.missMu.Unlock()
+	if k, ok := r.lookup(kid); ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("token: kid not in ring: %w", verify.ErrUnknownKey)
+}
+
+func (r *KeyRing) lookup(kid string) (ed25519.PublicKey, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k, ok := r.public[kid]
+	return k, ok
 }
 
 // JWKS returns the JSON Web Key Set of the live public keys.

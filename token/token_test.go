@@ -87,8 +87,12 @@ func TestKeyRingRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
+	// Start a minute after the first key was made, so it is active.
+	now := time.Now().Add(time.Minute)
 	ring.now = func() time.Time { return now }
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	is := &Issuer{Issuer: "http://i", Audience: "a", TTL: time.Minute, Ring: ring}
 	v, err := verify.New(verify.Config{Issuer: "http://i", Audience: "a", Keys: ring.Key})
 	if err != nil {
@@ -114,9 +118,17 @@ func TestKeyRingRotation(t *testing.T) {
 	if kids := jwksKids(t, ring); strings.Join(kids, ",") != k2.ID+","+first[0] {
 		t.Fatalf("after rotation JWKS = %v", kids)
 	}
+	// Published but not yet signing: other processes may not have it yet.
+	if tok, _, _ := is.Issue(u, "s1"); !strings.Contains(header(t, tok), first[0]) {
+		t.Fatal("a key signs before it has been published for Activation")
+	}
+	now = now.Add(Activation)
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	fresh, _, _ := is.Issue(u, "s1")
 	if !strings.Contains(header(t, fresh), k2.ID) {
-		t.Fatal("the new key does not sign")
+		t.Fatal("the new key does not sign after Activation")
 	}
 	for _, tok := range []string{old, fresh} {
 		if _, err := v.Verify(ctx, tok); err != nil {
@@ -124,7 +136,7 @@ func TestKeyRingRotation(t *testing.T) {
 		}
 	}
 
-	now = now.Add(retain + time.Second)
+	now = now.Add(retain)
 	if err := ring.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +164,46 @@ func TestKeyRingWatch(t *testing.T) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if kid, _ := ring.signer(); kid == k.ID {
+		if _, ok := ring.lookup(k.ID); ok {
 			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the ring did not pick up the rotation")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKeyRingReloadOnUnknownKid: a token signed by a key another process
+// has just made verifies at once, and unknown kids cost at most one store
+// read per second.
+func TestKeyRingReloadOnUnknownKid(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	ring, err := OpenKeyRing(ctx, store, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ring.now = func() time.Time { return now }
+	k, err := Rotate(ctx, store, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ring.Key(ctx, k.ID, AlgEdDSA); err != nil {
+		t.Fatalf("fresh kid after rotation: %v", err)
+	}
+	k3, err := Rotate(ctx, store, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Within reloadOnMiss of the last miss-triggered reload: no new read.
+	if _, err := ring.Key(ctx, k3.ID, AlgEdDSA); err == nil {
+		t.Fatal("a second miss within the interval read the store again")
+	}
+	now = now.Add(reloadOnMiss)
+	if _, err := ring.Key(ctx, k3.ID, AlgEdDSA); err != nil {
+		t.Fatalf("after the interval: %v", err)
 	}
 }
 

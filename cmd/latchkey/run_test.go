@@ -20,6 +20,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // reopen the database file behind the server's back
+
+	"github.com/latchkey/latchkey/token"
 )
 
 // runCLI runs one command to completion with env as its whole environment
@@ -398,10 +400,16 @@ func TestRunKeysRotate(t *testing.T) {
 	// A token signed before the rotation still works.
 	c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "before"}).
 		wantStatus(t, "create task with the pre-rotation token", http.StatusCreated)
-	// A token issued now carries the new kid, and works too.
+	// Once the new key has been published for token.Activation (so every
+	// process sharing the store has it), tokens carry the new kid.
 	g2 := c.refresh(g.RefreshToken).grant(t, "refresh after rotation", http.StatusOK)
-	if kid := jwtPart(t, g2.AccessToken, 0)["kid"]; kid != newKid {
-		t.Errorf("token issued after rotation has kid %v, want %v", kid, newKid)
+	deadline := time.Now().Add(token.Activation + 3*time.Second)
+	for jwtPart(t, g2.AccessToken, 0)["kid"] != newKid {
+		if time.Now().After(deadline) {
+			t.Fatalf("no token with the new kid %v within %v of the rotation", newKid, token.Activation)
+		}
+		time.Sleep(250 * time.Millisecond)
+		g2 = c.refresh(g2.RefreshToken).grant(t, "refresh after rotation", http.StatusOK)
 	}
 	c.do("GET", "/api/"+g.User.ID+"/tasks", g2.AccessToken, nil).wantStatus(t, "list tasks with the post-rotation token", http.StatusOK)
 	c.do("GET", "/api/"+g.User.ID+"/tasks", g.AccessToken, nil).wantStatus(t, "list tasks with the pre-rotation token", http.StatusOK)
