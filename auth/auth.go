@@ -42,9 +42,9 @@ type Client struct {
 type Grant struct {
 	User             *latchkey.User
 	AccessToken      string
-	AccessExpiresAt  time.Time
+	AccessExpiresIn  time.Duration
 	RefreshToken     string
-	RefreshExpiresAt time.Time
+	RefreshExpiresIn time.Duration
 	SessionID        string
 }
 
@@ -165,20 +165,20 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client) 
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return nil, fmt.Errorf("auth: create session: %w", err)
 	}
-	return s.grant(u, sess, refresh)
+	return s.grant(u, sess, refresh, now)
 }
 
-func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string) (*Grant, error) {
-	at, exp, err := s.Tokens.Issue(u, sess.ID)
+func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string, now time.Time) (*Grant, error) {
+	at, err := s.Tokens.Issue(u, sess.ID)
 	if err != nil {
 		return nil, err
 	}
 	return &Grant{
 		User:             u,
 		AccessToken:      at,
-		AccessExpiresAt:  exp,
+		AccessExpiresIn:  s.Tokens.TTL,
 		RefreshToken:     refresh,
-		RefreshExpiresAt: sess.ExpiresAt,
+		RefreshExpiresIn: sess.ExpiresAt.Sub(now),
 		SessionID:        sess.ID,
 	}, nil
 }
@@ -228,7 +228,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 		}
 		if won {
 			sess.ExpiresAt = now.Add(s.RefreshTTL)
-			return s.grant(u, sess, next)
+			return s.grant(u, sess, next, now)
 		}
 		// Another refresh of this token, or a revocation, got there first:
 		// answer as for a spent token, with the session as it is now.
@@ -253,6 +253,9 @@ func (s *Service) spent(ctx context.Context, sess *latchkey.Session, refresh str
 	if sess.Revoked() {
 		return nil, errRevoked
 	}
+	if !now.Before(sess.ExpiresAt) {
+		return nil, errUnknownRefresh // an ended session has nothing left to protect
+	}
 	if s.RefreshGrace > 0 && bytes.Equal(sess.PrevHash, h) && now.Sub(sess.RotatedAt) <= s.RefreshGrace {
 		next := token.NextRefresh(sess.RefreshKey, refresh)
 		if bytes.Equal(token.HashRefresh(next), sess.RefreshHash) {
@@ -260,7 +263,7 @@ func (s *Service) spent(ctx context.Context, sess *latchkey.Session, refresh str
 			if err != nil {
 				return nil, err
 			}
-			return s.grant(u, sess, next)
+			return s.grant(u, sess, next, now)
 		}
 	}
 	if err := s.Store.RevokeSessionByID(ctx, sess.ID, latchkey.ReasonRefreshReuse, now); err != nil {

@@ -17,10 +17,10 @@ func TestSignUp(t *testing.T) {
 	if g.User.ID == "" || g.User.Email != "Ada@Example.com" || g.User.Name != "Ada" || g.User.Role != "user" || g.User.CreatedAt.IsZero() {
 		t.Errorf("user = %+v", g.User)
 	}
-	if g.AccessToken == "" || g.TokenType != "Bearer" || g.ExpiresIn < 890 || g.ExpiresIn > 900 {
+	if g.AccessToken == "" || g.TokenType != "Bearer" || g.ExpiresIn != 900 {
 		t.Errorf("access token fields: %+v", g)
 	}
-	if len(g.RefreshToken) < 43 || g.RefreshExpiresIn < 30*24*3600-5 || g.SessionID == "" {
+	if len(g.RefreshToken) < 43 || g.RefreshExpiresIn != 30*24*3600 || g.SessionID == "" {
 		t.Errorf("refresh fields: %+v", g)
 	}
 	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
@@ -534,4 +534,31 @@ func TestRefreshBodyFailureKeepsCookie(t *testing.T) {
 	if ck := cookieOf(t, r.header, "latchkey_refresh"); ck.MaxAge >= 0 {
 		t.Fatalf("dead cookie not cleared: %+v", ck)
 	}
+}
+
+// TestRefreshGraceBoundary: the window is inclusive, and one nanosecond
+// past it the old token is reuse.
+func TestRefreshGraceBoundary(t *testing.T) {
+	h := newHarness(t, options{grace: 10 * time.Second})
+	a := h.signUp("ada@example.com")
+	b := h.signIn("ada@example.com", testPassword)
+	a2 := h.grantOf(h.refresh(a.RefreshToken), 200)
+	b2 := h.grantOf(h.refresh(b.RefreshToken), 200)
+	h.clock.Advance(10 * time.Second)
+	if g := h.grantOf(h.refresh(a.RefreshToken), 200); g.RefreshToken != a2.RefreshToken {
+		t.Fatal("at the edge of the window: a different token")
+	}
+	h.clock.Advance(time.Nanosecond)
+	h.refresh(b.RefreshToken).problem(t, 401, "token_revoked")
+	h.refresh(b2.RefreshToken).problem(t, 401, "token_revoked")
+}
+
+// TestRefreshSpentAfterExpiry: a spent token of a session that has run out
+// is merely unknown; there is no live session left to protect.
+func TestRefreshSpentAfterExpiry(t *testing.T) {
+	h := newHarness(t, options{grace: 0})
+	g := h.signUp("ada@example.com")
+	h.grantOf(h.refresh(g.RefreshToken), 200)
+	h.clock.Advance(31 * 24 * time.Hour)
+	h.refresh(g.RefreshToken).problem(t, 401, "invalid_token")
 }

@@ -26,8 +26,7 @@ type tokenResponse struct {
 
 // writeGrant answers a sign-up, sign-in or refresh.
 func writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Grant) {
-	now := time.Now()
-	refreshIn := int64(g.RefreshExpiresAt.Sub(now) / time.Second)
+	refreshIn := int64(g.RefreshExpiresIn.Round(time.Second) / time.Second)
 	setRefreshCookie(w, r, g.RefreshToken, int(refreshIn))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
@@ -35,7 +34,7 @@ func writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Gran
 		User:             g.User,
 		AccessToken:      g.AccessToken,
 		TokenType:        "Bearer",
-		ExpiresIn:        int64(time.Until(g.AccessExpiresAt).Round(time.Second) / time.Second),
+		ExpiresIn:        int64(g.AccessExpiresIn / time.Second),
 		RefreshToken:     g.RefreshToken,
 		RefreshExpiresIn: refreshIn,
 		SessionID:        g.SessionID,

@@ -9,10 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/verify"
 )
-
-// TypeAccessToken is the "typ" header of access tokens (RFC 9068).
-const TypeAccessToken = "at+jwt"
 
 // Issuer signs access tokens: EdDSA with the key ring's newest key, or HS256
 // with a shared secret when Secret is set.
@@ -25,9 +23,9 @@ type Issuer struct {
 	Now      func() time.Time
 }
 
-// Issue signs an access token for user u in session sid. The claims are
-// exactly the contract's: no email, name or other personal data.
-func (is *Issuer) Issue(u *latchkey.User, sid string) (string, time.Time, error) {
+// Issue signs an access token for user u in session sid, valid for TTL. The
+// claims are exactly the contract's: no email, name or other personal data.
+func (is *Issuer) Issue(u *latchkey.User, sid string) (string, error) {
 	now := time.Now
 	if is.Now != nil {
 		now = is.Now
@@ -36,7 +34,7 @@ func (is *Issuer) Issue(u *latchkey.User, sid string) (string, time.Time, error)
 	exp := iat.Add(is.TTL)
 	jti, err := uuid.NewV7()
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("token: jti: %w", err)
+		return "", fmt.Errorf("token: jti: %w", err)
 	}
 	claims := jwt.MapClaims{
 		"iss":  is.Issuer,
@@ -60,12 +58,12 @@ func (is *Issuer) Issue(u *latchkey.User, sid string) (string, time.Time, error)
 		kid, key = is.Ring.signer()
 		t.Header["kid"] = kid
 	default:
-		return "", time.Time{}, errors.New("token: issuer has neither key ring nor secret")
+		return "", errors.New("token: issuer has neither key ring nor secret")
 	}
-	t.Header["typ"] = TypeAccessToken
+	t.Header["typ"] = verify.DefaultType // at+jwt, RFC 9068
 	s, err := t.SignedString(key)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("token: sign: %w", err)
+		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	return s, exp, nil
+	return s, nil
 }

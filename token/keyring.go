@@ -20,9 +20,6 @@ import (
 	"github.com/latchkey/latchkey/verify"
 )
 
-// AlgEdDSA is the JWS algorithm of ring keys.
-const AlgEdDSA = "EdDSA"
-
 // NewSigningKey makes an Ed25519 key whose kid is its RFC 7638 thumbprint,
 // so that every process derives the same kid for the same key.
 func NewSigningKey(now time.Time) (*latchkey.SigningKey, error) {
@@ -32,7 +29,7 @@ func NewSigningKey(now time.Time) (*latchkey.SigningKey, error) {
 	}
 	return &latchkey.SigningKey{
 		ID:         thumbprint(pub),
-		Algorithm:  AlgEdDSA,
+		Algorithm:  verify.AlgEdDSA,
 		PublicKey:  pub,
 		PrivateKey: priv,
 		CreatedAt:  now.UTC(),
@@ -134,12 +131,12 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 		if signing == nil || now.Sub(signing.CreatedAt) < Activation {
 			signing = k
 		}
-		if k.Algorithm != AlgEdDSA || len(k.PublicKey) != ed25519.PublicKeySize {
+		if k.Algorithm != verify.AlgEdDSA || len(k.PublicKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("token: signing key %s: unsupported algorithm or size", k.ID)
 		}
 		public[k.ID] = ed25519.PublicKey(k.PublicKey)
 		set.Keys = append(set.Keys, jwk{
-			Kty: "OKP", Crv: "Ed25519", Alg: AlgEdDSA, Use: "sig", Kid: k.ID,
+			Kty: "OKP", Crv: "Ed25519", Alg: verify.AlgEdDSA, Use: "sig", Kid: k.ID,
 			X: base64.RawURLEncoding.EncodeToString(k.PublicKey),
 		})
 	}
@@ -175,7 +172,7 @@ func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, log *slog.L
 
 // Key is a verify.KeyFunc over the ring's live public keys.
 func (r *KeyRing) Key(ctx context.Context, kid, alg string) (any, error) {
-	if alg != AlgEdDSA {
+	if alg != verify.AlgEdDSA {
 		return nil, fmt.Errorf("token: algorithm %q: %w", alg, verify.ErrUnknownKey)
 	}
 	if k, ok := r.lookup(kid); ok {

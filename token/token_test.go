@@ -99,7 +99,7 @@ func TestKeyRingRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := &latchkey.User{ID: "u1", Role: latchkey.RoleUser}
-	old, _, err := is.Issue(u, "s1")
+	old, err := is.Issue(u, "s1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +119,14 @@ func TestKeyRingRotation(t *testing.T) {
 		t.Fatalf("after rotation JWKS = %v", kids)
 	}
 	// Published but not yet signing: other processes may not have it yet.
-	if tok, _, _ := is.Issue(u, "s1"); !strings.Contains(header(t, tok), first[0]) {
+	if tok, _ := is.Issue(u, "s1"); !strings.Contains(header(t, tok), first[0]) {
 		t.Fatal("a key signs before it has been published for Activation")
 	}
 	now = now.Add(Activation)
 	if err := ring.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _, _ := is.Issue(u, "s1")
+	fresh, _ := is.Issue(u, "s1")
 	if !strings.Contains(header(t, fresh), k2.ID) {
 		t.Fatal("the new key does not sign after Activation")
 	}
@@ -190,7 +190,7 @@ func TestKeyRingReloadOnUnknownKid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ring.Key(ctx, k.ID, AlgEdDSA); err != nil {
+	if _, err := ring.Key(ctx, k.ID, verify.AlgEdDSA); err != nil {
 		t.Fatalf("fresh kid after rotation: %v", err)
 	}
 	k3, err := Rotate(ctx, store, now)
@@ -198,11 +198,11 @@ func TestKeyRingReloadOnUnknownKid(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Within reloadOnMiss of the last miss-triggered reload: no new read.
-	if _, err := ring.Key(ctx, k3.ID, AlgEdDSA); err == nil {
+	if _, err := ring.Key(ctx, k3.ID, verify.AlgEdDSA); err == nil {
 		t.Fatal("a second miss within the interval read the store again")
 	}
 	now = now.Add(reloadOnMiss)
-	if _, err := ring.Key(ctx, k3.ID, AlgEdDSA); err != nil {
+	if _, err := ring.Key(ctx, k3.ID, verify.AlgEdDSA); err != nil {
 		t.Fatalf("after the interval: %v", err)
 	}
 }
