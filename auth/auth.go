@@ -343,6 +343,11 @@ func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string) err
 	return s.SignOut(ctx, sess.UserID, sess.ID, scope)
 }
 
+// Sessions lists the user's live sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]*latchkey.Session, error) {
+	return s.Store.ListSessions(ctx, userID, s.now())
+}
+
 // RevokeSession revokes one of the user's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, userID, id string) error {
 	now := s.now()

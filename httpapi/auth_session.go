@@ -21,7 +21,7 @@ func (s *server) handleSignOut() http.Handler {
 	}
 	done := func(w http.ResponseWriter, r *http.Request, scope string) {
 		if scope != auth.ScopeOthers {
-			setRefreshCookie(w, r, "", 0)
+			s.setRefreshCookie(w, r, "", 0)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -56,7 +56,7 @@ func (s *server) handleSignOut() http.Handler {
 		}
 		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope); err != nil {
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
-				setRefreshCookie(w, r, "", 0)
+				s.setRefreshCookie(w, r, "", 0)
 			}
 			writeError(w, r, s.Logger, err)
 			return
@@ -90,7 +90,7 @@ type sessionJSON struct {
 func (s *server) handleListSessions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := claims(r)
-		list, err := s.Store.ListSessions(r.Context(), c.Subject, time.Now())
+		list, err := s.Auth.Sessions(r.Context(), c.Subject)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
 			return

@@ -25,9 +25,9 @@ type tokenResponse struct {
 }
 
 // writeGrant answers a sign-up, sign-in or refresh.
-func writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Grant) {
+func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Grant) {
 	refreshIn := int64(g.RefreshExpiresIn.Round(time.Second) / time.Second)
-	setRefreshCookie(w, r, g.RefreshToken, int(refreshIn))
+	s.setRefreshCookie(w, r, g.RefreshToken, int(refreshIn))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	encode(w, status, tokenResponse{
@@ -41,8 +41,10 @@ func writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Gran
 	})
 }
 
-// setRefreshCookie sets the cookie, or clears it when maxAge <= 0.
-func setRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+// setRefreshCookie sets the cookie, or clears it when maxAge <= 0. It is
+// Secure over TLS, and when the issuer is https: then browsers reach us
+// through a TLS-ending proxy.
+func (s *server) setRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	if maxAge <= 0 {
 		value, maxAge = "", -1
 	}
@@ -52,7 +54,7 @@ func setRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxA
 		Path:     "/api/auth",
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   r.TLS != nil || strings.HasPrefix(s.issuerOrigin, "https://"),
 		SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -78,7 +80,7 @@ func (s *server) handleSignUp() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		writeGrant(w, r, http.StatusCreated, g)
+		s.writeGrant(w, r, http.StatusCreated, g)
 	})
 }
 
@@ -98,7 +100,7 @@ func (s *server) handleSignIn() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		writeGrant(w, r, http.StatusOK, g)
+		s.writeGrant(w, r, http.StatusOK, g)
 	})
 }
 
@@ -122,12 +124,12 @@ func (s *server) handleRefresh() http.Handler {
 			// A dead cookie is cleared; a token from the body says nothing
 			// about the cookie, which may belong to another session.
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
-				setRefreshCookie(w, r, "", 0)
+				s.setRefreshCookie(w, r, "", 0)
 			}
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		writeGrant(w, r, http.StatusOK, g)
+		s.writeGrant(w, r, http.StatusOK, g)
 	})
 }
 

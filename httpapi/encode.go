@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,9 @@ import (
 
 // maxBody caps every request body.
 const maxBody = 1 << 20
+
+// statusClientClosed marks a request the client abandoned (nginx's 499).
+const statusClientClosed = 499
 
 // realm names the protection space in every WWW-Authenticate challenge.
 const realm = verify.DefaultRealm
@@ -115,6 +119,12 @@ var statusOf = map[string]int{
 // writeError answers err as problem+json. Anything that is not an
 // application error is logged and answered as a bare 500.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client hung up: nobody reads this answer, and it is no
+		// server error. 499 is the usual mark for it in logs and metrics.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	code := latchkey.ErrorCode(err)
 	if code == latchkey.EINTERNAL {
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -55,6 +55,7 @@ func (c *clock) Advance(d time.Duration) {
 type options struct {
 	grace  time.Duration
 	secret []byte // HS256 mode when set
+	tls    bool
 }
 
 // harness is a real server (real SQLite file, real key ring) behind httptest.
@@ -121,9 +122,14 @@ func newHarness(t testing.TB, opts options) *harness {
 	if h.ring != nil {
 		jwks = h.ring.JWKS
 	}
-	h.srv = httptest.NewServer(httpapi.NewServer(httpapi.Config{
+	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
 		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer,
 	}))
+	if opts.tls {
+		h.srv.StartTLS()
+	} else {
+		h.srv.Start()
+	}
 	t.Cleanup(h.srv.Close)
 	return h
 }

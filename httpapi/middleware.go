@@ -68,13 +68,17 @@ func (s *server) client(r *http.Request) auth.Client {
 	return auth.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
 }
 
-// securityHeaders sets the headers every response carries.
+// securityHeaders sets the headers every response carries, and HSTS on
+// responses served over TLS.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

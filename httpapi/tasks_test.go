@@ -290,3 +290,20 @@ func BenchmarkListTasks(b *testing.B) {
 		}
 	})
 }
+
+// TestTLS: over HTTPS the refresh cookie is Secure and HSTS is sent.
+func TestTLS(t *testing.T) {
+	h := newHarness(t, options{tls: true})
+	r := h.do(req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ada@example.com", "password": testPassword}})
+	h.grantOf(r, 201)
+	if c := cookieOf(t, r.header, "latchkey_refresh"); !c.Secure {
+		t.Errorf("cookie over TLS is not Secure: %+v", c)
+	}
+	if got := r.header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+		t.Errorf("Strict-Transport-Security = %q", got)
+	}
+	plain := newHarness(t, options{})
+	if got := plain.do(req{method: "GET", path: "/healthz"}).header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("HSTS over plain HTTP: %q", got)
+	}
+}

@@ -1,0 +1,249 @@
+// The API client and the session it holds.
+//
+// The access token lives in this module's memory only: never in
+// localStorage, sessionStorage or a cookie a script can read. The refresh
+// token lives only in the HttpOnly latchkey_refresh cookie, which the
+// browser sends to /api/auth/* by itself; the refresh_token field of token
+// answers is dropped unread.
+//
+// When an API call answers 401, the client refreshes once and retries the
+// call once. Calls failing together share one refresh in flight. When the
+// refresh itself answers 401 the session has ended (revoked, signed out
+// elsewhere, expired): listeners hear 'ended' and the app shows sign-in.
+
+/** An API error: status, the problem+json document, Retry-After seconds. */
+export class ApiError extends Error {
+  constructor(status, problem, retryAfter) {
+    super((problem && (problem.detail || problem.title)) || (status ? `HTTP ${status}` : 'network error'));
+    this.status = status;
+    this.problem = problem || {};
+    this.code = this.problem.code || '';
+    this.fields = Array.isArray(this.problem.errors) ? this.problem.errors : [];
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Thrown by calls made after, or cut short by, the end of the session. */
+export class SessionEnded extends Error {
+  constructor() {
+    super('session ended');
+  }
+}
+
+let session = null; // { token, user, sessionId }
+let refreshing = null; // the Promise of the refresh in flight, shared
+const listeners = new Set();
+
+// The other tabs of this browser hear sign-in and sign-out here.
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('latchkey') : null;
+
+/** onChange(fn): fn(event, detail) on 'signedin', 'ended', 'signedout', 'remote-signout', 'remote-signin'. */
+export function onChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit(event, detail) {
+  for (const fn of listeners) fn(event, detail);
+}
+
+if (channel) {
+  channel.addEventListener('message', (e) => {
+    const msg = e.data || {};
+    if (msg.type === 'signout') {
+      if (session) {
+        session = null;
+        emit('remote-signout');
+      }
+    } else if (msg.type === 'signin') {
+      if (!session || session.user.id !== msg.userId) emit('remote-signin');
+    }
+  });
+}
+
+function broadcast(msg) {
+  if (channel) channel.postMessage(msg);
+}
+
+export function currentUser() {
+  return session ? session.user : null;
+}
+
+export function currentSessionId() {
+  return session ? session.sessionId : null;
+}
+
+// send makes one request. It never retries and never refreshes.
+async function send(method, path, { body, token } = {}) {
+  const headers = { Accept: 'application/json, application/problem+json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, { title: 'Network error', detail: 'Could not reach Latchkey. Check your connection and try again.' });
+  }
+  const text = res.status === 204 ? '' : await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const ra = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+    throw new ApiError(res.status, data, Number.isFinite(ra) ? ra : null);
+  }
+  return data;
+}
+
+// adopt takes a token answer as the session. The refresh token in it is
+// ignored: the cookie carries it.
+function adopt(grant) {
+  const previous = session;
+  session = { token: grant.access_token, user: grant.user, sessionId: grant.session_id };
+  return !previous || previous.user.id !== grant.user.id;
+}
+
+/** signIn with email and password; resolves to the user. */
+export async function signIn(email, password) {
+  const g = await send('POST', '/api/auth/signin', { body: { email, password } });
+  adopt(g);
+  broadcast({ type: 'signin', userId: g.user.id });
+  emit('signedin', g.user);
+  return g.user;
+}
+
+/** signUp creates the account and signs in. */
+export async function signUp(name, email, password) {
+  const body = { email, password };
+  if (name) body.name = name;
+  const g = await send('POST', '/api/auth/signup', { body });
+  adopt(g);
+  broadcast({ type: 'signin', userId: g.user.id });
+  emit('signedin', g.user);
+  return g.user;
+}
+
+/**
+ * restore tries to resume a session from the refresh cookie, as at page
+ * load. Resolves to the user, or null when there is no session to resume;
+ * { ended: true } tells a session that existed but is over.
+ */
+export async function restore() {
+  try {
+    await refresh();
+    return { user: session.user };
+  } catch (e) {
+    if (e instanceof SessionEnded) return { user: null, ended: e.code !== 'missing_token' };
+    throw e;
+  }
+}
+
+/**
+ * refresh gets a new access token through the cookie. Concurrent callers
+ * share one request. The call has no body; fetch sends Origin on a POST,
+ * which the server's CSRF check of cookie calls requires.
+ */
+export function refresh() {
+  if (!refreshing) {
+    refreshing = (async () => {
+      try {
+        const g = await send('POST', '/api/auth/refresh');
+        const changed = adopt(g);
+        if (changed) emit('user-changed', g.user);
+        return g.user;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          const hadSession = session !== null;
+          session = null;
+          const ended = new SessionEnded();
+          ended.code = e.code;
+          if (hadSession) emit('ended', e.code);
+          throw ended;
+        }
+        throw e;
+      }
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+/**
+ * call makes an authenticated API call and resolves to the decoded answer
+ * (null for 204). On a 401 it refreshes (or waits for the refresh already
+ * in flight) and retries once. Rejects with ApiError, or SessionEnded when
+ * the session is over.
+ */
+export async function call(method, path, body) {
+  if (!session) {
+    if (refreshing) await refreshing.catch(() => {});
+    if (!session) throw new SessionEnded();
+  }
+  const used = session.token;
+  try {
+    return await send(method, path, { body, token: used });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+  }
+  // The token was refused. Refresh, unless another call already did since
+  // this one started, and try once more.
+  if (!session) throw new SessionEnded();
+  if (session.token === used) await refresh();
+  if (!session) throw new SessionEnded();
+  try {
+    return await send(method, path, { body, token: session.token });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      // A brand-new token refused: the session ended in between.
+      session = null;
+      emit('ended', e.code);
+      throw new SessionEnded();
+    }
+    throw e;
+  }
+}
+
+/**
+ * signOut ends this session (scope 'local') on the server, forgets the
+ * token and tells the other tabs. It forgets locally even when the server
+ * cannot be reached or the session was already over.
+ */
+export async function signOut() {
+  try {
+    if (session) await call('POST', '/api/auth/signout', { scope: 'local' });
+  } catch (e) {
+    if (!(e instanceof SessionEnded) && !(e instanceof ApiError)) throw e;
+  } finally {
+    session = null;
+    broadcast({ type: 'signout' });
+    emit('signedout');
+  }
+}
+
+/** forget drops the session locally, as when it was revoked from here. */
+export function forget() {
+  session = null;
+  broadcast({ type: 'signout' });
+  emit('signedout');
+}
+
+/** tasksPath is the base path of the signed-in user's tasks. */
+export function tasksPath() {
+  if (!session) throw new SessionEnded();
+  return `/api/${encodeURIComponent(session.user.id)}/tasks`;
+}
+
+/** setUser replaces the cached user (after /api/auth/me). */
+export function setUser(user) {
+  if (session && user && user.id === session.user.id) session.user = user;
+}

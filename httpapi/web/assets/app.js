@@ -1,0 +1,165 @@
+// Latchkey's web app: boot, routing and the frame around the views.
+//
+// Routes live in the URL fragment (#/signin, #/signup, #/tasks, #/account),
+// so the server has a single page to serve and a reload keeps the view.
+
+import * as api from './api.js';
+import { clear, h } from './dom.js';
+import { renderSignIn, renderSignUp } from './auth.js';
+import { renderTasks } from './tasks.js';
+import { renderAccount } from './account.js';
+
+const main = document.getElementById('main');
+const topbar = document.getElementById('topbar');
+const userName = document.getElementById('user-name');
+const signOutButton = document.getElementById('sign-out');
+const toastRegion = document.getElementById('toast');
+
+const PUBLIC = { '/signin': renderSignIn, '/signup': renderSignUp };
+const PRIVATE = { '/tasks': renderTasks, '/account': renderAccount };
+
+let flash = null; // a message for the next sign-in screen: { text, kind }
+let returnTo = null; // the private route to go back to after signing in
+let booted = false;
+let rendered = false;
+
+// toast announces text (aria-live) and shows it briefly.
+let toastTimer = 0;
+export function toast(text, kind = 'info') {
+  clearTimeout(toastTimer);
+  clear(toastRegion);
+  toastRegion.append(h('div', { class: `toast toast-${kind}` }, text));
+  toastTimer = setTimeout(() => clear(toastRegion), 5000);
+}
+
+function currentRoute() {
+  const r = location.hash.replace(/^#/, '');
+  return PUBLIC[r] || PRIVATE[r] ? r : '';
+}
+
+export function navigate(route) {
+  if (location.hash === '#' + route) render();
+  else location.hash = route;
+}
+
+// render draws the view for the current route, sending a signed-out visitor
+// to sign-in and a signed-in one away from it.
+function render() {
+  if (!booted) return;
+  let route = currentRoute();
+  const user = api.currentUser();
+  if (user) {
+    if (!PRIVATE[route]) {
+      route = returnTo || '/tasks';
+      returnTo = null;
+      history.replaceState(null, '', '#' + route);
+    }
+  } else if (!PUBLIC[route]) {
+    if (PRIVATE[route]) returnTo = route;
+    route = '/signin';
+    history.replaceState(null, '', '#' + route);
+  }
+  document.body.classList.toggle('signed-in', Boolean(user));
+  topbar.hidden = !user;
+  if (user) {
+    userName.textContent = user.name || user.email;
+    for (const [id, r] of [['nav-tasks', '/tasks'], ['nav-account', '/account']]) {
+      const link = document.getElementById(id);
+      if (r === route) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+  }
+  const view = h('div', { class: 'view' });
+  clear(main).append(view);
+  const ctx = { toast, navigate, user, flash: null };
+  if (!user) {
+    ctx.flash = flash;
+    flash = null;
+  }
+  (PUBLIC[route] || PRIVATE[route])(view, ctx);
+  document.title = (view.dataset.title ? view.dataset.title + ' · ' : '') + 'Latchkey';
+  // Keyboard and screen-reader users land on the new view: its first field
+  // when it asks for one, else its heading (not on the very first render).
+  const auto = view.querySelector('[data-autofocus]');
+  const heading = view.querySelector('h1');
+  if (auto) auto.focus();
+  else if (rendered && heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+  rendered = true;
+}
+
+// goSignIn shows the sign-in screen with a message.
+function goSignIn(text, kind = 'info') {
+  flash = text ? { text, kind } : null;
+  clearTimeout(toastTimer);
+  clear(toastRegion);
+  navigate('/signin');
+}
+
+api.onChange((event) => {
+  switch (event) {
+    case 'signedin':
+      navigate(returnTo || '/tasks');
+      returnTo = null;
+      break;
+    case 'ended':
+      if (PRIVATE[currentRoute()]) returnTo = currentRoute();
+      goSignIn('Your session has ended. Please sign in again.', 'warning');
+      break;
+    case 'signedout':
+      returnTo = null;
+      goSignIn('You have signed out.');
+      break;
+    case 'remote-signout':
+      returnTo = null;
+      goSignIn('You signed out in another tab.');
+      break;
+    case 'remote-signin':
+      // Another tab signed in: pick the session up from the cookie.
+      api.restore().then((r) => { if (r.user) navigate('/tasks'); }, () => {});
+      break;
+    case 'user-changed':
+      render();
+      break;
+  }
+});
+
+signOutButton.addEventListener('click', async () => {
+  signOutButton.disabled = true;
+  try {
+    await api.signOut();
+  } finally {
+    signOutButton.disabled = false;
+  }
+});
+
+document.getElementById('skip-link').addEventListener('click', () => {
+  const target = main.querySelector('h1') || main;
+  if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+  target.focus();
+});
+
+window.addEventListener('hashchange', render);
+
+// Coming back to the tab: find out at once whether the session still holds
+// (a revocation from another device shows now, not at the next click).
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && api.currentUser()) {
+    api.call('GET', '/api/auth/me').then((r) => api.setUser(r.user), () => {});
+  }
+});
+
+async function boot() {
+  try {
+    const r = await api.restore();
+    if (!r.user && r.ended) flash = { text: 'Your session has ended. Please sign in again.', kind: 'warning' };
+  } catch {
+    flash = { text: 'Could not reach Latchkey to restore your session. Sign in, or reload to try again.', kind: 'error' };
+  }
+  booted = true;
+  render();
+}
+
+boot();

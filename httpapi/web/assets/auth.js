@@ -1,0 +1,101 @@
+// Sign-in and sign-up screens.
+
+import * as api from './api.js';
+import { busy, field, h } from './dom.js';
+import { chars, check, clearErrors, formError, showError } from './forms.js';
+
+const PASSWORD_RULE = 'Use 8 to 128 characters. A few unrelated words make a strong password that is easy to remember.';
+
+function authFrame(view, { title, lead, flash, form, footer }) {
+  view.dataset.title = title;
+  view.append(
+    h('div', { class: 'auth' },
+      h('div', { class: 'auth-brand' },
+        h('img', { src: '/assets/icon.svg', alt: '', width: '40', height: '40' }),
+        h('span', { class: 'auth-brand-name' }, 'Latchkey')),
+      h('section', { class: 'card auth-card', 'aria-labelledby': 'auth-title' },
+        h('h1', { id: 'auth-title' }, title),
+        h('p', { class: 'lead' }, lead),
+        flash ? h('div', { class: `notice notice-${flash.kind}`, role: flash.kind === 'info' ? 'status' : 'alert' }, flash.text) : null,
+        form),
+      h('p', { class: 'auth-switch' }, ...footer)));
+}
+
+export function renderSignIn(view, ctx) {
+  const email = field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'username' });
+  const password = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password' });
+  email.input.dataset.autofocus = '';
+  const line = formError();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign in');
+  const fields = { email, password };
+  const form = h('form', { class: 'form', novalidate: true }, line, email.wrap, password.wrap, submit);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(fields, line);
+    const ok = check([
+      [email, email.input.value.trim() ? null : 'Enter your email address.'],
+      [password, password.input.value ? null : 'Enter your password.'],
+    ]);
+    if (!ok) return;
+    const done = busy(submit, 'Signing in…');
+    try {
+      await api.signIn(email.input.value.trim(), password.input.value);
+    } catch (err) {
+      done();
+      showError(err, fields, line);
+      if (err instanceof api.ApiError && err.code === 'invalid_credentials') {
+        password.input.value = '';
+        password.input.focus();
+      }
+      return;
+    }
+    done();
+  });
+  authFrame(view, {
+    title: 'Sign in',
+    lead: 'Welcome back. Sign in to see your tasks.',
+    flash: ctx.flash,
+    form,
+    footer: ['New to Latchkey? ', h('a', { href: '#/signup' }, 'Create an account')],
+  });
+}
+
+export function renderSignUp(view, ctx) {
+  const name = field({ label: 'Name', name: 'name', autocomplete: 'name', maxlength: 100, hint: 'Optional. Shown only to you.' });
+  const email = field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', required: true });
+  const password = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', hint: PASSWORD_RULE, required: true });
+  name.input.dataset.autofocus = '';
+  const line = formError();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign up');
+  const fields = { name, email, password };
+  const form = h('form', { class: 'form', novalidate: true }, line, name.wrap, email.wrap, password.wrap, submit);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(fields, line);
+    const pw = password.input.value;
+    const n = chars(pw);
+    const addr = email.input.value.trim();
+    const ok = check([
+      [name, chars(name.input.value.trim()) > 100 ? 'Name must be at most 100 characters.' : null],
+      [email, !addr ? 'Enter your email address.' : !/^[^\s@]+@[^\s@]+$/.test(addr) ? 'Enter a valid email address, like ada@example.com.' : null],
+      [password, !pw ? 'Choose a password.' : n < 8 || n > 128 ? 'Password must be 8 to 128 characters.' : null],
+    ]);
+    if (!ok) return;
+    const done = busy(submit, 'Creating account…');
+    try {
+      await api.signUp(name.input.value.trim(), addr, pw);
+    } catch (err) {
+      done();
+      showError(err, fields, line);
+      return;
+    }
+    done();
+  });
+  authFrame(view, {
+    title: 'Create your account',
+    lead: 'Keep your tasks in one place, signed in on every device you use.',
+    flash: ctx.flash,
+    form,
+    footer: ['Already have an account? ', h('a', { href: '#/signin' }, 'Sign in')],
+  });
+}
