@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(rest) > 0 {
 		return usagef("migrate: unexpected argument %q", rest[0])
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func cmdUserCreate(ctx context.Context, args []string, getenv func(string) strin
 	if pw == "" {
 		return usagef("user create: no password on standard input")
 	}
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), false)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func cmdUserCreate(ctx context.Context, args []string, getenv func(string) strin
 	case "":
 	case latchkey.EVALIDATION:
 		var fields []string
-		if e, ok := err.(*latchkey.Error); ok {
+		if e := (*latchkey.Error)(nil); errors.As(err, &e) {
 			for _, f := range e.Fields {
 				fields = append(fields, f.Field+" "+f.Message)
 			}
@@ -115,7 +116,7 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if len(rest) > 0 {
 		return usagef("keys rotate: unexpected argument %q", rest[0])
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func cmdTokenInspect(ctx context.Context, args []string, getenv func(string) str
 	out.SetIndent("", "  ")
 	_ = out.Encode(map[string]any{"header": parsed.Header, "claims": parsed.Claims})
 
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		return err
 	}

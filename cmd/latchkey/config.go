@@ -69,6 +69,8 @@ type config struct {
 	TrustedAud     string
 	TrustedSecret  string
 	DBMaxConns     int
+
+	set map[string]bool // the settings given by flag or environment
 }
 
 // configFlags registers every setting on fs. After parsing, a flag given on
@@ -87,17 +89,25 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (*config, 
 		for _, s := range settings {
 			byEnv[s.env] = s
 		}
+		set := make(map[string]bool)
 		get := func(env string) string {
 			s := byEnv[env]
 			if given[s.flag()] {
+				set[env] = true
 				return *vals[env]
 			}
 			if v := getenv(env); v != "" {
+				set[env] = true
 				return v
 			}
 			return s.def
 		}
-		return parseConfig(get)
+		c, err := parseConfig(get)
+		if err != nil {
+			return nil, err
+		}
+		c.set = set
+		return c, nil
 	}
 }
 
@@ -208,16 +218,14 @@ func parseConfig(get func(string) string) (*config, error) {
 // validates but does not act on yet, so that nobody believes they hold.
 func (c *config) notYetEnforced() []string {
 	var out []string
-	add := func(on bool, name string) {
-		if on {
-			out = append(out, name)
+	for _, env := range []string{
+		"LATCHKEY_AUTH_RATE", "LATCHKEY_SECRET_KEY", "LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
+		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
+		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
+	} {
+		if c.set[env] {
+			out = append(out, env)
 		}
 	}
-	add(c.AuthRate > 0, "LATCHKEY_AUTH_RATE (no throttling yet)")
-	add(c.SecretKey != "", "LATCHKEY_SECRET_KEY (signing keys are stored unencrypted)")
-	add(len(c.CORSOrigins) > 0, "LATCHKEY_CORS_ORIGINS (cross-origin calls stay closed)")
-	add(c.TrustedJWKSURL != "" || c.TrustedIssuer != "" || c.TrustedAud != "" || c.TrustedSecret != "",
-		"LATCHKEY_TRUSTED_* (external issuers are not trusted)")
-	add(c.DBMaxConns > 0, "LATCHKEY_DB_MAX_CONNS (PostgreSQL only)")
 	return out
 }

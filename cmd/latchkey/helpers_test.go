@@ -197,8 +197,11 @@ func (r reply) wantProblem(t *testing.T, what string, status int, code string) {
 		if !strings.HasPrefix(wa, `Bearer realm="latchkey"`) {
 			t.Errorf("%s: WWW-Authenticate %q, want a Bearer realm=\"latchkey\" challenge", what, wa)
 		}
-		if code != "missing_token" && !strings.Contains(wa, `error="invalid_token"`) {
-			t.Errorf("%s: WWW-Authenticate %q lacks error=\"invalid_token\"", what, wa)
+		// A token came and failed: error="invalid_token". No token came
+		// (missing_token, wrong credentials): the bare challenge.
+		tokenFailed := code == "invalid_token" || code == "token_expired" || code == "token_revoked"
+		if tokenFailed != strings.Contains(wa, `error="invalid_token"`) {
+			t.Errorf("%s: WWW-Authenticate %q for code %s", what, wa, code)
 		}
 	}
 }

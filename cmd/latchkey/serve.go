@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/latchkey/latchkey/auth"
@@ -30,7 +31,14 @@ const hashWait = 5 * time.Second
 
 // openStore opens and migrates the store. A path that cannot be opened is
 // invalid configuration (exit 2); a failed migration is a run-time failure.
-func openStore(ctx context.Context, cfg *config) (*sqldb.DB, error) {
+// With mustExist, a missing database file is an error instead of a new
+// store: a tool pointed at a mistyped path must not create one there.
+func openStore(ctx context.Context, cfg *config, mustExist bool) (*sqldb.DB, error) {
+	if mustExist {
+		if _, err := os.Stat(cfg.SQLitePath); err != nil {
+			return nil, usagef("LATCHKEY_DATABASE_URL: no database at %s (run latchkey serve or migrate first)", cfg.SQLitePath)
+		}
+	}
 	db, err := sqlite.Open(ctx, cfg.SQLitePath)
 	if err != nil {
 		return nil, usagef("LATCHKEY_DATABASE_URL: %w", err)
@@ -53,8 +61,8 @@ type app struct {
 	verifier *verify.Verifier
 }
 
-func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, cfg)
+func newApp(ctx context.Context, cfg *config, log *slog.Logger, mustExist bool) (*app, error) {
+	db, err := openStore(ctx, cfg, mustExist)
 	if err != nil {
 		return nil, err
 	}
@@ -139,14 +147,19 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			a.store.Close()
+		}
+	}()
 	for _, w := range cfg.notYetEnforced() {
 		log.Warn("setting accepted but not enforced by this version", "setting", w)
 	}
-	defer a.store.Close()
 
 	since, err := a.revoked.Load(ctx, a.store)
 	if err != nil {
@@ -220,6 +233,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("serve: %w", err)
 	}
 	stopWatch()
+	closed = true
 	if err := a.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
