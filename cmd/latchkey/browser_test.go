@@ -531,7 +531,7 @@ func TestBrowserCrossSiteRefreshRefused(t *testing.T) {
 <script>document.getElementById('f').submit();</script>`, p.base)
 	}))
 	t.Cleanup(attacker.Close)
-	sameSite := attacker.URL                                               // http://127.0.0.1:PORT
+	sameSite := attacker.URL                                                // http://127.0.0.1:PORT
 	crossSite := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1) // another site
 
 	b := startBrowser(t)
