@@ -68,6 +68,9 @@ type SessionService interface {
 	// RevokeSessionByID revokes a session whatever its user (refresh reuse);
 	// it is not an error when it was already revoked.
 	RevokeSessionByID(ctx context.Context, id, reason string, now time.Time) error
+	// PruneSessions deletes the sessions, and their spent refresh tokens,
+	// that expired or were revoked before before. It returns how many.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 	// RevokedSince lists sessions revoked at or after since, oldest first.
 	// Other processes sharing the store poll it to learn of revocations.
 	RevokedSince(ctx context.Context, since time.Time) ([]RevokedSession, error)

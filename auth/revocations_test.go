@@ -103,3 +103,33 @@ func TestRevocationsForget(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestPruneSessionsLoop(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	old := newSession(t, db, u.ID, 1)
+	// Revoked two hours ago (the store stamps revocations itself, so set it).
+	if _, err := db.Writer().Exec(`UPDATE sessions SET revoked_at = $1 WHERE id = $2`, time.Now().Add(-2*time.Hour).UnixNano(), old.ID); err != nil {
+		t.Fatal(err)
+	}
+	live := newSession(t, db, u.ID, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go auth.PruneSessions(ctx, db, time.Hour, time.Hour, slog.New(slog.DiscardHandler))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := db.FindSession(context.Background(), old.ID); latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old revoked session was not pruned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := db.FindSession(context.Background(), live.ID); err != nil {
+		t.Fatalf("live session pruned: %v", err)
+	}
+}

@@ -219,6 +219,18 @@ func (db *DB) RevokeSessionByID(ctx context.Context, id, reason string, now time
 	return wrap("revoke session by id", err)
 }
 
+// PruneSessions deletes sessions that expired or were revoked before
+// before; their spent refresh tokens go with them (ON DELETE CASCADE).
+func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.writer.ExecContext(ctx,
+		`DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, nanos(before))
+	if err != nil {
+		return 0, wrap("prune sessions", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("prune sessions", err)
+}
+
 // RevokedSince lists the sessions revoked at or after since, oldest first,
 // from the (revoked_at, id) index.
 func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]latchkey.RevokedSession, error) {

@@ -502,3 +502,28 @@ func TestRevokedSince(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneSessions(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		live := newSession(t, db, u.ID, t0)
+		expired := newSession(t, db, u.ID, t0.Add(-48*time.Hour))
+		revokedLong := newSession(t, db, u.ID, t0)
+		revokedNow := newSession(t, db, u.ID, t0)
+		must(t, db.RevokeSessionByID(ctx, revokedLong.ID, latchkey.ReasonSignout, t0))
+		must(t, db.RevokeSessionByID(ctx, revokedNow.ID, latchkey.ReasonSignout, t0.Add(2*time.Hour)))
+		n, err := db.PruneSessions(ctx, t0.Add(time.Hour))
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("pruned %d, want 2", n)
+		}
+		for _, s := range []*latchkey.Session{expired, revokedLong} {
+			_, err := db.FindSession(ctx, s.ID)
+			wantCode(t, err, latchkey.ENOTFOUND)
+		}
+		for _, s := range []*latchkey.Session{live, revokedNow} {
+			_, err := db.FindSession(ctx, s.ID)
+			must(t, err)
+		}
+	})
+}

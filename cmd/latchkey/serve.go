@@ -171,6 +171,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if a.ring != nil {
 		go a.ring.Watch(watchCtx, watchInterval, log)
 	}
+	go auth.PruneSessions(watchCtx, a.store, a.revoked.Retain+time.Hour, time.Hour, log)
 
 	handler := httpapi.NewServer(httpapi.Config{
 		Logger:     log,

@@ -1,0 +1,33 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+// PruneSessions deletes, every interval until ctx ends, the sessions that
+// expired or were revoked more than keep ago, with their spent refresh
+// tokens, so the store does not grow with every refresh forever. keep must
+// cover the revocation set's retention: a restarting process reloads
+// revocations that recent from the store.
+func PruneSessions(ctx context.Context, store latchkey.SessionService, keep, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := store.PruneSessions(ctx, time.Now().Add(-keep))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune sessions", "err", err)
+		case n > 0:
+			log.Info("pruned sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
