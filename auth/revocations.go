@@ -100,6 +100,7 @@ func (r *Revocations) pull(ctx context.Context, store latchkey.SessionService, s
 func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, since time.Time, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -114,6 +115,11 @@ func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, 
 			continue
 		}
 		since = start
-		r.prune(start)
+		// Pruning walks the set under the write lock every verification
+		// waits on; once a minute (or once per Retain, if shorter) is plenty.
+		if start.Sub(pruned) >= min(time.Minute, r.Retain) {
+			r.prune(start)
+			pruned = start
+		}
 	}
 }

@@ -20,7 +20,9 @@ const DefaultRealm = "latchkey"
 // Referer headers. A Bearer header without a token, a token containing
 // spaces, or several Authorization headers are invalid_token/malformed.
 func BearerToken(r *http.Request) (string, error) {
-	if r.URL != nil && r.URL.RawQuery != "" {
+	// Most queries name no token; parse only those that could (the name
+	// may come percent-encoded, as access%5Ftoken).
+	if r.URL != nil && (strings.Contains(r.URL.RawQuery, "access") || strings.Contains(r.URL.RawQuery, "%")) {
 		// ParseQuery rather than a substring test, so that an escaped name
 		// (access%5Ftoken) is caught as well; its error only means some
 		// other pair was unreadable.
