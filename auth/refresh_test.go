@@ -1,0 +1,91 @@
+package auth_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/token"
+)
+
+// racingStore runs before() just ahead of every rotation: another request
+// landing between the service's read of the session and its compare-and-swap.
+type racingStore struct {
+	latchkey.Store
+	before func()
+}
+
+func (s racingStore) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, error) {
+	if s.before != nil {
+		s.before()
+	}
+	return s.Store.RotateSession(ctx, r)
+}
+
+func newService(t *testing.T, store latchkey.Store) *auth.Service {
+	t.Helper()
+	return &auth.Service{
+		Store:  store,
+		Hasher: password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+		Tokens: &token.Issuer{Issuer: "http://i", Audience: "a", TTL: time.Minute,
+			Secret: []byte("0123456789abcdef0123456789abcdef")},
+		Revoked:      auth.NewRevocations(time.Hour),
+		RefreshTTL:   time.Hour,
+		RefreshGrace: 10 * time.Second,
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+}
+
+// TestRefreshRacingRevocation: a sign-out that commits between a refresh's
+// read and its rotation wins; the refresh is refused as revoked, not
+// answered through the grace path.
+func TestRefreshRacingRevocation(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	rs := racingStore{Store: db}
+	svc := newService(t, &rs)
+	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.before = func() {
+		if err := db.RevokeSessionByID(context.Background(), g.SessionID, latchkey.ReasonSignout, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err = svc.Refresh(context.Background(), g.RefreshToken, auth.Client{})
+	if latchkey.ErrorCode(err) != latchkey.ETOKENREVOKED {
+		t.Fatalf("refresh racing a sign-out: %v, want token_revoked", err)
+	}
+}
+
+// TestRefreshRacingRefresh: another refresh of the same token that wins the
+// compare-and-swap first makes this one a grace answer with the same token.
+func TestRefreshRacingRefresh(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	rs := racingStore{Store: db}
+	svc := newService(t, &rs)
+	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var winner *auth.Grant
+	rs.before = func() {
+		rs.before = nil // only the first rotation is raced
+		other := newService(t, db)
+		if winner, err = other.Refresh(context.Background(), g.RefreshToken, auth.Client{}); err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := svc.Refresh(context.Background(), g.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatalf("refresh that lost the race: %v", err)
+	}
+	if winner == nil || got.RefreshToken != winner.RefreshToken {
+		t.Fatal("the two refreshes disagree on the new token")
+	}
+}
