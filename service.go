@@ -21,6 +21,10 @@ type UserService interface {
 	// transaction, revokes every unrevoked session of the user except keepSessionID
 	// (which may be empty). It returns the ids of the sessions it revoked.
 	SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) ([]string, error)
+	// RehashPassword replaces oldHash with newHash, the same password under
+	// stronger parameters, only if oldHash is still the stored one (a
+	// password change in between wins). It reports whether it replaced.
+	RehashPassword(ctx context.Context, userID, oldHash, newHash string) (bool, error)
 }
 
 // Rotation moves a session's refresh token one generation on.

@@ -139,8 +139,27 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	if u.Disabled {
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
+	s.upgradeHash(ctx, u, pw)
 	s.Logger.Info("signin", "user_id", u.ID, "ip", c.IP)
 	return s.startSession(ctx, u, c)
+}
+
+// upgradeHash re-hashes a password stored under weaker parameters than the
+// current ones, now that the sign-in has it in hand. A failure only means
+// trying again at the next sign-in.
+func (s *Service) upgradeHash(ctx context.Context, u *latchkey.User, pw string) {
+	if !s.Hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err == nil {
+		_, err = s.Store.RehashPassword(ctx, u.ID, u.PasswordHash, hash)
+	}
+	if err != nil {
+		s.Logger.Warn("rehash password", "user_id", u.ID, "err", err)
+		return
+	}
+	s.Logger.Info("password rehashed", "user_id", u.ID)
 }
 
 func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client) (*Grant, error) {

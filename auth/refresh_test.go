@@ -89,3 +89,33 @@ func TestRefreshRacingRefresh(t *testing.T) {
 		t.Fatal("the two refreshes disagree on the new token")
 	}
 }
+
+// TestRehashOnSignIn: a hash made under weaker parameters is replaced at the
+// next successful sign-in, and the password still works afterwards.
+func TestRehashOnSignIn(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	weak := newService(t, db)
+	if _, err := weak.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.FindUserByEmail(context.Background(), "ada@example.com")
+
+	strong := newService(t, db)
+	strong.Hasher = password.New(password.Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if _, err := strong.SignIn(context.Background(), "ada@example.com", "wrong horse", auth.Client{}); latchkey.ErrorCode(err) != latchkey.EINVALIDCREDENTIALS {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if u, _ := db.FindUserByEmail(context.Background(), "ada@example.com"); u.PasswordHash != before.PasswordHash {
+		t.Fatal("a failed sign-in rehashed")
+	}
+	if _, err := strong.SignIn(context.Background(), "ada@example.com", "correct horse", auth.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := db.FindUserByEmail(context.Background(), "ada@example.com")
+	if after.PasswordHash == before.PasswordHash || strong.Hasher.NeedsRehash(after.PasswordHash) {
+		t.Fatalf("not rehashed: %s", after.PasswordHash)
+	}
+	if _, err := strong.SignIn(context.Background(), "ada@example.com", "correct horse", auth.Client{}); err != nil {
+		t.Fatalf("sign-in after rehash: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/password"
 )
 
 // Limits of the contract.
@@ -18,6 +19,7 @@ const (
 	emailRuleText    = "must be a valid email address of at most 254 characters"
 	nameRuleText     = "must be at most 100 characters"
 	requiredRuleText = "is required"
+	commonRuleText   = "is one of the most common passwords; choose another"
 )
 
 // validEmail accepts a bare addr-spec: no display name, no angle brackets,
@@ -34,15 +36,25 @@ func validEmail(s string) bool {
 	return at > 0 && at < len(s)-1
 }
 
-// checkPassword appends a field error when pw breaks the length rule.
-// Lengths count characters, not bytes.
+// maxPasswordBytes bounds the input before normalisation, which can expand
+// a character many times over.
+const maxPasswordBytes = 4 * MaxPasswordLen
+
+// checkPassword appends a field error when pw breaks a rule: 8 to 128
+// characters (any Unicode, counted after NFKC normalisation, as hashed) and
+// not one of the most common passwords.
 func checkPassword(field, pw string, errs []latchkey.FieldError) []latchkey.FieldError {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case pw == "":
+	if pw == "" {
 		return append(errs, latchkey.FieldError{Field: field, Message: requiredRuleText})
-	case n < MinPasswordLen || n > MaxPasswordLen:
+	}
+	if len(pw) > maxPasswordBytes {
 		return append(errs, latchkey.FieldError{Field: field, Message: passwordRuleText})
+	}
+	if n := utf8.RuneCountInString(password.Normalize(pw)); n < MinPasswordLen || n > MaxPasswordLen {
+		return append(errs, latchkey.FieldError{Field: field, Message: passwordRuleText})
+	}
+	if password.IsCommon(pw) {
+		return append(errs, latchkey.FieldError{Field: field, Message: commonRuleText})
 	}
 	return errs
 }

@@ -58,6 +58,9 @@ func TestSignUpValidation(t *testing.T) {
 		{"long password", map[string]string{"email": "a@b.co", "password": strings.Repeat("x", 129)}, []string{"password"}},
 		{"long name", map[string]string{"email": "a@b.co", "password": testPassword, "name": strings.Repeat("n", 101)}, []string{"name"}},
 		{"everything", map[string]string{"email": "x", "password": "y"}, []string{"email", "password"}},
+		{"common password", map[string]string{"email": "a@b.co", "password": "Password"}, []string{"password"}},
+		{"common in full width", map[string]string{"email": "a@b.co", "password": "ｔｒｕｓｔｎｏ１"}, []string{"password"}},
+		{"129 after normalisation", map[string]string{"email": "a@b.co", "password": strings.Repeat("x", 127) + "\u00bd"}, []string{"password"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := h.do(req{method: "POST", path: "/api/auth/signup", body: tc.body}).problem(t, 400, "validation_failed")
@@ -77,7 +80,7 @@ func TestSignUpValidation(t *testing.T) {
 	}
 	// Boundaries that pass: 8 and 128 characters, counted as characters.
 	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
-		body: map[string]string{"email": "eight@b.co", "password": "12345678"}}), 201)
+		body: map[string]string{"email": "eight@b.co", "password": "q7#Lv9!z"}}), 201)
 	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
 		body: map[string]string{"email": "max@b.co", "password": strings.Repeat("é", 128)}}), 201)
 }

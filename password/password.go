@@ -144,7 +144,9 @@ func (h *Hasher) derive(ctx context.Context, p Params, password string, salt []b
 		return nil, err
 	}
 	defer h.leave()
-	return h.idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	// Every hash and every check sees the normalised form, so no caller can
+	// forget it.
+	return h.idKey([]byte(Normalize(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 // enter takes a token from the gate. A context that is already done fails

@@ -107,3 +107,14 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID strin
 	}
 	return revoked, nil
 }
+
+// RehashPassword swaps the hash only if it is still oldHash.
+func (db *DB) RehashPassword(ctx context.Context, userID, oldHash, newHash string) (bool, error) {
+	res, err := db.writer.ExecContext(ctx,
+		`UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, userID, oldHash)
+	if err != nil {
+		return false, wrap("rehash password", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap("rehash password", err)
+}

@@ -200,3 +200,21 @@ func sessionIDs(ss []*latchkey.Session) []string {
 	}
 	return out
 }
+
+func TestRehashPassword(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		ok, err := db.RehashPassword(ctx, u.ID, "not-the-hash", "new")
+		must(t, err)
+		if ok {
+			t.Fatal("rehash replaced a hash that was not the stored one")
+		}
+		ok, err = db.RehashPassword(ctx, u.ID, u.PasswordHash, "stronger")
+		must(t, err)
+		got, err := db.FindUserByID(ctx, u.ID)
+		must(t, err)
+		if !ok || got.PasswordHash != "stronger" {
+			t.Fatalf("rehash: %v %q", ok, got.PasswordHash)
+		}
+	})
+}
