@@ -679,9 +679,14 @@ func TestBrowserScreens(t *testing.T) {
 			tb.find("checkbox", "Book flights to Lisbon").wait()
 		}
 
+		// A second device, so that the sessions list shows one to revoke.
+		phone := "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+		newAPI(t, p.base).do("POST", "/api/auth/signin", "", map[string]string{"email": email, "password": browserPW}, "User-Agent", phone).
+			grant(t, "sign-in from a phone", http.StatusOK)
 		tb.find("link", "Account").click()
-		tb.find("button", "Revoke").wait()
-		tb.step("scroll to top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+		tb.waitJS("two sessions", `document.querySelectorAll('.session').length === 2`)
+		tb.waitText("Safari on iOS")
+		tb.step("scroll", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, innerWidth < 600 ? document.querySelector('.session-list').closest('.card').offsetTop - 110 : 0)`))
 		fits("account "+size.name, int(size.width))
 		tb.screenshot("account-" + size.name)
 		tb.find("button", "Sign out").click()

@@ -8,6 +8,7 @@ import { clear, h } from './dom.js';
 import { renderSignIn, renderSignUp } from './auth.js';
 import { renderTasks } from './tasks.js';
 import { renderAccount } from './account.js';
+import { describe } from './forms.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -155,8 +156,8 @@ async function boot() {
   try {
     const r = await api.restore();
     if (!r.user && r.ended) flash = { text: 'Your session has ended. Please sign in again.', kind: 'warning' };
-  } catch {
-    flash = { text: 'Could not reach Latchkey to restore your session. Sign in, or reload to try again.', kind: 'error' };
+  } catch (err) {
+    flash = { text: `Could not restore your session. ${describe(err)}`, kind: 'error' };
   }
   booted = true;
   render();

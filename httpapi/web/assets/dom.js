@@ -93,6 +93,7 @@ function passwordToggle(input) {
 // returns a function that undoes it.
 export function busy(button, text) {
   const old = button.textContent;
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   if (text) button.textContent = text;
@@ -100,6 +101,8 @@ export function busy(button, text) {
     button.disabled = false;
     button.removeAttribute('aria-busy');
     button.textContent = old;
+    // A disabled button drops keyboard focus; give it back.
+    if (hadFocus && button.isConnected && (document.activeElement === document.body || !document.activeElement)) button.focus();
   };
 }
 

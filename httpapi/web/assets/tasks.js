@@ -213,7 +213,14 @@ export function renderTasks(view, ctx) {
   async function toggle(id, check) {
     const entry = items.get(id);
     const want = check.checked;
-    check.disabled = true;
+    if (entry.pending) {
+      // One change at a time; the box shows the state being saved.
+      check.checked = !want;
+      return;
+    }
+    // Not disabled while saving: that would drop keyboard focus.
+    entry.pending = true;
+    check.setAttribute('aria-busy', 'true');
     try {
       const task = await api.call('PATCH', `${api.tasksPath()}/${encodeURIComponent(id)}`, { completed: want });
       entry.task = task;
@@ -227,7 +234,8 @@ export function renderTasks(view, ctx) {
       ctx.toast(describe(err), 'error');
       if (err instanceof api.ApiError && err.status === 404) removeItem(id);
     } finally {
-      check.disabled = false;
+      entry.pending = false;
+      check.removeAttribute('aria-busy');
     }
   }
 
