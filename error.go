@@ -3,6 +3,7 @@ package latchkey
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. They are the contract's stable "code" values; the
@@ -36,6 +37,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// RetryAfter, when set on a rate_limited error, is how long the caller
+	// should wait (sent as Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

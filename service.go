@@ -123,12 +123,25 @@ type KeyService interface {
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 }
 
+// ThrottleService counts failed sign-ins per email, in the store so that the
+// per-account throttle holds across instances and restarts. Emails are
+// compared case-insensitively.
+type ThrottleService interface {
+	AddSignInFailure(ctx context.Context, email string, at time.Time) error
+	// SignInFailures counts the failures at or after since and returns the
+	// oldest one's time (zero when none).
+	SignInFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error)
+	ClearSignInFailures(ctx context.Context, email string) error
+	PruneSignInFailures(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Store is everything the server keeps.
 type Store interface {
 	UserService
 	SessionService
 	TaskService
 	KeyService
+	ThrottleService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -29,6 +29,9 @@ type Service struct {
 	RefreshTTL   time.Duration
 	RefreshGrace time.Duration // 0 means strict: any second use is reuse
 	Logger       *slog.Logger
+	// NoAccountThrottle turns the per-account sign-in throttle off (tests
+	// and tools); the server always has it on.
+	NoAccountThrottle bool
 	Now          func() time.Time
 }
 
@@ -63,6 +66,15 @@ func (s *Service) now() time.Time {
 }
 
 var errInvalidCredentials = latchkey.Errorf(latchkey.EINVALIDCREDENTIALS, "invalid email or password")
+
+// The per-account throttle: after MaxSignInFailures failed sign-ins for one
+// email within SignInFailureWindow, further attempts are refused until the
+// oldest failure leaves the window, even with the right password. Unknown
+// emails are counted the same way, so the answers reveal no account.
+const (
+	MaxSignInFailures   = 10
+	SignInFailureWindow = 15 * time.Minute
+)
 
 // NewUser validates and stores an account. It is shared by sign-up and the
 // `user create` command.
@@ -117,13 +129,17 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	if len(errs) > 0 {
 		return nil, latchkey.ValidationError(errs...)
 	}
+	now := s.now()
+	if err := s.checkThrottle(ctx, email, now, c); err != nil {
+		return nil, err
+	}
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashFailure("dummy verify", err)
 		}
 		s.Logger.Info("signin_failed", "reason", "unknown_email", "ip", c.IP)
-		return nil, errInvalidCredentials
+		return nil, s.failed(ctx, email, now)
 	} else if err != nil {
 		return nil, err
 	}
@@ -133,7 +149,12 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	}
 	if !ok {
 		s.Logger.Info("signin_failed", "reason", "wrong_password", "user_id", u.ID, "ip", c.IP)
-		return nil, errInvalidCredentials
+		return nil, s.failed(ctx, email, now)
+	}
+	if !s.NoAccountThrottle {
+		if err := s.Store.ClearSignInFailures(ctx, email); err != nil {
+			return nil, err
+		}
 	}
 	// Only a caller who knows the password learns that the account is disabled.
 	if u.Disabled {
@@ -142,6 +163,37 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	s.upgradeHash(ctx, u, pw)
 	s.Logger.Info("signin", "user_id", u.ID, "ip", c.IP)
 	return s.startSession(ctx, u, c)
+}
+
+// checkThrottle refuses a sign-in for an email that failed too often lately,
+// before any hashing, so a throttled guess costs the server nothing.
+func (s *Service) checkThrottle(ctx context.Context, email string, now time.Time, c Client) error {
+	if s.NoAccountThrottle {
+		return nil
+	}
+	n, oldest, err := s.Store.SignInFailures(ctx, email, now.Add(-SignInFailureWindow))
+	if err != nil {
+		return err
+	}
+	if n < MaxSignInFailures {
+		return nil
+	}
+	s.Logger.Warn("rate_limited", "scope", "account", "ip", c.IP)
+	return &latchkey.Error{
+		Code:       latchkey.ERATELIMITED,
+		Message:    "too many failed sign-ins for this account; try again later",
+		RetryAfter: oldest.Add(SignInFailureWindow).Sub(now),
+	}
+}
+
+// failed counts a failed sign-in and returns the error to answer with.
+func (s *Service) failed(ctx context.Context, email string, now time.Time) error {
+	if !s.NoAccountThrottle {
+		if err := s.Store.AddSignInFailure(ctx, email, now); err != nil {
+			return err
+		}
+	}
+	return errInvalidCredentials
 }
 
 // upgradeHash re-hashes a password stored under weaker parameters than the

@@ -10,10 +10,11 @@ import (
 
 // PruneSessions deletes, every interval until ctx ends, the sessions that
 // expired or were revoked more than keep ago, with their spent refresh
-// tokens, so the store does not grow with every refresh forever. keep must
+// tokens, and the sign-in failures older than the throttle's window, so the
+// store does not grow with every refresh or failed sign-in forever. keep must
 // cover the revocation set's retention: a restarting process reloads
 // revocations that recent from the store.
-func PruneSessions(ctx context.Context, store latchkey.SessionService, keep, interval time.Duration, log *slog.Logger) {
+func PruneSessions(ctx context.Context, store latchkey.Store, keep, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -23,6 +24,9 @@ func PruneSessions(ctx context.Context, store latchkey.SessionService, keep, int
 			log.Warn("prune sessions", "err", err)
 		case n > 0:
 			log.Info("pruned sessions", "count", n)
+		}
+		if _, err := store.PruneSignInFailures(ctx, time.Now().Add(-SignInFailureWindow)); err != nil && ctx.Err() == nil {
+			log.Warn("prune sign-in failures", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"strconv"
+	"time"
 	"encoding/json"
 	"errors"
 	"io"
@@ -148,7 +150,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", verify.Challenge(realm, code, p.Detail))
 	}
-	if status == http.StatusServiceUnavailable {
+	switch {
+	case e != nil && e.RetryAfter > 0:
+		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
 		h.Set("Retry-After", "1")
 	}
 	h.Set("Content-Type", "application/problem+json")

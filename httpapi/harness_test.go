@@ -56,6 +56,7 @@ type options struct {
 	grace  time.Duration
 	secret []byte // HS256 mode when set
 	tls    bool
+	rate   int // AuthRate
 }
 
 // harness is a real server (real SQLite file, real key ring) behind httptest.
@@ -123,7 +124,7 @@ func newHarness(t testing.TB, opts options) *harness {
 		jwks = h.ring.JWKS
 	}
 	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
-		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer,
+		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate,
 	}))
 	if opts.tls {
 		h.srv.StartTLS()

@@ -9,15 +9,16 @@ import (
 // addRoutes is the whole API surface in one place.
 func (s *server) addRoutes(mux *http.ServeMux) {
 	authed := s.requireToken
+	limited := s.limitAuth
 
-	mux.Handle("POST /api/auth/signup", s.handleSignUp())
-	mux.Handle("POST /api/auth/signin", s.handleSignIn())
-	mux.Handle("POST /api/auth/refresh", s.handleRefresh())
-	mux.Handle("POST /api/auth/signout", s.handleSignOut()) // Bearer, or a refresh token
+	mux.Handle("POST /api/auth/signup", limited(s.handleSignUp()))
+	mux.Handle("POST /api/auth/signin", limited(s.handleSignIn()))
+	mux.Handle("POST /api/auth/refresh", limited(s.handleRefresh()))
+	mux.Handle("POST /api/auth/signout", limited(s.handleSignOut())) // Bearer, or a refresh token
 	mux.Handle("GET /api/auth/me", authed(s.handleMe()))
 	mux.Handle("GET /api/auth/sessions", authed(s.handleListSessions()))
 	mux.Handle("DELETE /api/auth/sessions/{id}", authed(s.handleRevokeSession()))
-	mux.Handle("POST /api/auth/password", authed(s.handleChangePassword()))
+	mux.Handle("POST /api/auth/password", limited(authed(s.handleChangePassword())))
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 

@@ -27,6 +27,9 @@ type Config struct {
 	Issuer string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// AuthRate is how many POSTs to /api/auth/* a client IP may make a
+	// minute (a burst of as many); 0 turns the limit off.
+	AuthRate int
 	// Registry receives the HTTP metrics and is served at /metrics. A new
 	// one is made when nil.
 	Registry *prometheus.Registry
@@ -37,6 +40,7 @@ type server struct {
 	Config
 	issuerOrigin string
 	metrics      *metrics
+	authLimiter  *ipLimiter // nil when AuthRate is 0
 }
 
 // NewServer returns the whole HTTP API as one handler.
@@ -48,6 +52,9 @@ func NewServer(cfg Config) http.Handler {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &server{Config: cfg, metrics: newMetrics(cfg.Registry)}
+	if cfg.AuthRate > 0 {
+		s.authLimiter = newIPLimiter(cfg.AuthRate)
+	}
 	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
 		s.issuerOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}

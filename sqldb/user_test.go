@@ -218,3 +218,31 @@ func TestRehashPassword(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInFailures(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		must(t, db.AddSignInFailure(ctx, "Ada@Example.com", t0))
+		must(t, db.AddSignInFailure(ctx, "ada@example.com", t0.Add(time.Minute)))
+		must(t, db.AddSignInFailure(ctx, "bob@example.com", t0.Add(time.Minute)))
+		n, oldest, err := db.SignInFailures(ctx, "ADA@example.com", t0)
+		must(t, err)
+		if n != 2 || !oldest.Equal(t0) {
+			t.Fatalf("failures = %d since %v", n, oldest)
+		}
+		if n, _, _ := db.SignInFailures(ctx, "ada@example.com", t0.Add(time.Second)); n != 1 {
+			t.Fatalf("window: %d", n)
+		}
+		pruned, err := db.PruneSignInFailures(ctx, t0.Add(time.Second))
+		must(t, err)
+		if pruned != 1 {
+			t.Fatalf("pruned %d", pruned)
+		}
+		must(t, db.ClearSignInFailures(ctx, "ada@EXAMPLE.com"))
+		if n, oldest, _ := db.SignInFailures(ctx, "ada@example.com", t0); n != 0 || !oldest.IsZero() {
+			t.Fatalf("after clear: %d %v", n, oldest)
+		}
+		if n, _, _ := db.SignInFailures(ctx, "bob@example.com", t0); n != 1 {
+			t.Fatal("clear reached another email")
+		}
+	})
+}
