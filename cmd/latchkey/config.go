@@ -219,7 +219,7 @@ func parseConfig(get func(string) string) (*config, error) {
 func (c *config) notYetEnforced() []string {
 	var out []string
 	for _, env := range []string{
-		"LATCHKEY_AUTH_RATE", "LATCHKEY_SECRET_KEY", "LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
+		"LATCHKEY_SECRET_KEY", "LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
 		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
 		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
 	} {

@@ -181,6 +181,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		JWKS:       a.jwks,
 		Issuer:     cfg.Issuer,
 		TrustProxy: cfg.TrustProxy,
+		AuthRate:   cfg.AuthRate,
 	})
 	srv := &http.Server{
 		Handler:           handler,
