@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,7 +176,15 @@ func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 	b := startBrowser(t)
 	tb := b.newTab("many", false)
 	tb.open(p.base + "/")
+	// Hold the first list request: the list says it is loading meanwhile.
+	release := holdRequests(tb, "*/tasks?*")
 	signInUI(tb, "many@example.com", browserPW)
+	tb.waitText("Loading tasks…")
+	if got := eval[string](tb, `document.querySelector('.task-list').getAttribute('aria-busy')`); got != "true" {
+		t.Errorf("task list aria-busy = %q while loading", got)
+	}
+	release()
+	tb.waitNoText("Loading tasks…")
 
 	var first []string
 	for i := 23; i >= 4; i-- {
@@ -360,6 +369,35 @@ func throttleSignIn(tb *tab, seconds int) {
 			})
 		}
 	}()
+}
+
+// holdRequests pauses the tab's requests matching pattern (a Fetch
+// urlPattern) until the returned func is called; then they, and later
+// ones, go on.
+func holdRequests(tb *tab, pattern string) (release func()) {
+	tb.t.Helper()
+	paused := chromedp.Events(tb.ctx, fetch.RequestPaused)
+	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
+		tb.fail("enable fetch interception: %v", err)
+	}
+	gate := make(chan struct{})
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			select {
+			case <-gate:
+			case <-tb.ctx.Done():
+				return
+			}
+			_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
 }
 
 // A session revoked from another device sends the app to sign-in with a

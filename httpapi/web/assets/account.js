@@ -36,7 +36,7 @@ export function renderAccount(view, ctx) {
   const othersButton = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Sign out everywhere else');
 
   const current = field({ label: 'Current password', name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
-  const next = field({ label: 'New password', name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, hint: 'Use 8 to 128 characters. Your other devices will be signed out.' });
+  const next = field({ label: 'New password', name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, hint: 'Use 8 to 128 characters, not one of the most common passwords. Your other devices will be signed out.' });
   const pwLine = formError();
   const pwButton = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password');
   const pwFields = { current_password: current, new_password: next };

@@ -4,7 +4,7 @@ import * as api from './api.js';
 import { busy, field, h } from './dom.js';
 import { chars, check, clearErrors, formError, showError } from './forms.js';
 
-const PASSWORD_RULE = 'Use 8 to 128 characters. A few unrelated words make a strong password that is easy to remember.';
+const PASSWORD_RULE = 'Use 8 to 128 characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.';
 
 function authFrame(view, { title, lead, flash, form, footer }) {
   view.dataset.title = title;
