@@ -87,8 +87,9 @@ type TaskUpdate struct {
 	Completed   *bool
 }
 
-// TaskCursor is the keyset position after which a list continues.
-type TaskCursor struct {
+// Cursor is the keyset position after which a list continues: the time and
+// id of the last item returned (tasks, users and audit events alike).
+type Cursor struct {
 	CreatedAt time.Time
 	ID        string
 }
@@ -98,7 +99,7 @@ type TaskFilter struct {
 	UserID string
 	Status TaskStatus
 	Limit  int
-	After  *TaskCursor // nil for the first page
+	After  *Cursor // nil for the first page
 }
 
 // TaskService stores tasks. Every method takes the owner's id and treats a
@@ -113,7 +114,7 @@ type TaskService interface {
 	DeleteTask(ctx context.Context, userID, id string) error
 	// ListTasks returns at most f.Limit tasks and, when more follow, the
 	// cursor of the last one returned.
-	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, *TaskCursor, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, *Cursor, error)
 }
 
 // KeyService stores signing keys.
@@ -148,19 +149,19 @@ type Store interface {
 }
 
 // Encode turns a keyset position into the opaque string clients pass back.
-func (c TaskCursor) Encode() string {
+func (c Cursor) Encode() string {
 	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreatedAt.UnixNano()))
 	b = append(b, c.ID...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeTaskCursor parses a cursor made by Encode; EINVALID when it is not one.
-func DecodeTaskCursor(s string) (*TaskCursor, error) {
+// DecodeCursor parses a cursor made by Encode; EINVALID when it is not one.
+func DecodeCursor(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) < 9 || len(b) > 8+64 || !utf8.Valid(b[8:]) {
 		return nil, Errorf(EINVALID, "bad cursor")
 	}
-	return &TaskCursor{
+	return &Cursor{
 		CreatedAt: time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))).UTC(),
 		ID:        string(b[8:]),
 	}, nil

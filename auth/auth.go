@@ -29,9 +29,6 @@ type Service struct {
 	RefreshTTL   time.Duration
 	RefreshGrace time.Duration // 0 means strict: any second use is reuse
 	Logger       *slog.Logger
-	// NoAccountThrottle turns the per-account sign-in throttle off (tests
-	// and tools); the server always has it on.
-	NoAccountThrottle bool
 	Now          func() time.Time
 }
 
@@ -151,10 +148,8 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		s.Logger.Info("signin_failed", "reason", "wrong_password", "user_id", u.ID, "ip", c.IP)
 		return nil, s.failed(ctx, email, now)
 	}
-	if !s.NoAccountThrottle {
-		if err := s.Store.ClearSignInFailures(ctx, email); err != nil {
-			return nil, err
-		}
+	if err := s.Store.ClearSignInFailures(ctx, email); err != nil {
+		return nil, err
 	}
 	// Only a caller who knows the password learns that the account is disabled.
 	if u.Disabled {
@@ -168,9 +163,6 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 // checkThrottle refuses a sign-in for an email that failed too often lately,
 // before any hashing, so a throttled guess costs the server nothing.
 func (s *Service) checkThrottle(ctx context.Context, email string, now time.Time, c Client) error {
-	if s.NoAccountThrottle {
-		return nil
-	}
 	n, oldest, err := s.Store.SignInFailures(ctx, email, now.Add(-SignInFailureWindow))
 	if err != nil {
 		return err
@@ -188,10 +180,8 @@ func (s *Service) checkThrottle(ctx context.Context, email string, now time.Time
 
 // failed counts a failed sign-in and returns the error to answer with.
 func (s *Service) failed(ctx context.Context, email string, now time.Time) error {
-	if !s.NoAccountThrottle {
-		if err := s.Store.AddSignInFailure(ctx, email, now); err != nil {
-			return err
-		}
+	if err := s.Store.AddSignInFailure(ctx, email, now); err != nil {
+		return err
 	}
 	return errInvalidCredentials
 }

@@ -3,13 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"strconv"
-	"time"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"

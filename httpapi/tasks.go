@@ -71,7 +71,7 @@ func taskFilter(userID, rawQuery string) (latchkey.TaskFilter, error) {
 		return f, latchkey.ValidationError(errs...)
 	}
 	if v := q.Get("cursor"); v != "" {
-		c, err := latchkey.DecodeTaskCursor(v)
+		c, err := latchkey.DecodeCursor(v)
 		if err != nil {
 			return f, err
 		}

@@ -130,7 +130,7 @@ const (
 // the user's tasks, newest first by (CreatedAt, ID), starting strictly after
 // f.After. When more follow, it also returns the cursor of the last task
 // returned. An empty status means all; an unknown one is EINVALID.
-func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey.Task, *latchkey.TaskCursor, error) {
+func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey.Task, *latchkey.Cursor, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultTaskLimit
@@ -179,5 +179,5 @@ func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey
 	}
 	out = out[:limit]
 	last := out[limit-1]
-	return out, &latchkey.TaskCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return out, &latchkey.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
 }

@@ -207,7 +207,7 @@ func listAll(t *testing.T, db *sqldb.DB, f latchkey.TaskFilter, total int) []*la
 			t.Fatalf("page %d: cursor %+v is not the last task %+v", page, next, last)
 		}
 		// Go through the opaque form clients see.
-		c, err := latchkey.DecodeTaskCursor(next.Encode())
+		c, err := latchkey.DecodeCursor(next.Encode())
 		must(t, err)
 		f.After = c
 	}

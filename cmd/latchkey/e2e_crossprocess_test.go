@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,5 +92,29 @@ func TestE2EKeyRotationCrossProcess(t *testing.T) {
 			t.Fatal("A never signed with the new key")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestE2EAccountThrottleSurvivesRestart: the per-account failure count is
+// in the store, so a restart does not wipe it.
+func TestE2EAccountThrottleSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	p := serveBin(t, dbPath)
+	c := newAPI(t, p.base)
+	const pw = "throttle-restart-password"
+	c.signUp("t@example.com", pw, "")
+	for range 10 {
+		c.do("POST", "/api/auth/signin", "", map[string]string{"email": "t@example.com", "password": "wrong password"}).
+			wantProblem(t, "failed sign-in", http.StatusUnauthorized, "invalid_credentials")
+	}
+	if code, _ := p.stop(t, syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	p2 := serveBin(t, dbPath)
+	r := newAPI(t, p2.base).do("POST", "/api/auth/signin", "", map[string]string{"email": "t@example.com", "password": pw})
+	r.wantProblem(t, "11th sign-in after a restart, right password", http.StatusTooManyRequests, "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
 	}
 }
