@@ -22,13 +22,14 @@ func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
 
 // User is an account. PasswordHash is a PHC string and never leaves the server.
 type User struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	CreatedAt    time.Time `json:"created_at"`
-	Disabled     bool      `json:"-"`
-	PasswordHash string    `json:"-"`
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	// Disabled appears only in admin answers (see httpapi's adminUser).
+	Disabled     bool   `json:"-"`
+	PasswordHash string `json:"-"`
 }
 
 // Session is one signed-in device. Its refresh token is never stored: the
@@ -66,6 +67,7 @@ const (
 	ReasonPasswordChanged = "password_changed"
 	ReasonRefreshReuse    = "refresh_reuse"
 	ReasonUserDisabled    = "user_disabled"
+	ReasonRoleChanged     = "role_changed"
 )
 
 // Task is an item of a user's task list.

@@ -1,0 +1,97 @@
+package latchkey
+
+import (
+	"context"
+	"time"
+)
+
+// Audit event types: the contract's, plus user_enabled and role_changed
+// for the admin changes that are not a disable.
+const (
+	AuditSignup          = "signup"
+	AuditSignin          = "signin"
+	AuditSigninFailed    = "signin_failed"
+	AuditTokenRejected   = "token_rejected"
+	AuditRefresh         = "refresh"
+	AuditRefreshReuse    = "refresh_reuse"
+	AuditSignout         = "signout"
+	AuditSessionRevoked  = "session_revoked"
+	AuditPasswordChanged = "password_changed"
+	AuditUserDisabled    = "user_disabled"
+	AuditUserEnabled     = "user_enabled"
+	AuditRoleChanged     = "role_changed"
+	AuditRateLimited     = "rate_limited"
+)
+
+// AuditEvent is one line of the audit log. UserID is the user the event is
+// about, ActorID the admin who acted, where one did. It never holds a
+// password, token, refresh token, secret or hash.
+type AuditEvent struct {
+	ID        string    `json:"id"`
+	At        time.Time `json:"at"`
+	Type      string    `json:"type"`
+	UserID    string    `json:"user_id,omitempty"`
+	ActorID   string    `json:"actor_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+type auditKey struct{}
+
+// WithAudit asks the store to record ev in the same transaction as the
+// change made with the returned context, so that the change and its record
+// exist together or not at all. The store fills in ID and At, and the
+// UserID and SessionID of a user or session it creates when ev leaves
+// them empty.
+func WithAudit(ctx context.Context, ev *AuditEvent) context.Context {
+	return context.WithValue(ctx, auditKey{}, ev)
+}
+
+// AuditFrom returns the event WithAudit attached, or nil.
+func AuditFrom(ctx context.Context) *AuditEvent {
+	ev, _ := ctx.Value(auditKey{}).(*AuditEvent)
+	return ev
+}
+
+// AuditFilter selects a page of the audit log, newest first.
+type AuditFilter struct {
+	Type   string // "" for all
+	UserID string // "" for all
+	Limit  int
+	After  *Cursor
+}
+
+// AuditService stores the audit log.
+type AuditService interface {
+	// AppendAudit records an event that goes with no change (a failed
+	// sign-in, a rejected token, a throttled request).
+	AppendAudit(ctx context.Context, ev *AuditEvent) error
+	// ListAudit returns at most f.Limit events and, when more follow, the
+	// cursor of the last one returned.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, *Cursor, error)
+	// PruneAudit deletes events older than before and returns how many.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+}
+
+// UserUpdate holds an admin's changes to a user; nil means leave as is.
+type UserUpdate struct {
+	Role     *Role
+	Disabled *bool
+}
+
+// AdminService is what the admin routes and commands need beyond
+// UserService.
+type AdminService interface {
+	// ListUsers returns at most limit users, newest first, and, when more
+	// follow, the cursor of the last one returned.
+	ListUsers(ctx context.Context, limit int, after *Cursor) ([]*User, *Cursor, error)
+	// UpdateUser applies upd in one transaction. Disabling a user, or
+	// changing its role, revokes every one of its sessions (reason
+	// user_disabled or role_changed), whose ids it returns, so that no
+	// token carries a stale role or outlives the account. It refuses, with
+	// EVALIDATION on the field, to disable or demote the last enabled
+	// admin; ENOTFOUND when there is no such user.
+	UpdateUser(ctx context.Context, id string, upd UserUpdate, now time.Time) (*User, []string, error)
+}
