@@ -75,7 +75,8 @@ type browser struct {
 	ctx context.Context // the browser's first tab
 }
 
-// startBrowser starts headless Chromium with the flags this closed network
+// startBrowser starts headless Chromium (tests call it first, so that without
+// a browser they skip, or fail under CI, before starting anything else) with the flags this closed network
 // needs (nothing of its own reaches out: no background networking, no
 // component updates, no sync, no QUIC) and a new, empty profile that
 // chromedp deletes at the end.

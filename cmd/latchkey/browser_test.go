@@ -73,8 +73,8 @@ func noErrorShown(tb *tab, when string) {
 // filter, edit, delete, reload.
 func TestBrowserTaskWalk(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	tb := b.newTab("walk", false)
 	tb.open(p.base + "/")
 
@@ -166,6 +166,7 @@ func TestBrowserTaskWalk(t *testing.T) {
 // Tasks beyond the first page come with Load more; empty filters say so.
 func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 	t.Parallel()
+	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	c := newAPI(t, p.base)
 	g := c.signUp("many@example.com", browserPW, "Many")
@@ -173,7 +174,6 @@ func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 		c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": fmt.Sprintf("Task %02d", i)}).
 			wantStatus(t, "create task", http.StatusCreated)
 	}
-	b := startBrowser(t)
 	tb := b.newTab("many", false)
 	tb.open(p.base + "/")
 	// Hold the first list request: the list says it is loading meanwhile.
@@ -207,8 +207,8 @@ func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 // error.
 func TestBrowserAccessTokenExpiresMidUse(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"), "--access-ttl", "2s")
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"), "--access-ttl", "2s")
 	tb := b.newTab("expiry", false)
 	tb.open(p.base + "/")
 	signUpUI(tb, "Tess", "tess@example.com", browserPW)
@@ -290,9 +290,9 @@ func wantRefreshed(tb *tab, mark int, method, path string, minRejected int) {
 // when to try again.
 func TestBrowserSignInErrors(t *testing.T) {
 	t.Parallel()
+	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	newAPI(t, p.base).signUp("wendy@example.com", browserPW, "Wendy")
-	b := startBrowser(t)
 	tb := b.newTab("errors", false)
 	tb.open(p.base + "/")
 
@@ -404,8 +404,8 @@ func holdRequests(tb *tab, pattern string) (release func()) {
 // message at its next call.
 func TestBrowserRevokedFromAnotherDevice(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	laptop := b.newTab("laptop", false)
 	laptop.open(p.base + "/")
 	signUpUI(laptop, "Rita", "rita@example.com", browserPW)
@@ -439,8 +439,8 @@ func TestBrowserRevokedFromAnotherDevice(t *testing.T) {
 // next to its field.
 func TestBrowserSignOutEverywhereElseAndPassword(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	here := b.newTab("main", false)
 	here.open(p.base + "/")
 	signUpUI(here, "Olga", "olga@example.com", browserPW)
@@ -493,8 +493,8 @@ func TestBrowserSignOutEverywhereElseAndPassword(t *testing.T) {
 // in one signs in the others.
 func TestBrowserTabsFollowEachOther(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	one := b.newTab("tab one", false)
 	one.open(p.base + "/")
 	signUpUI(one, "Tabby", "tabby@example.com", browserPW)
@@ -517,8 +517,8 @@ func TestBrowserTabsFollowEachOther(t *testing.T) {
 // A task titled with markup shows the markup as text and runs nothing.
 func TestBrowserTitleIsText(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	tb := b.newTab("xss", false)
 	tb.open(p.base + "/")
 	signUpUI(tb, `<b>Mallory</b>`, "mallory@example.com", browserPW)
@@ -561,6 +561,7 @@ func TestBrowserTitleIsText(t *testing.T) {
 // refreshes from the app as before.
 func TestBrowserCrossSiteRefreshRefused(t *testing.T) {
 	t.Parallel()
+	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -572,7 +573,6 @@ func TestBrowserCrossSiteRefreshRefused(t *testing.T) {
 	sameSite := attacker.URL                                                // http://127.0.0.1:PORT
 	crossSite := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1) // another site
 
-	b := startBrowser(t)
 	tb := b.newTab("victim", false)
 	tb.open(p.base + "/")
 	signUpUI(tb, "Vic", "vic@example.com", browserPW)
@@ -613,9 +613,9 @@ func TestBrowserCrossSiteRefreshRefused(t *testing.T) {
 // Everything can be done with the keyboard alone, with a visible focus ring.
 func TestBrowserKeyboardOnly(t *testing.T) {
 	t.Parallel()
+	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	newAPI(t, p.base).signUp("kim@example.com", browserPW, "Kim")
-	b := startBrowser(t)
 	tb := b.newTab("keyboard", false)
 	tb.open(p.base + "/")
 
@@ -664,8 +664,8 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 // screen. With LATCHKEY_SCREENSHOTS=1 they are saved under docs/screenshots.
 func TestBrowserScreens(t *testing.T) {
 	t.Parallel()
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
 	tb := b.newTab("screens", false)
 
 	fits := func(screen string, width int) {
