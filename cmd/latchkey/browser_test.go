@@ -198,6 +198,15 @@ func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 	tb.find("button", "Completed").click()
 	tb.waitText("No completed tasks yet")
 	tb.find("button", "Pending").click()
+	// Completing a task takes it off the Pending list; unticking it under
+	// Completed takes it back.
+	tb.find("checkbox", "Task 23").click()
+	tb.find("checkbox", "Task 23").waitGone()
+	tb.find("button", "Completed").click()
+	tb.waitTasks("Task 23")
+	tb.find("checkbox", "Task 23").click()
+	tb.waitText("No completed tasks yet")
+	tb.find("button", "Pending").click()
 	tb.find("checkbox", "Task 23").wait()
 	tb.checkClean(p.base)
 }
