@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/keyseal"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/sqldb"
 	"github.com/latchkey/latchkey/sqlite"
@@ -65,6 +67,7 @@ type harness struct {
 	srv     *httptest.Server
 	store   *sqldb.DB
 	ring    *token.KeyRing
+	sealer  *keyseal.Sealer // seals the ring's private keys in the store
 	revoked *auth.Revocations
 	clock   *clock
 	logs    *syncBuffer
@@ -100,7 +103,12 @@ func newHarness(t testing.TB, opts options) *harness {
 	if opts.secret != nil {
 		alg, keys = verify.AlgHS256, verify.HMACSecret(opts.secret)
 	} else {
-		ring, err := token.OpenKeyRing(ctx, db, accessTTL+verify.MaxLeeway)
+		kek := make([]byte, keyseal.KeySize)
+		rand.Read(kek)
+		if h.sealer, err = keyseal.New(kek); err != nil {
+			t.Fatal(err)
+		}
+		ring, err := token.OpenKeyRing(ctx, db, h.sealer, accessTTL+verify.MaxLeeway)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +280,11 @@ func (h *harness) signingKey() (string, ed25519.PrivateKey) {
 	if err != nil || len(keys) == 0 {
 		h.t.Fatalf("signing keys: %v", err)
 	}
-	return keys[0].ID, ed25519.PrivateKey(keys[0].PrivateKey)
+	priv, err := h.sealer.Open(keys[0].PrivateKey, []byte(keys[0].ID))
+	if err != nil {
+		h.t.Fatalf("open signing key: %v", err)
+	}
+	return keys[0].ID, ed25519.PrivateKey(priv)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.

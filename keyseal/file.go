@@ -12,7 +12,7 @@ import (
 
 // ErrFileMode is returned by LoadFile for a key file that its group or
 // others may read or write.
-var ErrFileMode = errors.New("keyseal: key file is accessible to group or others (want mode 0600)")
+var ErrFileMode = errors.New("keyseal: key file open to group or others (want mode 0600)")
 
 // LoadFile reads a key-encryption key from path: a regular file of exactly
 // KeySize bytes that neither group nor others may read or write. A symbolic

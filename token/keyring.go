@@ -44,18 +44,26 @@ func thumbprint(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// Rotate adds a new signing key to the store. The newest key signs from the
-// next reload of every ring; older keys keep verifying until their tokens
-// have expired.
-func Rotate(ctx context.Context, store latchkey.KeyService, now time.Time) (*latchkey.SigningKey, error) {
+// Rotate adds a new signing key to the store, its private key sealed by s.
+// The newest key signs from the next reload of every ring; older keys keep
+// verifying until their tokens have expired. It returns the key as stored,
+// private key sealed.
+//
+// s must be the sealer the other keys were sealed with (SealStoredKeys
+// checks that), or the rings sharing the store will refuse the new key.
+func Rotate(ctx context.Context, store latchkey.KeyService, s Sealer, now time.Time) (*latchkey.SigningKey, error) {
 	k, err := NewSigningKey(now)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.CreateSigningKey(ctx, k); err != nil {
+	stored, err := sealKey(s, k)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateSigningKey(ctx, stored); err != nil {
 		return nil, fmt.Errorf("token: store signing key: %w", err)
 	}
-	return k, nil
+	return stored, nil
 }
 
 // Activation is how long a new key is published before it signs. Every
@@ -69,33 +77,42 @@ const reloadOnMiss = time.Second
 
 // KeyRing holds the store's Ed25519 keys in memory: the newest key that has
 // been published for Activation signs, and every key that may still have
-// live tokens verifies and is published.
+// live tokens verifies and is published. The store holds the private keys
+// sealed; the ring opens them with its Sealer, and only the signing key's
+// stays in memory in the clear.
 type KeyRing struct {
-	store latchkey.KeyService
+	store  latchkey.KeyService
+	sealer Sealer
 	// retain is how long a replaced key stays published: the longest access
 	// token lifetime plus the verifier's leeway.
 	retain time.Duration
 	now    func() time.Time
 
-	mu      sync.RWMutex
-	signing *latchkey.SigningKey
-	public  map[string]ed25519.PublicKey
-	jwks    []byte
+	mu         sync.RWMutex
+	signingKID string
+	signingKey ed25519.PrivateKey
+	public     map[string]ed25519.PublicKey
+	jwks       []byte
 
 	missMu   sync.Mutex
 	lastMiss time.Time
 }
 
-// OpenKeyRing loads the ring from the store, creating the first key when the
-// store has none.
-func OpenKeyRing(ctx context.Context, store latchkey.KeyService, retain time.Duration) (*KeyRing, error) {
-	r := &KeyRing{store: store, retain: retain, now: time.Now}
+// OpenKeyRing loads the ring from the store, opening the private keys with
+// s, and creates the first key when the store has none. A key that does
+// not open with s (a wrong key-encryption key) is an error, never a reason
+// to make a new key.
+func OpenKeyRing(ctx context.Context, store latchkey.KeyService, s Sealer, retain time.Duration) (*KeyRing, error) {
+	if s == nil {
+		return nil, errors.New("token: OpenKeyRing: no sealer")
+	}
+	r := &KeyRing{store: store, sealer: s, retain: retain, now: time.Now}
 	keys, err := store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("token: list signing keys: %w", err)
 	}
 	if len(keys) == 0 {
-		if _, err := Rotate(ctx, store, r.now()); err != nil {
+		if _, err := Rotate(ctx, store, s, r.now()); err != nil {
 			return nil, err
 		}
 	}
@@ -106,6 +123,8 @@ func OpenKeyRing(ctx context.Context, store latchkey.KeyService, retain time.Dur
 }
 
 // Reload reads the keys again, picking up a rotation made by another process.
+// Every live key must open with the ring's sealer and match its public key;
+// otherwise the ring stays as it was and Reload reports why.
 func (r *KeyRing) Reload(ctx context.Context) error {
 	keys, err := r.store.ListSigningKeys(ctx)
 	if err != nil {
@@ -122,17 +141,22 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 	// until Activation after its successor was made, and retain, the token
 	// lifetime plus verify.MaxLeeway, is longer than that.)
 	var signing *latchkey.SigningKey
+	var signingKey ed25519.PrivateKey
 	for i, k := range keys {
 		if i > 0 && now.Sub(keys[i-1].CreatedAt) > r.retain {
 			break
 		}
+		// Opening every live key, not only the signing one, vouches for
+		// the public keys too: only the holder of the key-encryption key
+		// can have put them there.
+		priv, err := openKey(r.sealer, k)
+		if err != nil {
+			return err
+		}
 		// The newest key published long enough signs; while none is (a first
 		// start, or rotations in quick succession), the oldest live one.
 		if signing == nil || now.Sub(signing.CreatedAt) < Activation {
-			signing = k
-		}
-		if k.Algorithm != verify.AlgEdDSA || len(k.PublicKey) != ed25519.PublicKeySize {
-			return fmt.Errorf("token: signing key %s: unsupported algorithm or size", k.ID)
+			signing, signingKey = k, priv
 		}
 		public[k.ID] = ed25519.PublicKey(k.PublicKey)
 		set.Keys = append(set.Keys, jwk{
@@ -140,15 +164,12 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 			X: base64.RawURLEncoding.EncodeToString(k.PublicKey),
 		})
 	}
-	if len(signing.PrivateKey) != ed25519.PrivateKeySize {
-		return fmt.Errorf("token: signing key %s: bad private key size", signing.ID)
-	}
 	body, err := json.Marshal(set)
 	if err != nil {
 		return fmt.Errorf("token: encode jwks: %w", err)
 	}
 	r.mu.Lock()
-	r.signing, r.public, r.jwks = signing, public, body
+	r.signingKID, r.signingKey, r.public, r.jwks = signing.ID, signingKey, public, body
 	r.mu.Unlock()
 	return nil
 }
@@ -209,7 +230,7 @@ func (r *KeyRing) JWKS() []byte {
 func (r *KeyRing) signer() (kid string, key ed25519.PrivateKey) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.signing.ID, ed25519.PrivateKey(r.signing.PrivateKey)
+	return r.signingKID, r.signingKey
 }
 
 type jwkSet struct {

@@ -83,7 +83,7 @@ func TestKeyRingRotation(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
 	const retain = time.Minute
-	ring, err := OpenKeyRing(ctx, store, retain)
+	ring, err := OpenKeyRing(ctx, store, testSealer, retain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestKeyRingRotation(t *testing.T) {
 		t.Fatalf("first start: %v", first)
 	}
 
-	k2, err := Rotate(ctx, store, now)
+	k2, err := Rotate(ctx, store, testSealer, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +153,12 @@ func TestKeyRingWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := openStore(t)
-	ring, err := OpenKeyRing(ctx, store, time.Hour)
+	ring, err := OpenKeyRing(ctx, store, testSealer, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go ring.Watch(ctx, 20*time.Millisecond, slog.New(slog.DiscardHandler))
-	k, err := Rotate(ctx, store, time.Now())
+	k, err := Rotate(ctx, store, testSealer, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +180,20 @@ func TestKeyRingWatch(t *testing.T) {
 func TestKeyRingReloadOnUnknownKid(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t)
-	ring, err := OpenKeyRing(ctx, store, time.Hour)
+	ring, err := OpenKeyRing(ctx, store, testSealer, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	ring.now = func() time.Time { return now }
-	k, err := Rotate(ctx, store, now)
+	k, err := Rotate(ctx, store, testSealer, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ring.Key(ctx, k.ID, verify.AlgEdDSA); err != nil {
 		t.Fatalf("fresh kid after rotation: %v", err)
 	}
-	k3, err := Rotate(ctx, store, now)
+	k3, err := Rotate(ctx, store, testSealer, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,16 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	_, sealed, err := openSealer(ctx, cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		db.Close()
+		return err
+	}
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
+	}
+	if sealed > 0 {
+		fmt.Fprintf(stdout, "encrypted %d signing keys stored in plain text\n", sealed)
 	}
 	fmt.Fprintln(stdout, "schema up to date")
 	return nil
@@ -121,7 +129,13 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer db.Close()
-	k, err := token.Rotate(ctx, db, time.Now())
+	// openSealer checks that the key-encryption key opens the keys there
+	// already, so the new key is sealed under the one the servers use.
+	sealer, _, err := openSealer(ctx, cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	k, err := token.Rotate(ctx, db, sealer, time.Now())
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}

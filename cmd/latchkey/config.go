@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/keyseal"
 )
 
 // setting is one row of the contract's configuration table: an environment
@@ -35,7 +37,7 @@ var settings = []setting{
 	{"LATCHKEY_TLS_KEY", "", "TLS private key file (PEM)"},
 	{"LATCHKEY_AUTH_RATE", "60", "POSTs to /api/auth/* per minute per client IP; 0 = off"},
 	{"LATCHKEY_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For"},
-	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest"},
+	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest, at least 32 bytes; unset: a key file PATH.key beside the database (prefer the environment variable to the flag)"},
 	{"LATCHKEY_AUDIT_RETENTION", "2160h", "audit events older than this are pruned"},
 	{"LATCHKEY_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser"},
 	{"LATCHKEY_TRUSTED_JWKS_URL", "", "JWKS URL of an external issuer to trust on the task routes"},
@@ -208,18 +210,25 @@ func parseConfig(get func(string) string) (*config, error) {
 			return nil, fmt.Errorf("LATCHKEY_DB_MAX_CONNS: %q is not a whole number >= 1", v)
 		}
 	}
+	if c.SecretKey != "" && len(c.SecretKey) < keyseal.MinSecret {
+		return nil, fmt.Errorf("LATCHKEY_SECRET_KEY: needs at least %d bytes", keyseal.MinSecret)
+	}
 	if c.TrustedSecret != "" && len(c.TrustedSecret) < 32 {
 		return nil, errors.New("LATCHKEY_TRUSTED_SECRET: needs at least 32 bytes")
 	}
 	return c, nil
 }
 
+// keyFile is where the key-encryption key of the signing keys lives when
+// LATCHKEY_SECRET_KEY is not set: beside the SQLite database.
+func (c *config) keyFile() string { return c.SQLitePath + ".key" }
+
 // notYetEnforced names the settings given that this version parses and
 // validates but does not act on yet, so that nobody believes they hold.
 func (c *config) notYetEnforced() []string {
 	var out []string
 	for _, env := range []string{
-		"LATCHKEY_SECRET_KEY", "LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
+		"LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
 		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
 		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
 	} {

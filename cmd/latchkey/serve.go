@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/keyseal"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/sqldb"
 	"github.com/latchkey/latchkey/sqlite"
@@ -50,11 +52,80 @@ func openStore(ctx context.Context, cfg *config, mustExist bool) (*sqldb.DB, err
 	return db, nil
 }
 
+// openSealer finds the key-encryption key (KEK) that seals the private
+// signing keys at rest and brings the store under it: keys stored in plain
+// text by an earlier version are sealed in place, in one transaction, and
+// every sealed key must open, so that a wrong KEK stops the command here,
+// before anything is signed or stored under it. It returns how many keys
+// it sealed.
+//
+// The KEK is derived from LATCHKEY_SECRET_KEY when that is set, and read
+// from the key file beside the database otherwise, which is created (32
+// random bytes, mode 0600) when missing, unless the store already holds
+// sealed keys: then the file was lost, and a new one could open nothing.
+// A KEK that cannot be had or does not fit is invalid configuration.
+func openSealer(ctx context.Context, cfg *config, db *sqldb.DB, log *slog.Logger) (*keyseal.Sealer, int, error) {
+	var kek []byte
+	var source string
+	if cfg.SecretKey != "" {
+		source = "LATCHKEY_SECRET_KEY"
+		k, err := keyseal.FromSecret(cfg.SecretKey)
+		if err != nil {
+			return nil, 0, usagef("LATCHKEY_SECRET_KEY: %w", err)
+		}
+		kek = k
+	} else {
+		path := cfg.keyFile()
+		source = "the key file " + path
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			keys, err := db.ListSigningKeys(ctx)
+			if err != nil {
+				return nil, 0, fmt.Errorf("list signing keys: %w", err)
+			}
+			for _, k := range keys {
+				if token.IsSealed(k) {
+					return nil, 0, usagef("no key file at %s and LATCHKEY_SECRET_KEY is not set, but the signing keys in %s are encrypted: restore the key file or set LATCHKEY_SECRET_KEY", path, cfg.SQLitePath)
+				}
+			}
+		}
+		k, created, err := keyseal.LoadOrCreateFile(path)
+		if err != nil {
+			return nil, 0, usagef("key-encryption key: %w", err)
+		}
+		if created {
+			log.Info("created the key file that encrypts the signing keys at rest; back it up, but not alongside the database", "path", path)
+		}
+		kek = k
+	}
+	s, err := keyseal.New(kek)
+	if err != nil {
+		return nil, 0, usagef("key-encryption key: %w", err)
+	}
+	n, err := token.SealStoredKeys(ctx, db, s)
+	switch {
+	case errors.Is(err, keyseal.ErrOpen):
+		return nil, 0, wrongKEK(source, cfg)
+	case err != nil:
+		return nil, 0, fmt.Errorf("seal signing keys: %w", err)
+	}
+	if n > 0 {
+		log.Info("encrypted signing keys stored in plain text by an earlier version", "keys", n)
+	}
+	return s, n, nil
+}
+
+// wrongKEK is the one-line error for a key-encryption key that does not
+// open the store's keys (keyseal.ErrOpen says no more than that).
+func wrongKEK(source string, cfg *config) error {
+	return usagef("the key-encryption key from %s does not open the signing keys in %s: wrong key, or the stored keys were altered", source, cfg.SQLitePath)
+}
+
 // app is the server's object graph, built once from the configuration.
 type app struct {
 	cfg      *config
 	log      *slog.Logger
 	store    *sqldb.DB
+	sealer   *keyseal.Sealer
 	ring     *token.KeyRing // nil in HS256 mode
 	revoked  *auth.Revocations
 	auth     *auth.Service
@@ -67,6 +138,12 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, mustExist bool) 
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: db}
+	// Also in HS256 mode: keys an earlier EdDSA run left in the store are
+	// sealed all the same.
+	if a.sealer, _, err = openSealer(ctx, cfg, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := a.build(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -84,7 +161,10 @@ func (a *app) build(ctx context.Context) error {
 	if cfg.JWTAlg == verify.AlgHS256 {
 		keys = verify.HMACSecret(cfg.JWTSecret)
 	} else {
-		ring, err := token.OpenKeyRing(ctx, a.store, retain)
+		ring, err := token.OpenKeyRing(ctx, a.store, a.sealer, retain)
+		if errors.Is(err, keyseal.ErrOpen) {
+			return wrongKEK("the configured key", cfg)
+		}
 		if err != nil {
 			return err
 		}
