@@ -8,6 +8,9 @@ const PASSWORD_RULE = 'Use 8 to 128 characters. The most common passwords are re
 
 function authFrame(view, { title, lead, flash, form, footer }) {
   view.dataset.title = title;
+  // The message that brought the person here ("You have signed out") goes
+  // once they act, so it never sits beside a fresh error.
+  form.addEventListener('submit', () => view.querySelector('.notice')?.remove());
   view.append(
     h('div', { class: 'auth' },
       h('div', { class: 'auth-brand' },
