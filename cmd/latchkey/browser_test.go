@@ -498,29 +498,48 @@ func TestBrowserSignOutEverywhereElseAndPassword(t *testing.T) {
 	other.checkClean(p.base)
 }
 
-// Signing out in one tab signs out the others of the browser; signing in
-// in one signs in the others.
+// Tabs share one session: opened together they restore it without
+// tripping reuse detection (the server here has no grace window), signing
+// out in one signs out the others, and signing in in one signs in the
+// others.
 func TestBrowserTabsFollowEachOther(t *testing.T) {
 	t.Parallel()
 	b := startBrowser(t)
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"), "--refresh-grace", "0")
 	one := b.newTab("tab one", false)
 	one.open(p.base + "/")
 	signUpUI(one, "Tabby", "tabby@example.com", browserPW)
 
-	two := b.newTab("tab two", false)
-	two.open(p.base + "/")
-	two.find("heading", "Tasks").wait() // restored from the shared cookie
-
+	// Two more tabs load at the same moment; each refreshes from the cookie.
+	two, three := b.newTab("tab two", false), b.newTab("tab three", false)
+	var wg sync.WaitGroup
+	for _, tb := range []*tab{two, three} {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
+			defer cancel()
+			_ = chromedp.Do(ctx, chromedp.Navigate(p.base+"/"))
+		})
+	}
+	wg.Wait()
+	for _, tb := range []*tab{two, three, one} {
+		tb.find("heading", "Tasks").wait()
+		tb.find("button", "Completed").click() // an API call with this tab's token
+		tb.waitText("No completed tasks yet")
+		noErrorShown(tb, "after two tabs restored the session together")
+	}
 	one.find("button", "Sign out").click()
 	one.find("heading", "Sign in").wait()
-	two.find("heading", "Sign in").wait()
-	two.waitText("You signed out in another tab.")
+	for _, tb := range []*tab{two, three} {
+		tb.find("heading", "Sign in").wait()
+		tb.waitText("You signed out in another tab.")
+	}
 
 	signInUI(two, "tabby@example.com", browserPW)
 	one.find("heading", "Tasks").wait()
-	one.checkClean(p.base)
-	two.checkClean(p.base)
+	three.find("heading", "Tasks").wait()
+	for _, tb := range []*tab{one, two, three} {
+		tb.checkClean(p.base)
+	}
 }
 
 // A task titled with markup shows the markup as text and runs nothing.

@@ -156,7 +156,12 @@ export function refresh() {
   if (!refreshing) {
     refreshing = (async () => {
       try {
-        const g = await send('POST', '/api/auth/refresh');
+        // Tabs of this browser share the cookie: one refresh at a time
+        // across all of them (Web Locks), so each presents the token the
+        // previous one got and none looks like reuse, even with no grace
+        // window on the server.
+        const post = () => send('POST', '/api/auth/refresh');
+        const g = navigator.locks ? await navigator.locks.request('latchkey-refresh', post) : await post();
         const changed = adopt(g);
         if (changed) emit('user-changed', g.user);
         return g.user;
