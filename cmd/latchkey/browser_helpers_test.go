@@ -589,7 +589,7 @@ func (tb *tab) press(keys string) {
 	tb.step("press "+js(keys), chromedp.KeyEvent(keys))
 }
 
-// value returns the element's JavaScript property prop, as JSON text.
+// prop returns the element's JavaScript property prop, as JSON text.
 func (e *el) prop(prop string) string {
 	e.tb.t.Helper()
 	ctx, cancel := context.WithTimeout(e.tb.ctx, waitTimeout)
@@ -599,15 +599,6 @@ func (e *el) prop(prop string) string {
 		e.tb.fail("read %s of %s: %v", prop, e, err)
 	}
 	return string(b)
-}
-
-// exists reports whether exactly one such element is there now.
-func (e *el) exists() bool {
-	e.tb.t.Helper()
-	ctx, cancel := context.WithTimeout(e.tb.ctx, waitTimeout)
-	defer cancel()
-	_, err := e.lookup(ctx)
-	return err == nil
 }
 
 // waitGone waits until no such element is there.
@@ -636,24 +627,6 @@ func (e *el) wait() {
 	if _, err := e.resolve(ctx); err != nil {
 		e.tb.fail("wait for %v", err)
 	}
-}
-
-// count is the number of elements with this role and name now.
-func (tb *tab) count(role, name string) int {
-	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
-	defer cancel()
-	ids, err := axFind(ctx, 0, role, name)
-	if err != nil {
-		tb.fail("count %s %q: %v", role, name, err)
-	}
-	return len(ids)
-}
-
-// taskTitles are the titles of the listed tasks, in order.
-func (tb *tab) taskTitles() []string {
-	tb.t.Helper()
-	return eval[[]string](tb, `[...document.querySelectorAll('.task-list .task-title')].map((e) => e.textContent)`)
 }
 
 // waitTasks waits until the listed task titles are want, in order.
