@@ -40,7 +40,9 @@ func (db *DB) findSession(ctx context.Context, op, query string, arg any) (*latc
 }
 
 // CreateSession inserts s as given; only an empty ID is filled in (UUIDv7).
-// It returns ENOTFOUND when s.UserID is not a user.
+// It returns ENOTFOUND when s.UserID is not a user. An audit event in ctx
+// gets s.UserID and the session's id where its UserID and SessionID are
+// empty.
 func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 	id := s.ID
 	if id == "" {
@@ -49,15 +51,22 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 			return wrap("create session", err)
 		}
 	}
-	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO sessions (`+sessionColumns+`)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		id, s.UserID, nanos(s.CreatedAt), nanos(s.LastUsedAt), nanos(s.ExpiresAt), s.UserAgent, s.IP,
-		nullNanos(s.RevokedAt), s.RevokeReason, s.RefreshKey, s.RefreshHash, s.PrevHash, s.Generation, nanos(s.RotatedAt))
-	if err != nil {
-		if db.isForeignKey(err) {
-			return notFound("user")
+	err := db.inTx(ctx, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO sessions (`+sessionColumns+`)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			id, s.UserID, nanos(s.CreatedAt), nanos(s.LastUsedAt), nanos(s.ExpiresAt), s.UserAgent, s.IP,
+			nullNanos(s.RevokedAt), s.RevokeReason, s.RefreshKey, s.RefreshHash, s.PrevHash, s.Generation, nanos(s.RotatedAt))
+		if err != nil {
+			if db.isForeignKey(err) {
+				return notFound("user")
+			}
+			return err
 		}
+		fillAudit(ctx, s.UserID, id)
+		return nil
+	})
+	if err != nil {
 		return wrap("create session", err)
 	}
 	s.ID = id
@@ -87,8 +96,9 @@ func (db *DB) FindSessionBySpentHash(ctx context.Context, hash []byte) (*latchke
 
 // RotateSession records r.OldHash as spent and makes r.NewHash current, in
 // one transaction, only if the session is not revoked and still at
-// r.FromGeneration. It reports false, with nothing changed, otherwise (also
-// when there is no such session). Expiry is the caller's check.
+// r.FromGeneration. It reports false, with nothing changed and no audit
+// event recorded, otherwise (also when there is no such session). Expiry is
+// the caller's check.
 func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, error) {
 	var ok bool
 	err := db.inTx(ctx, func(tx *tx) error {
@@ -103,8 +113,11 @@ func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, err
 			return err
 		}
 		n, err := res.RowsAffected()
-		if err != nil || n == 0 {
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return errNoChange
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) VALUES ($1, $2, $3)`,

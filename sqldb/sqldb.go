@@ -111,7 +111,26 @@ func (db *DB) now() time.Time {
 }
 
 // inTx runs fn in a write transaction and commits when fn returns nil.
+//
+// When ctx carries an audit event (latchkey.WithAudit), inTx records it in
+// the same transaction, once fn has succeeded, so that the change and its
+// record are committed together or not at all; it fills in the event's ID
+// and At when they are empty. fn may fill in the event's UserID and
+// SessionID (see fillAudit). fn returns errNoChange to say that it changed
+// nothing, such as a compare-and-swap that lost: the transaction is rolled
+// back, no event is recorded and inTx returns nil. Whenever nothing is
+// committed, the event is left as the caller gave it.
 func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
+	ev := latchkey.AuditFrom(ctx)
+	committed := false
+	if ev != nil {
+		saved := *ev
+		defer func() {
+			if !committed {
+				*ev = saved
+			}
+		}()
+	}
 	t, err := db.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -124,9 +143,22 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 	}()
 	if err := fn(w); err != nil {
 		_ = t.Rollback()
+		if errors.Is(err, errNoChange) {
+			return nil
+		}
 		return err
 	}
-	return t.Commit()
+	if ev != nil {
+		if err := db.insertAudit(ctx, w, ev); err != nil {
+			_ = t.Rollback()
+			return fmt.Errorf("record audit event: %w", err)
+		}
+	}
+	if err := t.Commit(); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // newID returns a fresh UUIDv7 string.

@@ -34,6 +34,22 @@ func oneTask(op string, row *sql.Row) (*latchkey.Task, error) {
 	return t, nil
 }
 
+// writeTask runs an UPDATE ... RETURNING taskColumns in a write
+// transaction (like every change, so that an audit event in ctx goes with
+// it) and returns the task; ENOTFOUND when no row matched.
+func (db *DB) writeTask(ctx context.Context, op, query string, args ...any) (*latchkey.Task, error) {
+	var t *latchkey.Task
+	err := db.inTx(ctx, func(tx *tx) error {
+		var err error
+		t, err = oneTask(op, tx.QueryRowContext(ctx, query, args...))
+		return err
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return t, nil
+}
+
 // CreateTask inserts t and fills in t.ID, t.CreatedAt and t.UpdatedAt (both
 // from db.Now). It returns ENOTFOUND when t.UserID is not a user.
 func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
@@ -42,13 +58,16 @@ func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
 		return wrap("create task", err)
 	}
 	now := db.now()
-	_, err = db.writer.ExecContext(ctx,
-		`INSERT INTO tasks (`+taskColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-		id, t.UserID, t.Title, t.Description, t.Completed, now.UnixNano())
-	if err != nil {
-		if db.isForeignKey(err) {
+	err = db.inTx(ctx, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO tasks (`+taskColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+			id, t.UserID, t.Title, t.Description, t.Completed, now.UnixNano())
+		if err != nil && db.isForeignKey(err) {
 			return notFound("user")
 		}
+		return err
+	})
+	if err != nil {
 		return wrap("create task", err)
 	}
 	t.ID, t.CreatedAt, t.UpdatedAt = id, now, now
@@ -76,31 +95,34 @@ func (db *DB) UpdateTask(ctx context.Context, userID, id string, upd latchkey.Ta
 	if upd.Completed != nil {
 		done = *upd.Completed
 	}
-	return oneTask("update task", db.writer.QueryRowContext(ctx,
+	return db.writeTask(ctx, "update task",
 		`UPDATE tasks SET title = COALESCE($1, title), description = COALESCE($2, description),
 		     completed = COALESCE($3, completed), updated_at = $4
 		 WHERE id = $5 AND user_id = $6
 		 RETURNING `+taskColumns,
-		title, desc, done, db.now().UnixNano(), id, userID))
+		title, desc, done, db.now().UnixNano(), id, userID)
 }
 
 // ToggleTask flips Completed in SQL, bumps UpdatedAt and returns the task;
 // ENOTFOUND as FindTask.
 func (db *DB) ToggleTask(ctx context.Context, userID, id string) (*latchkey.Task, error) {
-	return oneTask("toggle task", db.writer.QueryRowContext(ctx,
+	return db.writeTask(ctx, "toggle task",
 		`UPDATE tasks SET completed = NOT completed, updated_at = $1
 		 WHERE id = $2 AND user_id = $3
 		 RETURNING `+taskColumns,
-		db.now().UnixNano(), id, userID))
+		db.now().UnixNano(), id, userID)
 }
 
 // DeleteTask deletes the user's task; ENOTFOUND as FindTask.
 func (db *DB) DeleteTask(ctx context.Context, userID, id string) error {
-	res, err := db.writer.ExecContext(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
-	if err != nil {
-		return wrap("delete task", err)
-	}
-	return oneRow(res, "delete task", "task")
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = $1 AND user_id = $2`, id, userID)
+		if err != nil {
+			return err
+		}
+		return oneRow(res, "delete task", "task")
+	})
+	return wrap("delete task", err)
 }
 
 // DefaultTaskLimit is the page size ListTasks uses when f.Limit is not

@@ -27,7 +27,8 @@ func scanUser(r rowScanner) (*latchkey.User, error) {
 
 // CreateUser inserts u and fills in u.ID and u.CreatedAt. An empty role
 // becomes latchkey.RoleUser. It returns EEMAILTAKEN when a user has the
-// same email, compared after strings.ToLower.
+// same email, compared after strings.ToLower. An audit event in ctx with
+// an empty UserID gets the new user's.
 func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 	role := u.Role
 	if role == "" {
@@ -41,15 +42,22 @@ func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 		return fmt.Errorf("sqldb: create user: %w", err)
 	}
 	now := db.now()
-	_, err = db.writer.ExecContext(ctx,
-		`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, u.Email, strings.ToLower(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
-	if err != nil {
-		if db.isUnique(err) {
-			return latchkey.Errorf(latchkey.EEMAILTAKEN, "email already registered")
+	err = db.inTx(ctx, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, u.Email, strings.ToLower(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
+		if err != nil {
+			if db.isUnique(err) {
+				return latchkey.Errorf(latchkey.EEMAILTAKEN, "email already registered")
+			}
+			return err
 		}
-		return fmt.Errorf("sqldb: create user: %w", err)
+		fillAudit(ctx, id, "")
+		return nil
+	})
+	if err != nil {
+		return wrap("create user", err)
 	}
 	u.ID, u.Role, u.CreatedAt = id, role, now
 	return nil
@@ -108,13 +116,28 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID strin
 	return revoked, nil
 }
 
-// RehashPassword swaps the hash only if it is still oldHash.
+// RehashPassword swaps the hash only if it is still oldHash. When it does
+// not, it records no audit event either.
 func (db *DB) RehashPassword(ctx context.Context, userID, oldHash, newHash string) (bool, error) {
-	res, err := db.writer.ExecContext(ctx,
-		`UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, userID, oldHash)
+	var ok bool
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, newHash, userID, oldHash)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errNoChange
+		}
+		ok = true
+		return nil
+	})
 	if err != nil {
 		return false, wrap("rehash password", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, wrap("rehash password", err)
+	return ok, nil
 }

@@ -1,0 +1,192 @@
+package sqldb
+
+// The audit log. An event that goes with a change is recorded by inTx, in
+// the change's own transaction, and every method that changes something
+// runs in inTx; AppendAudit records the events that go with none. A method
+// records its event when it succeeds, except that RotateSession and
+// RehashPassword, which report false when their compare-and-swap lost,
+// record none then: nothing changed.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+var _ latchkey.AuditService = (*DB)(nil)
+
+// errNoChange is what a function run by inTx returns when it changed
+// nothing (a compare-and-swap that lost): inTx then rolls back, records no
+// audit event and returns nil.
+var errNoChange = errors.New("sqldb: no change")
+
+// execer is *pool or *tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+const auditColumns = `id, at, type, user_id, actor_id, session_id, ip, user_agent, reason`
+
+// insertAuditSQL records one event. An event already recorded (its ID
+// filled in by an earlier change made with the same context) is not
+// recorded twice: a caller that attaches one event to a context used for
+// two changes, such as creating a user and then its first session, gets one
+// row, written with the first change that commits.
+const insertAuditSQL = `INSERT INTO audit_events (` + auditColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	ON CONFLICT (id) DO NOTHING`
+
+// insertAudit records ev through q, filling in an empty ID (UUIDv7) and a
+// zero At (db.Now) once the row is written.
+func (db *DB) insertAudit(ctx context.Context, q execer, ev *latchkey.AuditEvent) error {
+	id, at := ev.ID, ev.At
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return err
+		}
+	}
+	if at.IsZero() {
+		at = db.now()
+	}
+	if _, err := q.ExecContext(ctx, insertAuditSQL,
+		id, nanos(at), ev.Type, ev.UserID, ev.ActorID, ev.SessionID, ev.IP, ev.UserAgent, ev.Reason); err != nil {
+		return err
+	}
+	ev.ID, ev.At = id, fromNanos(nanos(at))
+	return nil
+}
+
+// fillAudit gives the event ctx carries, if any, the user and session a
+// change created, where the caller left them empty ("" leaves a field as
+// it is). inTx undoes it when the change is not committed.
+func fillAudit(ctx context.Context, userID, sessionID string) {
+	ev := latchkey.AuditFrom(ctx)
+	if ev == nil {
+		return
+	}
+	if ev.UserID == "" {
+		ev.UserID = userID
+	}
+	if ev.SessionID == "" {
+		ev.SessionID = sessionID
+	}
+}
+
+// AppendAudit records ev, an event that goes with no change, and fills in
+// an empty ID and a zero At. Recording an event already recorded is a
+// no-op.
+func (db *DB) AppendAudit(ctx context.Context, ev *latchkey.AuditEvent) error {
+	return wrap("append audit", db.insertAudit(ctx, db.writer, ev))
+}
+
+// DefaultAuditLimit is the page size ListAudit uses when f.Limit is not
+// positive.
+const DefaultAuditLimit = 50
+
+// The keyset queries of ListAudit, newest first, one per filter: none, by
+// type, by user, by both (which the user index serves). The cursor bound is
+// written as in ListTasks, so that it is an index range.
+const (
+	listAuditSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		ORDER BY at DESC, id DESC LIMIT $1`
+	listAuditAfterSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE at <= $1 AND (at < $1 OR id < $2)
+		ORDER BY at DESC, id DESC LIMIT $3`
+	listAuditTypeSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE type = $1
+		ORDER BY at DESC, id DESC LIMIT $2`
+	listAuditTypeAfterSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE type = $1 AND at <= $2 AND (at < $2 OR id < $3)
+		ORDER BY at DESC, id DESC LIMIT $4`
+	listAuditUserSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE user_id = $1
+		ORDER BY at DESC, id DESC LIMIT $2`
+	listAuditUserAfterSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE user_id = $1 AND at <= $2 AND (at < $2 OR id < $3)
+		ORDER BY at DESC, id DESC LIMIT $4`
+	listAuditUserTypeSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE user_id = $1 AND type = $2
+		ORDER BY at DESC, id DESC LIMIT $3`
+	listAuditUserTypeAfterSQL = `SELECT ` + auditColumns + ` FROM audit_events
+		WHERE user_id = $1 AND type = $2 AND at <= $3 AND (at < $3 OR id < $4)
+		ORDER BY at DESC, id DESC LIMIT $5`
+)
+
+// ListAudit returns up to f.Limit (DefaultAuditLimit when not positive)
+// events, newest first by (At, ID), starting strictly after f.After, of
+// type f.Type and about user f.UserID where those are set. When more
+// follow, it also returns the cursor of the last event returned.
+func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchkey.AuditEvent, *latchkey.Cursor, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultAuditLimit
+	}
+	var query string
+	args := make([]any, 0, 5)
+	switch {
+	case f.UserID != "" && f.Type != "":
+		query, args = listAuditUserTypeSQL, append(args, f.UserID, f.Type)
+		if f.After != nil {
+			query = listAuditUserTypeAfterSQL
+		}
+	case f.UserID != "":
+		query, args = listAuditUserSQL, append(args, f.UserID)
+		if f.After != nil {
+			query = listAuditUserAfterSQL
+		}
+	case f.Type != "":
+		query, args = listAuditTypeSQL, append(args, f.Type)
+		if f.After != nil {
+			query = listAuditTypeAfterSQL
+		}
+	default:
+		query = listAuditSQL
+		if f.After != nil {
+			query = listAuditAfterSQL
+		}
+	}
+	if f.After != nil {
+		args = append(args, nanos(f.After.CreatedAt), f.After.ID)
+	}
+	args = append(args, limit+1) // one more tells whether a next page exists
+
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, wrap("list audit", err)
+	}
+	defer rows.Close()
+	out := make([]*latchkey.AuditEvent, 0, min(limit+1, 64))
+	for rows.Next() {
+		var ev latchkey.AuditEvent
+		var at int64
+		if err := rows.Scan(&ev.ID, &at, &ev.Type, &ev.UserID, &ev.ActorID, &ev.SessionID,
+			&ev.IP, &ev.UserAgent, &ev.Reason); err != nil {
+			return nil, nil, wrap("list audit", err)
+		}
+		ev.At = fromNanos(at)
+		out = append(out, &ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, wrap("list audit", err)
+	}
+	if len(out) <= limit {
+		return out, nil, nil
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, &latchkey.Cursor{CreatedAt: last.At, ID: last.ID}, nil
+}
+
+// PruneAudit deletes the events older than before and returns how many.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM audit_events WHERE at < $1`, nanos(before))
+	if err != nil {
+		return 0, wrap("prune audit", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("prune audit", err)
+}
