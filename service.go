@@ -143,6 +143,8 @@ type Store interface {
 	TaskService
 	KeyService
 	ThrottleService
+	AuditService
+	AdminService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

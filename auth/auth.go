@@ -5,6 +5,7 @@ package auth
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,10 +23,13 @@ import (
 
 // Service carries the dependencies of the account operations.
 type Service struct {
-	Store        latchkey.Store
-	Hasher       *password.Hasher
-	Tokens       *token.Issuer
-	Revoked      *Revocations
+	Store   latchkey.Store
+	Hasher  *password.Hasher
+	Tokens  *token.Issuer
+	Revoked *Revocations
+	// Audit writes the events that go with no change; the others are
+	// recorded by the store with the change itself.
+	Audit        *Recorder
 	RefreshTTL   time.Duration
 	RefreshGrace time.Duration // 0 means strict: any second use is reuse
 	Logger       *slog.Logger
@@ -74,7 +78,7 @@ const (
 )
 
 // NewUser validates and stores an account. It is shared by sign-up and the
-// `user create` command.
+// `user create` command; an audit event in ctx is recorded with the user.
 func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latchkey.Role) (*latchkey.User, error) {
 	var errs []latchkey.FieldError
 	if email == "" {
@@ -105,12 +109,13 @@ func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latc
 
 // SignUp creates a user and signs it in.
 func (s *Service) SignUp(ctx context.Context, email, pw, name string, c Client) (*Grant, error) {
-	u, err := s.NewUser(ctx, email, pw, name, latchkey.RoleUser)
+	ev := event(latchkey.AuditSignup, c)
+	u, err := s.NewUser(latchkey.WithAudit(ctx, ev), email, pw, name, latchkey.RoleUser)
 	if err != nil {
 		return nil, err
 	}
-	s.Logger.Info("signup", "user_id", u.ID, "ip", c.IP)
-	return s.startSession(ctx, u, c)
+	logEvent(s.Logger, ev)
+	return s.startSession(ctx, u, c, nil)
 }
 
 // SignIn checks a password and opens a session. An unknown email costs the
@@ -135,7 +140,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashFailure("dummy verify", err)
 		}
-		s.Logger.Info("signin_failed", "reason", "unknown_email", "ip", c.IP)
+		s.Record(latchkey.AuditSigninFailed, c, "", "", "unknown_email")
 		return nil, s.failed(ctx, email, now)
 	} else if err != nil {
 		return nil, err
@@ -145,7 +150,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		return nil, hashFailure("verify password", err)
 	}
 	if !ok {
-		s.Logger.Info("signin_failed", "reason", "wrong_password", "user_id", u.ID, "ip", c.IP)
+		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "wrong_password")
 		return nil, s.failed(ctx, email, now)
 	}
 	if err := s.Store.ClearSignInFailures(ctx, email); err != nil {
@@ -153,11 +158,11 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	}
 	// Only a caller who knows the password learns that the account is disabled.
 	if u.Disabled {
+		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "account_disabled")
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
 	s.upgradeHash(ctx, u, pw)
-	s.Logger.Info("signin", "user_id", u.ID, "ip", c.IP)
-	return s.startSession(ctx, u, c)
+	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c))
 }
 
 // checkThrottle refuses a sign-in for an email that failed too often lately,
@@ -170,7 +175,7 @@ func (s *Service) checkThrottle(ctx context.Context, email string, now time.Time
 	if n < MaxSignInFailures {
 		return nil
 	}
-	s.Logger.Warn("rate_limited", "scope", "account", "ip", c.IP)
+	s.Record(latchkey.AuditRateLimited, c, "", "", "account")
 	return &latchkey.Error{
 		Code:       latchkey.ERATELIMITED,
 		Message:    "too many failed sign-ins for this account; try again later",
@@ -204,7 +209,8 @@ func (s *Service) upgradeHash(ctx context.Context, u *latchkey.User, pw string) 
 	s.Logger.Info("password rehashed", "user_id", u.ID)
 }
 
-func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client) (*Grant, error) {
+// startSession opens a session for u, recording ev (if any) with it.
+func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, ev *latchkey.AuditEvent) (*Grant, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("auth: session id: %w", err)
@@ -223,8 +229,14 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client) 
 		RefreshHash: token.HashRefresh(refresh),
 		RotatedAt:   now,
 	}
+	if ev != nil {
+		ctx = latchkey.WithAudit(ctx, ev)
+	}
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return nil, fmt.Errorf("auth: create session: %w", err)
+	}
+	if ev != nil {
+		logEvent(s.Logger, ev)
 	}
 	return s.grant(u, sess, refresh, now)
 }
@@ -257,6 +269,14 @@ var (
 // session. The rotation is a compare-and-swap on the session's generation in
 // the store, so concurrent refreshes, in one process or several, agree.
 func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
+	g, err := s.refresh(ctx, refresh, c)
+	if code := latchkey.ErrorCode(err); err != errReuse && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
+		s.Record(latchkey.AuditTokenRejected, c, "", "", "refresh: "+latchkey.ErrorMessage(err))
+	}
+	return g, err
+}
+
+func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
 	if refresh == "" || len(refresh) > 256 {
 		return nil, errUnknownRefresh
 	}
@@ -276,7 +296,9 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 			return nil, err
 		}
 		next := token.NextRefresh(sess.RefreshKey, refresh)
-		won, err := s.Store.RotateSession(ctx, latchkey.Rotation{
+		ev := event(latchkey.AuditRefresh, c)
+		ev.UserID, ev.SessionID = sess.UserID, sess.ID
+		won, err := s.Store.RotateSession(latchkey.WithAudit(ctx, ev), latchkey.Rotation{
 			SessionID:      sess.ID,
 			FromGeneration: sess.Generation,
 			OldHash:        h,
@@ -288,6 +310,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 			return nil, fmt.Errorf("auth: rotate: %w", err)
 		}
 		if won {
+			logEvent(s.Logger, ev)
 			sess.ExpiresAt = now.Add(s.RefreshTTL)
 			return s.grant(u, sess, next, now)
 		}
@@ -324,14 +347,17 @@ func (s *Service) spent(ctx context.Context, sess *latchkey.Session, refresh str
 			if err != nil {
 				return nil, err
 			}
+			s.Record(latchkey.AuditRefresh, c, sess.UserID, sess.ID, "grace")
 			return s.grant(u, sess, next, now)
 		}
 	}
-	if err := s.Store.RevokeSessionByID(ctx, sess.ID, latchkey.ReasonRefreshReuse, now); err != nil {
+	ev := event(latchkey.AuditRefreshReuse, c)
+	ev.UserID, ev.SessionID = sess.UserID, sess.ID
+	if err := s.Store.RevokeSessionByID(latchkey.WithAudit(ctx, ev), sess.ID, latchkey.ReasonRefreshReuse, now); err != nil {
 		return nil, fmt.Errorf("auth: revoke on reuse: %w", err)
 	}
 	s.Revoked.Add(now, sess.ID)
-	s.Logger.Warn("refresh_reuse", "session_id", sess.ID, "user_id", sess.UserID, "ip", c.IP)
+	logEvent(s.Logger, ev)
 	return nil, errReuse
 }
 
@@ -351,13 +377,16 @@ func (s *Service) liveUser(ctx context.Context, sess *latchkey.Session) (*latchk
 
 // SignOut revokes the caller's session (local), every other one (others)
 // or all of them (global).
-func (s *Service) SignOut(ctx context.Context, userID, sid, scope string) error {
+func (s *Service) SignOut(ctx context.Context, userID, sid, scope string, c Client) error {
 	if userID == "" || sid == "" {
 		// A token without a session (a foreign issuer's) has nothing to end;
 		// an empty id must never reach the revocation set.
 		return latchkey.Errorf(latchkey.EINVALIDTOKEN, "the token names no session")
 	}
 	now := s.now()
+	ev := event(latchkey.AuditSignout, c)
+	ev.UserID, ev.SessionID, ev.Reason = userID, sid, "scope="+cmp.Or(scope, ScopeLocal)
+	ctx = latchkey.WithAudit(ctx, ev)
 	var ids []string
 	var err error
 	switch scope {
@@ -378,13 +407,13 @@ func (s *Service) SignOut(ctx context.Context, userID, sid, scope string) error 
 		return err
 	}
 	s.Revoked.Add(now, ids...)
-	s.Logger.Info("signout", "user_id", userID, "session_id", sid, "scope", scope, "revoked", len(ids))
+	logEvent(s.Logger, ev)
 	return nil
 }
 
 // SignOutRefresh signs out the session holding a refresh token, current or
 // already rotated, for a caller whose access token has lapsed.
-func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string) error {
+func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string, c Client) error {
 	if refresh == "" || len(refresh) > 256 {
 		return errUnknownRefresh
 	}
@@ -401,7 +430,7 @@ func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string) err
 	if sess.Revoked() {
 		return errRevoked
 	}
-	return s.SignOut(ctx, sess.UserID, sess.ID, scope)
+	return s.SignOut(ctx, sess.UserID, sess.ID, scope, c)
 }
 
 // Sessions lists the user's live sessions, newest first.
@@ -410,19 +439,21 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]*latchkey.Sess
 }
 
 // RevokeSession revokes one of the user's own sessions.
-func (s *Service) RevokeSession(ctx context.Context, userID, id string) error {
+func (s *Service) RevokeSession(ctx context.Context, userID, id string, c Client) error {
 	now := s.now()
-	if err := s.Store.RevokeSession(ctx, userID, id, latchkey.ReasonSessionRevoked, now); err != nil {
+	ev := event(latchkey.AuditSessionRevoked, c)
+	ev.UserID, ev.SessionID = userID, id
+	if err := s.Store.RevokeSession(latchkey.WithAudit(ctx, ev), userID, id, latchkey.ReasonSessionRevoked, now); err != nil {
 		return err
 	}
 	s.Revoked.Add(now, id)
-	s.Logger.Info("session_revoked", "user_id", userID, "session_id", id)
+	logEvent(s.Logger, ev)
 	return nil
 }
 
 // ChangePassword checks the current password, stores the new one and
 // revokes every other session of the user.
-func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next string) error {
+func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next string, c Client) error {
 	var errs []latchkey.FieldError
 	if current == "" {
 		errs = append(errs, latchkey.FieldError{Field: "current_password", Message: requiredRuleText})
@@ -447,13 +478,63 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 		return hashFailure("hash password", err)
 	}
 	now := s.now()
-	ids, err := s.Store.SetPassword(ctx, userID, hash, sid, now)
+	ev := event(latchkey.AuditPasswordChanged, c)
+	ev.UserID, ev.SessionID = userID, sid
+	ids, err := s.Store.SetPassword(latchkey.WithAudit(ctx, ev), userID, hash, sid, now)
 	if err != nil {
 		return err
 	}
 	s.Revoked.Add(now, ids...)
-	s.Logger.Info("password_changed", "user_id", userID, "session_id", sid, "revoked", len(ids))
+	logEvent(s.Logger, ev)
 	return nil
+}
+
+// UpdateUser applies an admin's change to a user: role, disabled. Disabling
+// or changing the role revokes every session of the user at once, here and
+// (through the store) on every other instance.
+func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchkey.UserUpdate, c Client) (*latchkey.User, error) {
+	if upd.Role != nil && !upd.Role.Valid() {
+		return nil, latchkey.ValidationError(latchkey.FieldError{Field: "role", Message: "must be user or admin"})
+	}
+	var reasons []string
+	typ := ""
+	if upd.Role != nil {
+		typ = latchkey.AuditRoleChanged
+		reasons = append(reasons, "role="+string(*upd.Role))
+	}
+	if upd.Disabled != nil {
+		if *upd.Disabled {
+			typ = latchkey.AuditUserDisabled
+		} else if typ == "" {
+			typ = latchkey.AuditUserEnabled
+		}
+		reasons = append(reasons, fmt.Sprintf("disabled=%t", *upd.Disabled))
+	}
+	if typ == "" {
+		return s.Store.FindUserByID(ctx, id)
+	}
+	now := s.now()
+	ev := event(typ, c)
+	ev.UserID, ev.ActorID, ev.Reason = id, actorID, strings.Join(reasons, " ")
+	u, ids, err := s.Store.UpdateUser(latchkey.WithAudit(ctx, ev), id, upd, now)
+	if err != nil {
+		return nil, err
+	}
+	s.Revoked.Add(now, ids...)
+	logEvent(s.Logger, ev)
+	return u, nil
+}
+
+// Record queues an audit event that goes with no change (a rejected token,
+// a throttled request) and logs it.
+func (s *Service) Record(typ string, c Client, userID, sessionID, reason string) {
+	ev := event(typ, c)
+	ev.UserID, ev.SessionID, ev.Reason = userID, sessionID, reason
+	if s.Audit != nil {
+		s.Audit.Record(ev)
+		return
+	}
+	logEvent(s.Logger, ev)
 }
 
 // hashFailure turns a full hashing gate into a 503 that tells the client to

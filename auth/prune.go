@@ -8,17 +8,26 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// PruneSessions deletes, every interval until ctx ends, the sessions that
-// expired or were revoked more than keep ago, with their spent refresh
-// tokens, and the sign-in failures older than the throttle's window, so the
-// store does not grow with every refresh or failed sign-in forever. keep must
-// cover the revocation set's retention: a restarting process reloads
-// revocations that recent from the store.
-func PruneSessions(ctx context.Context, store latchkey.Store, keep, interval time.Duration, log *slog.Logger) {
+// Retention says how long the store keeps what it prunes.
+type Retention struct {
+	// Sessions: how long after expiry or revocation a session stays. It
+	// must cover the revocation set's retention: a restarting process
+	// reloads revocations that recent from the store.
+	Sessions time.Duration
+	// Audit: how long audit events stay (LATCHKEY_AUDIT_RETENTION); 0
+	// keeps them forever.
+	Audit time.Duration
+}
+
+// Prune deletes, every interval until ctx ends, the sessions past their
+// retention with their spent refresh tokens, the sign-in failures older
+// than the throttle's window and the audit events past theirs, so the store
+// does not grow with every refresh or failed sign-in forever.
+func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := store.PruneSessions(ctx, time.Now().Add(-keep))
+		n, err := store.PruneSessions(ctx, time.Now().Add(-keep.Sessions))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("prune sessions", "err", err)
@@ -27,6 +36,13 @@ func PruneSessions(ctx context.Context, store latchkey.Store, keep, interval tim
 		}
 		if _, err := store.PruneSignInFailures(ctx, time.Now().Add(-SignInFailureWindow)); err != nil && ctx.Err() == nil {
 			log.Warn("prune sign-in failures", "err", err)
+		}
+		if keep.Audit > 0 {
+			if n, err := store.PruneAudit(ctx, time.Now().Add(-keep.Audit)); err != nil && ctx.Err() == nil {
+				log.Warn("prune audit events", "err", err)
+			} else if n > 0 {
+				log.Info("pruned audit events", "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

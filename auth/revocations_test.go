@@ -118,7 +118,7 @@ func TestPruneSessionsLoop(t *testing.T) {
 	live := newSession(t, db, u.ID, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go auth.PruneSessions(ctx, db, time.Hour, time.Hour, slog.New(slog.DiscardHandler))
+	go auth.Prune(ctx, db, auth.Retention{Sessions: time.Hour}, time.Hour, slog.New(slog.DiscardHandler))
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		if _, err := db.FindSession(context.Background(), old.ID); latchkey.ErrorCode(err) == latchkey.ENOTFOUND {

@@ -32,7 +32,7 @@ func (s *server) handleSignOut() http.Handler {
 			return
 		}
 		c := claims(r)
-		if err := s.Auth.SignOut(r.Context(), c.Subject, c.SessionID, in.Scope); err != nil {
+		if err := s.Auth.SignOut(r.Context(), c.Subject, c.SessionID, in.Scope, s.client(r)); err != nil {
 			writeError(w, r, s.Logger, err)
 			return
 		}
@@ -54,7 +54,7 @@ func (s *server) handleSignOut() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope); err != nil {
+		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope, s.client(r)); err != nil {
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
 				s.setRefreshCookie(w, r, "", 0)
 			}
@@ -112,7 +112,7 @@ func (s *server) handleListSessions() http.Handler {
 func (s *server) handleRevokeSession() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := claims(r)
-		if err := s.Auth.RevokeSession(r.Context(), c.Subject, r.PathValue("id")); err != nil {
+		if err := s.Auth.RevokeSession(r.Context(), c.Subject, r.PathValue("id"), s.client(r)); err != nil {
 			writeError(w, r, s.Logger, err)
 			return
 		}
@@ -132,7 +132,7 @@ func (s *server) handleChangePassword() http.Handler {
 			return
 		}
 		c := claims(r)
-		if err := s.Auth.ChangePassword(r.Context(), c.Subject, c.SessionID, in.CurrentPassword, in.NewPassword); err != nil {
+		if err := s.Auth.ChangePassword(r.Context(), c.Subject, c.SessionID, in.CurrentPassword, in.NewPassword, s.client(r)); err != nil {
 			writeError(w, r, s.Logger, err)
 			return
 		}

@@ -122,7 +122,13 @@ func newHarness(t testing.TB, opts options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec := auth.NewRecorder(db, logger, 1024)
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recDone) }()
+	t.Cleanup(func() { stopRec(); <-recDone })
 	svc := &auth.Service{
+		Audit: rec,
 		Store: db, Hasher: password.New(fastParams, 0), Tokens: issuer, Revoked: h.revoked,
 		RefreshTTL: 30 * 24 * time.Hour, RefreshGrace: opts.grace, Now: clk.Now,
 		Logger: logger,

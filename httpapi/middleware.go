@@ -19,7 +19,9 @@ func (s *server) requireToken(next http.Handler) http.Handler {
 		Realm: realm,
 		OnError: func(r *http.Request, err *verify.Error) {
 			s.metrics.rejections.WithLabelValues(err.Reason).Inc()
-			s.Logger.Info("token_rejected", "reason", err.Reason, "path", r.URL.Path, "ip", s.clientIP(r))
+			if err.Reason != verify.ReasonMissing {
+				s.Auth.Record(latchkey.AuditTokenRejected, s.client(r), "", "", err.Reason)
+			}
 		},
 	})(next)
 }

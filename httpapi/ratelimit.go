@@ -73,7 +73,7 @@ func (s *server) limitAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := s.clientIP(r)
 		if ok, wait := s.authLimiter.reserve(ip, time.Now()); !ok {
-			s.Logger.Warn("rate_limited", "scope", "ip", "ip", ip, "path", r.URL.Path)
+			s.Auth.Record(latchkey.AuditRateLimited, s.client(r), "", "", "ip")
 			writeError(w, r, s.Logger, &latchkey.Error{
 				Code: latchkey.ERATELIMITED, Message: "too many requests from this address; try again later", RetryAfter: wait,
 			})

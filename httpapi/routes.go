@@ -30,6 +30,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", authed(s.owner(s.handleToggleTask())))
 	mux.Handle("DELETE /api/{user_id}/tasks/{id}", authed(s.owner(s.handleDeleteTask())))
 
+	admin := func(h http.Handler) http.Handler { return authed(s.requireAdmin(h)) }
+	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))
+	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
+	mux.Handle("GET /api/admin/audit", admin(s.handleAdminAudit()))
+
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))

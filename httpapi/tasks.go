@@ -9,9 +9,10 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
+// Page sizes of every list route.
 const (
-	defaultTaskLimit = 50
-	maxTaskLimit     = 200
+	defaultLimit = 50
+	maxLimit     = 200
 )
 
 type taskListResponse struct {
@@ -31,52 +32,85 @@ func (s *server) handleListTasks() http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		out := taskListResponse{Tasks: tasks}
+		out := taskListResponse{Tasks: tasks, NextCursor: nextCursor(next)}
 		if out.Tasks == nil {
 			out.Tasks = []*latchkey.Task{}
-		}
-		if next != nil {
-			c := next.Encode()
-			out.NextCursor = &c
 		}
 		encode(w, http.StatusOK, out)
 	})
 }
 
-// taskFilter reads status, limit and cursor. A bad status or limit is a
-// validation error; a cursor we did not make is a malformed request.
-func taskFilter(userID, rawQuery string) (latchkey.TaskFilter, error) {
-	f := latchkey.TaskFilter{UserID: userID, Status: latchkey.TaskStatusAll, Limit: defaultTaskLimit}
+// page is what every list route reads from its query: a limit and a cursor.
+type page struct {
+	q     url.Values
+	limit int
+	after *latchkey.Cursor
+	errs  []latchkey.FieldError
+}
+
+// parsePage reads limit (1 to 200, default 50) and cursor. More fields may
+// be checked with p.q and p.errs before p.err is called.
+func parsePage(rawQuery string) (*page, error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return f, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
+		return nil, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
 	}
-	var errs []latchkey.FieldError
-	if v := q.Get("status"); v != "" {
+	p := &page{q: q, limit: defaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			p.errs = append(p.errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+		}
+		p.limit = n
+	}
+	return p, nil
+}
+
+// err reports the field errors gathered, then a cursor we did not make: a
+// bad status or limit is a validation error, a foreign cursor a malformed
+// request.
+func (p *page) err() error {
+	if len(p.errs) > 0 {
+		return latchkey.ValidationError(p.errs...)
+	}
+	if v := p.q.Get("cursor"); v != "" {
+		c, err := latchkey.DecodeCursor(v)
+		if err != nil {
+			return err
+		}
+		p.after = c
+	}
+	return nil
+}
+
+// nextCursor is the JSON next_cursor: null on the last page.
+func nextCursor(c *latchkey.Cursor) *string {
+	if c == nil {
+		return nil
+	}
+	s := c.Encode()
+	return &s
+}
+
+// taskFilter reads status, limit and cursor.
+func taskFilter(userID, rawQuery string) (latchkey.TaskFilter, error) {
+	p, err := parsePage(rawQuery)
+	if err != nil {
+		return latchkey.TaskFilter{}, err
+	}
+	f := latchkey.TaskFilter{UserID: userID, Status: latchkey.TaskStatusAll}
+	if v := p.q.Get("status"); v != "" {
 		switch st := latchkey.TaskStatus(v); st {
 		case latchkey.TaskStatusAll, latchkey.TaskStatusPending, latchkey.TaskStatusCompleted:
 			f.Status = st
 		default:
-			errs = append(errs, latchkey.FieldError{Field: "status", Message: "must be all, pending or completed"})
+			p.errs = append(p.errs, latchkey.FieldError{Field: "status", Message: "must be all, pending or completed"})
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxTaskLimit {
-			errs = append(errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
-		}
-		f.Limit = n
+	if err := p.err(); err != nil {
+		return f, err
 	}
-	if len(errs) > 0 {
-		return f, latchkey.ValidationError(errs...)
-	}
-	if v := q.Get("cursor"); v != "" {
-		c, err := latchkey.DecodeCursor(v)
-		if err != nil {
-			return f, err
-		}
-		f.After = c
-	}
+	f.Limit, f.After = p.limit, p.after
 	return f, nil
 }
 

@@ -228,7 +228,7 @@ func (c *config) keyFile() string { return c.SQLitePath + ".key" }
 func (c *config) notYetEnforced() []string {
 	var out []string
 	for _, env := range []string{
-		"LATCHKEY_AUDIT_RETENTION", "LATCHKEY_CORS_ORIGINS",
+		"LATCHKEY_CORS_ORIGINS",
 		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
 		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
 	} {

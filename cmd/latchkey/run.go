@@ -26,8 +26,11 @@ commands:
   migrate                    bring the store's schema up to date
   user create --email E [--name N] [--role admin] --password-stdin
                              add a user
+  user disable --email E     disable a user and revoke its sessions
   keys rotate                add a new signing key
   token inspect TOKEN        decode and verify a token against the store's keys
+  audit [--type T] [--limit N]
+                             print recent audit events
 
 Every command takes the settings of the configuration table as flags
 (LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey serve -h" lists them.
@@ -72,8 +75,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		switch name, r := sub(); name {
 		case "create":
 			return cmdUserCreate(ctx, r, getenv, stdin, stdout, stderr)
+		case "disable":
+			return cmdUserDisable(ctx, r, getenv, stdout, stderr)
 		default:
-			return usagef("user: unknown subcommand %q (want create)", name)
+			return usagef("user: unknown subcommand %q (want create or disable)", name)
 		}
 	case "keys":
 		switch name, r := sub(); name {
@@ -89,6 +94,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		default:
 			return usagef("token: unknown subcommand %q (want inspect)", name)
 		}
+	case "audit":
+		return cmdAudit(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

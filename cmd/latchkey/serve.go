@@ -27,6 +27,10 @@ import (
 // sharing the store may have changed: revocations and signing keys.
 const watchInterval = time.Second
 
+// auditQueue is how many audit events without a change (failed sign-ins,
+// rejected tokens) may wait to be written before more are dropped.
+const auditQueue = 4096
+
 // hashWait bounds how long a sign-in waits for the hashing gate before it
 // is answered 503 with Retry-After instead of piling up.
 const hashWait = 5 * time.Second
@@ -128,6 +132,7 @@ type app struct {
 	sealer   *keyseal.Sealer
 	ring     *token.KeyRing // nil in HS256 mode
 	revoked  *auth.Revocations
+	audit    *auth.Recorder
 	auth     *auth.Service
 	verifier *verify.Verifier
 }
@@ -187,7 +192,9 @@ func (a *app) build(ctx context.Context) error {
 	a.verifier = v
 	hasher := password.New(password.DefaultParams, 0)
 	hasher.SetMaxWait(hashWait)
+	a.audit = auth.NewRecorder(a.store, a.log, auditQueue)
 	a.auth = &auth.Service{
+		Audit:        a.audit,
 		Store:        a.store,
 		Hasher:       hasher,
 		Tokens:       issuer,
@@ -251,7 +258,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if a.ring != nil {
 		go a.ring.Watch(watchCtx, watchInterval, log)
 	}
-	go auth.PruneSessions(watchCtx, a.store, a.revoked.Retain+time.Hour, time.Hour, log)
+	go auth.Prune(watchCtx, a.store, auth.Retention{
+		Sessions: a.revoked.Retain + time.Hour,
+		Audit:    cfg.AuditRetention,
+	}, time.Hour, log)
+	auditDone := make(chan struct{})
+	go func() { a.audit.Run(watchCtx); close(auditDone) }()
 
 	handler := httpapi.NewServer(httpapi.Config{
 		Logger:     log,
@@ -315,6 +327,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("serve: %w", err)
 	}
 	stopWatch()
+	<-auditDone // the queued audit events are written before the store closes
 	closed = true
 	if err := a.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

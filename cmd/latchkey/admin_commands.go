@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
+)
+
+func cmdUserDisable(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var email *string
+	cfg, rest, err := configured("user disable", args, getenv, stdout, func(fs *flag.FlagSet) {
+		email = fs.String("email", "", "the user's email (required)")
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usagef("user disable: unexpected argument %q", rest[0])
+	case *email == "":
+		return usagef("user disable: --email is required")
+	}
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	u, err := a.store.FindUserByEmail(ctx, *email)
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		return fmt.Errorf("user disable: no user with email %s", *email)
+	} else if err != nil {
+		return fmt.Errorf("user disable: %w", err)
+	}
+	disabled := true
+	_, err = a.auth.UpdateUser(ctx, "", u.ID, latchkey.UserUpdate{Disabled: &disabled},
+		auth.Client{UserAgent: "latchkey user disable"})
+	if err != nil {
+		return fmt.Errorf("user disable: %s", latchkey.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "disabled user %s (%s); its sessions are revoked, running servers refuse its tokens within seconds\n", u.ID, u.Email)
+	return nil
+}
+
+func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var typ *string
+	var limit *int
+	cfg, rest, err := configured("audit", args, getenv, stdout, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "", "only events of this type (signin_failed, user_disabled, ...)")
+		limit = fs.Int("limit", 50, "how many events, newest first (1 to 1000)")
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usagef("audit: unexpected argument %q", rest[0])
+	case *limit < 1 || *limit > 1000:
+		return usagef("audit: --limit must be from 1 to 1000")
+	}
+	db, err := openStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	events, _, err := db.ListAudit(ctx, latchkey.AuditFilter{Type: *typ, Limit: *limit})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "AT\tTYPE\tUSER\tACTOR\tSESSION\tIP\tREASON")
+	for _, e := range events {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Type,
+			dash(e.UserID), dash(e.ActorID), dash(e.SessionID), dash(e.IP), dash(e.Reason))
+	}
+	return w.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

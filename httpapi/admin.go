@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+// requireAdmin lets only tokens with role admin through. A role change
+// revokes the user's sessions, so the claim is never stale for long.
+func (s *server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if claims(r).Role != string(latchkey.RoleAdmin) {
+			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "admin role required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminUser is a user as admins see it: with disabled.
+type adminUser struct {
+	ID        string        `json:"id"`
+	Email     string        `json:"email"`
+	Name      string        `json:"name"`
+	Role      latchkey.Role `json:"role"`
+	CreatedAt time.Time     `json:"created_at"`
+	Disabled  bool          `json:"disabled"`
+}
+
+func toAdminUser(u *latchkey.User) adminUser {
+	return adminUser{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
+}
+
+func (s *server) handleAdminListUsers() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := parsePage(r.URL.RawQuery)
+		if err == nil {
+			err = p.err()
+		}
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		users, next, err := s.Store.ListUsers(r.Context(), p.limit, p.after)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		out := make([]adminUser, 0, len(users))
+		for _, u := range users {
+			out = append(out, toAdminUser(u))
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, struct {
+			Users      []adminUser `json:"users"`
+			NextCursor *string     `json:"next_cursor"`
+		}{out, nextCursor(next)})
+	})
+}
+
+func (s *server) handleAdminUpdateUser() http.Handler {
+	type request struct {
+		Role     *latchkey.Role `json:"role"`
+		Disabled *bool          `json:"disabled"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[request](w, r, false)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		u, err := s.Auth.UpdateUser(r.Context(), claims(r).Subject, r.PathValue("id"),
+			latchkey.UserUpdate{Role: in.Role, Disabled: in.Disabled}, s.client(r))
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, struct {
+			User adminUser `json:"user"`
+		}{toAdminUser(u)})
+	})
+}
+
+func (s *server) handleAdminAudit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := parsePage(r.URL.RawQuery)
+		if err == nil {
+			err = p.err()
+		}
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		events, next, err := s.Store.ListAudit(r.Context(), latchkey.AuditFilter{
+			Type: p.q.Get("type"), UserID: p.q.Get("user_id"), Limit: p.limit, After: p.after,
+		})
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if events == nil {
+			events = []*latchkey.AuditEvent{}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, struct {
+			Events     []*latchkey.AuditEvent `json:"events"`
+			NextCursor *string                `json:"next_cursor"`
+		}{events, nextCursor(next)})
+	})
+}
