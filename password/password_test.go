@@ -515,7 +515,7 @@ func TestNew(t *testing.T) {
 	if got := cap(New(testParams, 5).gate); got != 5 {
 		t.Errorf("New(p, 5): gate of %d", got)
 	}
-	if New(testParams, 1).dummy == New(testParams, 1).dummy {
+	if a, b := New(testParams, 1), New(testParams, 1); a.dummy == b.dummy {
 		t.Error("two Hashers share a dummy hash")
 	}
 
