@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/auth"
@@ -299,6 +300,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if strings.HasPrefix(cfg.Issuer, "https://") && cfg.TLSCert == "" && !cfg.TrustProxy {
+		// Browsers will reach an https issuer, so something must terminate
+		// TLS; if nothing does, tokens and cookies cross the network in clear.
+		log.Warn("LATCHKEY_ISSUER is https but this server speaks plain HTTP and trusts no proxy: put it behind a TLS-terminating proxy (and set LATCHKEY_TRUST_PROXY) or set LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY")
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
 		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.SQLitePath)
