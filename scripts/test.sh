@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of Latchkey: the README's test command, and what
-# .ci/run calls. Needs Go (and gcc, for the race detector), and Debian's
+# .ci/run calls: go vet, staticcheck, every test with the race detector, and
+# under CI=true each fuzz target for 15 s (scripts/fuzz.sh). Needs Go (and gcc, for the race detector), and Debian's
 # chromium for the browser tests of the web app, which this script installs
 # with apt-get when it is missing. Under CI=true a missing browser fails the
 # browser tests; elsewhere they are skipped with a message saying so.
@@ -25,6 +26,13 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 go vet ./...
+# staticcheck, pinned; fetched through the Go module proxy on first use.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 # The browser tests start a few headless browsers; give the run more than
 # go test's default 10 minutes per package.
 go test -race -count=1 -timeout 20m ./...
+
+# Under CI, every fuzz target also runs for a while (FUZZTIME, 15s each).
+if [ "${CI:-}" = true ]; then
+	bash scripts/fuzz.sh
+fi

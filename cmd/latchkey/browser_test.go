@@ -250,6 +250,7 @@ func TestBrowserAccessTokenExpiresMidUse(t *testing.T) {
 	tb.waitTasks("After expiry", "Before expiry")
 	tb.find("checkbox", "Before expiry").click()
 	tb.waitJS("Before expiry completed", `document.querySelector('.task.done .task-title')?.textContent === 'Before expiry'`)
+	wantRefreshed(tb, mark, "PATCH", "/tasks/", 1)
 	noErrorShown(tb, "completing a task with an expired token")
 	tb.checkClean(p.base)
 }
