@@ -59,6 +59,7 @@ type options struct {
 	secret []byte // HS256 mode when set
 	tls    bool
 	rate   int // AuthRate
+	proxy  bool // TrustProxy
 }
 
 // harness is a real server (real SQLite file, real key ring) behind httptest.
@@ -66,6 +67,7 @@ type harness struct {
 	t       testing.TB
 	srv     *httptest.Server
 	store   *sqldb.DB
+	dbPath  string
 	ring    *token.KeyRing
 	sealer  *keyseal.Sealer // seals the ring's private keys in the store
 	revoked *auth.Revocations
@@ -77,7 +79,8 @@ type harness struct {
 func newHarness(t testing.TB, opts options) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"))
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +93,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	issuer := &token.Issuer{Issuer: testIssuer, Audience: testAudience, TTL: accessTTL, Secret: opts.secret, Now: clk.Now}
 	alg := verify.AlgEdDSA
 	var keys verify.KeyFunc
-	h := &harness{t: t, store: db, clock: clk, logs: &syncBuffer{}, secrets: []string{testPassword}}
+	h := &harness{t: t, store: db, dbPath: dbPath, clock: clk, logs: &syncBuffer{}, secrets: []string{testPassword}}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		logs := h.logs.String()
@@ -138,7 +141,7 @@ func newHarness(t testing.TB, opts options) *harness {
 		jwks = h.ring.JWKS
 	}
 	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
-		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate,
+		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate, TrustProxy: opts.proxy,
 	}))
 	if opts.tls {
 		h.srv.StartTLS()

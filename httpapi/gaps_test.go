@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestTokenKindsDoNotMix (RFC 8725 §3.12): a refresh token is no access
+// token, and an access token is no refresh token.
+func TestTokenKindsDoNotMix(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: g.RefreshToken}).problem(t, 401, "invalid_token")
+	h.refresh(g.AccessToken).problem(t, 401, "invalid_token")
+}
+
+// TestNoCORSHeaders: with no origins configured, no answer, preflight or
+// not, lets another origin read it.
+func TestNoCORSHeaders(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	for _, r := range []req{
+		{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}},
+		{method: "GET", path: "/api/auth/me", bearer: g.AccessToken, header: map[string]string{"Origin": "https://app.example"}},
+	} {
+		resp := h.do(r)
+		for k := range resp.header {
+			if len(k) > 13 && k[:13] == "Access-Contro" {
+				t.Errorf("%s %s: CORS header %s: %v", r.method, r.path, k, resp.header[k])
+			}
+		}
+	}
+}
+
+// TestClientIPFromProxy: with TrustProxy the right-most X-Forwarded-For
+// entry is the client (what the trusted proxy saw); without it the header
+// is ignored, so a client cannot pick its own address.
+func TestClientIPFromProxy(t *testing.T) {
+	for _, tc := range []struct {
+		proxy bool
+		want  string
+	}{{true, "203.0.113.7"}, {false, "127.0.0.1"}} {
+		h := newHarness(t, options{proxy: tc.proxy})
+		hdr := map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+		g := h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup", header: hdr,
+			body: map[string]string{"email": "ada@example.com", "password": testPassword}}), 201)
+		s := h.do(req{method: "GET", path: "/api/auth/sessions", bearer: g.AccessToken}).json(t)["sessions"].([]any)[0].(map[string]any)
+		if s["ip"] != tc.want {
+			t.Errorf("trust proxy %v: session ip %v, want %s", tc.proxy, s["ip"], tc.want)
+		}
+	}
+}
+
+// TestRefreshTokensNotStored: the database files never hold a refresh
+// token, only hashes.
+func TestRefreshTokensNotStored(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	files, _ := filepath.Glob(h.dbPath + "*")
+	if len(files) == 0 {
+		t.Fatal("no database files found")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{g.RefreshToken, g2.RefreshToken} {
+			if bytes.Contains(b, []byte(tok)) {
+				t.Fatalf("%s holds a refresh token", filepath.Base(f))
+			}
+		}
+	}
+}
+
+// TestChangePasswordRefusesCommon: the common-password rule holds on a
+// password change too.
+func TestChangePasswordRefusesCommon(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	m := h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
+		body: map[string]string{"current_password": testPassword, "new_password": "iloveyou123"}}).problem(t, 400, "validation_failed")
+	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "new_password" {
+		t.Fatalf("field = %v", f)
+	}
+}
