@@ -58,7 +58,7 @@ type options struct {
 	grace  time.Duration
 	secret []byte // HS256 mode when set
 	tls    bool
-	rate   int // AuthRate
+	rate   int  // AuthRate
 	proxy  bool // TrustProxy
 }
 
