@@ -19,6 +19,16 @@ func (s *server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
+// parseListPage reads a list route's page when it has no other parameter
+// to check.
+func parseListPage(rawQuery string) (*page, error) {
+	p, err := parsePage(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.err()
+}
+
 // adminUser is a user as admins see it: with disabled.
 type adminUser struct {
 	ID        string        `json:"id"`
@@ -35,10 +45,7 @@ func toAdminUser(u *latchkey.User) adminUser {
 
 func (s *server) handleAdminListUsers() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := parsePage(r.URL.RawQuery)
-		if err == nil {
-			err = p.err()
-		}
+		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
 			return
@@ -86,10 +93,7 @@ func (s *server) handleAdminUpdateUser() http.Handler {
 
 func (s *server) handleAdminAudit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := parsePage(r.URL.RawQuery)
-		if err == nil {
-			err = p.err()
-		}
+		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
 			writeError(w, r, s.Logger, err)
 			return
