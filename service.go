@@ -124,14 +124,15 @@ type KeyService interface {
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 }
 
-// ThrottleService counts failed sign-ins per email, in the store so that the
-// per-account throttle holds across instances and restarts. Emails are
+// ThrottleService counts sign-in attempts per email, in the store so that
+// the per-account throttle holds across instances and restarts. Emails are
 // compared case-insensitively.
 type ThrottleService interface {
-	AddSignInFailure(ctx context.Context, email string, at time.Time) error
-	// SignInFailures counts the failures at or after since and returns the
-	// oldest one's time (zero when none).
-	SignInFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error)
+	// ReserveSignIn records an attempt at now unless max are already
+	// recorded at or after since; then it records nothing and returns the
+	// oldest one's time. Concurrent reservations are serialized.
+	ReserveSignIn(ctx context.Context, email string, now, since time.Time, max int) (bool, time.Time, error)
+	// ClearSignInFailures forgets the attempts (after a success).
 	ClearSignInFailures(ctx context.Context, email string) error
 	PruneSignInFailures(ctx context.Context, before time.Time) (int64, error)
 }

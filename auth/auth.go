@@ -131,9 +131,15 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	if len(errs) > 0 {
 		return nil, latchkey.ValidationError(errs...)
 	}
-	now := s.now()
-	if err := s.checkThrottle(ctx, email, now, c); err != nil {
+	if err := s.reserveAttempt(ctx, email, c, ""); err != nil {
 		return nil, err
+	}
+	// No account can have an email or password this long (sign-up refuses
+	// them): refuse before any lookup or hashing, which the length would
+	// make costly. The attempt still counts.
+	if len(email) > MaxEmailLen || len(pw) > maxPasswordBytes {
+		s.Record(latchkey.AuditSigninFailed, c, "", "", "too_long")
+		return nil, errInvalidCredentials
 	}
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
@@ -141,7 +147,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 			return nil, hashFailure("dummy verify", err)
 		}
 		s.Record(latchkey.AuditSigninFailed, c, "", "", "unknown_email")
-		return nil, s.failed(ctx, email, now)
+		return nil, errInvalidCredentials
 	} else if err != nil {
 		return nil, err
 	}
@@ -151,7 +157,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	}
 	if !ok {
 		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "wrong_password")
-		return nil, s.failed(ctx, email, now)
+		return nil, errInvalidCredentials
 	}
 	if err := s.Store.ClearSignInFailures(ctx, email); err != nil {
 		return nil, err
@@ -165,30 +171,26 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c))
 }
 
-// checkThrottle refuses a sign-in for an email that failed too often lately,
-// before any hashing, so a throttled guess costs the server nothing.
-func (s *Service) checkThrottle(ctx context.Context, email string, now time.Time, c Client) error {
-	n, oldest, err := s.Store.SignInFailures(ctx, email, now.Add(-SignInFailureWindow))
+// reserveAttempt counts a password attempt for the account with email
+// before any hashing, and refuses it once MaxSignInFailures are counted in
+// the window. The attempt is recorded first and forgotten on success, in
+// one store transaction with the check, so concurrent guesses cannot slip
+// past the limit; a refused attempt costs the server no hashing.
+func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, userID string) error {
+	now := s.now()
+	ok, oldest, err := s.Store.ReserveSignIn(ctx, email, now, now.Add(-SignInFailureWindow), MaxSignInFailures)
 	if err != nil {
 		return err
 	}
-	if n < MaxSignInFailures {
+	if ok {
 		return nil
 	}
-	s.Record(latchkey.AuditRateLimited, c, "", "", "account")
+	s.Record(latchkey.AuditRateLimited, c, userID, "", "account")
 	return &latchkey.Error{
 		Code:       latchkey.ERATELIMITED,
-		Message:    "too many failed sign-ins for this account; try again later",
+		Message:    "too many failed password attempts for this account; try again later",
 		RetryAfter: oldest.Add(SignInFailureWindow).Sub(now),
 	}
-}
-
-// failed counts a failed sign-in and returns the error to answer with.
-func (s *Service) failed(ctx context.Context, email string, now time.Time) error {
-	if err := s.Store.AddSignInFailure(ctx, email, now); err != nil {
-		return err
-	}
-	return errInvalidCredentials
 }
 
 // upgradeHash re-hashes a password stored under weaker parameters than the
@@ -466,12 +468,26 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	if err != nil {
 		return err
 	}
+	// Checking the current password is a password guess like a sign-in:
+	// it shares the account's throttle, so a stolen session cannot be used
+	// to brute-force the password.
+	if err := s.reserveAttempt(ctx, u.Email, c, u.ID); err != nil {
+		return err
+	}
+	wrong := latchkey.ValidationError(latchkey.FieldError{Field: "current_password", Message: "is not correct"})
+	if len(current) > maxPasswordBytes {
+		return wrong
+	}
 	ok, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
 		return hashFailure("verify password", err)
 	}
 	if !ok {
-		return latchkey.ValidationError(latchkey.FieldError{Field: "current_password", Message: "is not correct"})
+		s.Record(latchkey.AuditSigninFailed, c, u.ID, sid, "wrong_current_password")
+		return wrong
+	}
+	if err := s.Store.ClearSignInFailures(ctx, u.Email); err != nil {
+		return err
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
 	if err != nil {

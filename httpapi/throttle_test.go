@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,4 +71,57 @@ func TestIPRateLimit(t *testing.T) {
 	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}); r.status != 200 {
 		t.Fatalf("GET counted against the auth limit: %d", r.status)
 	}
+}
+
+// TestAccountThrottleConcurrent: guesses sent all at once cannot slip past
+// the limit; at most ten are checked.
+func TestAccountThrottleConcurrent(t *testing.T) {
+	h := newHarness(t, options{})
+	h.signUp("ada@example.com")
+	const n = 30
+	codes := make(chan int, n)
+	for i := range n {
+		go func() { codes <- h.signInStatus("ada@example.com", "wrong password "+strconv.Itoa(i)).status }()
+	}
+	checked := 0
+	for range n {
+		switch c := <-codes; c {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("status %d", c)
+		}
+	}
+	if checked > 10 {
+		t.Fatalf("%d of %d concurrent guesses were checked, want at most 10", checked, n)
+	}
+}
+
+// TestOverlongCredentials: an email or password no account can have is
+// refused without lookup or hashing, and still counts as an attempt.
+func TestOverlongCredentials(t *testing.T) {
+	h := newHarness(t, options{})
+	h.signUp("ada@example.com")
+	huge := strings.Repeat("\ufdfa", 100_000) // 300 KB; NFKC would make it 5 MB
+	start := time.Now()
+	h.signInStatus("ada@example.com", huge).problem(t, 401, "invalid_credentials")
+	h.signInStatus(strings.Repeat("a", 300)+"@example.com", testPassword).problem(t, 401, "invalid_credentials")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("overlong credentials took %v", d)
+	}
+}
+
+// TestChangePasswordThrottled: the current-password check shares the
+// account's throttle, so a stolen session cannot brute-force the password.
+func TestChangePasswordThrottled(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	for i := range 10 {
+		h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
+			body: map[string]string{"current_password": "guess " + strconv.Itoa(i), "new_password": "a new long password"}}).problem(t, 400, "validation_failed")
+	}
+	h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
+		body: map[string]string{"current_password": testPassword, "new_password": "a new long password"}}).problem(t, 429, "rate_limited")
+	h.signInStatus("ada@example.com", testPassword).problem(t, 429, "rate_limited")
 }

@@ -140,13 +140,15 @@ func (h *Hasher) NeedsRehash(phc string) bool {
 
 // derive runs argon2id with p inside the gate.
 func (h *Hasher) derive(ctx context.Context, p Params, password string, salt []byte) ([]byte, error) {
+	// Every hash and every check sees the normalised form, so no caller can
+	// forget it; normalised before the gate, so a slot is held only for
+	// the hashing itself.
+	pw := []byte(Normalize(password))
 	if err := h.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer h.leave()
-	// Every hash and every check sees the normalised form, so no caller can
-	// forget it.
-	return h.idKey([]byte(Normalize(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	return h.idKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 // enter takes a token from the gate. A context that is already done fails

@@ -2,43 +2,55 @@ package sqldb
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"strings"
 	"time"
 )
 
-// AddSignInFailure records a failed sign-in for email.
-func (db *DB) AddSignInFailure(ctx context.Context, email string, at time.Time) error {
-	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO signin_failures (email_lower, at) VALUES ($1, $2)`, strings.ToLower(email), nanos(at))
-	return wrap("add sign-in failure", err)
+// throttleKey is what the throttle stores for an email: the SHA-256 of its
+// lower-cased form. A fixed 32 bytes whatever a client sends, and no email
+// in plain text in that table.
+func throttleKey(email string) []byte {
+	h := sha256.Sum256([]byte(strings.ToLower(email)))
+	return h[:]
 }
 
-// SignInFailures counts the failures for email at or after since, and
-// returns the time of the oldest of them (zero when there is none).
-func (db *DB) SignInFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error) {
-	var n int
-	var oldest sql.NullInt64
-	err := db.reader.QueryRowContext(ctx,
-		`SELECT COUNT(*), MIN(at) FROM signin_failures WHERE email_lower = $1 AND at >= $2`,
-		strings.ToLower(email), nanos(since)).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, wrap("count sign-in failures", err)
-	}
-	if !oldest.Valid {
-		return n, time.Time{}, nil
-	}
-	return n, fromNanos(oldest.Int64), nil
+// ReserveSignIn counts the attempts recorded for email at or after since
+// and, if fewer than max, records this one at now, in one write
+// transaction: concurrent attempts are serialized, so no more than max ever
+// get through. When it refuses, nothing is recorded and oldest is the time
+// of the oldest attempt in the window.
+func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.Time, max int) (bool, time.Time, error) {
+	key := throttleKey(email)
+	var ok bool
+	var oldest time.Time
+	err := db.inTx(ctx, func(tx *tx) error {
+		var n int
+		var first sql.NullInt64
+		if err := tx.QueryRowContext(ctx,
+			`SELECT COUNT(*), MIN(at) FROM signin_failures WHERE email_key = $1 AND at >= $2`,
+			key, nanos(since)).Scan(&n, &first); err != nil {
+			return err
+		}
+		if n >= max {
+			oldest = fromNanos(first.Int64)
+			return nil
+		}
+		ok = true
+		_, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (email_key, at) VALUES ($1, $2)`, key, nanos(now))
+		return err
+	})
+	return ok, oldest, wrap("reserve sign-in", err)
 }
 
-// ClearSignInFailures forgets the failures for email (after a success).
+// ClearSignInFailures forgets the attempts for email (after a success).
 func (db *DB) ClearSignInFailures(ctx context.Context, email string) error {
-	_, err := db.writer.ExecContext(ctx,
-		`DELETE FROM signin_failures WHERE email_lower = $1`, strings.ToLower(email))
+	_, err := db.writer.ExecContext(ctx, `DELETE FROM signin_failures WHERE email_key = $1`, throttleKey(email))
 	return wrap("clear sign-in failures", err)
 }
 
-// PruneSignInFailures deletes failures older than before.
+// PruneSignInFailures deletes attempts older than before.
 func (db *DB) PruneSignInFailures(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM signin_failures WHERE at < $1`, nanos(before))
 	if err != nil {

@@ -2,6 +2,8 @@ package sqldb_test
 
 import (
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,30 +221,63 @@ func TestRehashPassword(t *testing.T) {
 	})
 }
 
-func TestSignInFailures(t *testing.T) {
+func TestReserveSignIn(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		must(t, db.AddSignInFailure(ctx, "Ada@Example.com", t0))
-		must(t, db.AddSignInFailure(ctx, "ada@example.com", t0.Add(time.Minute)))
-		must(t, db.AddSignInFailure(ctx, "bob@example.com", t0.Add(time.Minute)))
-		n, oldest, err := db.SignInFailures(ctx, "ADA@example.com", t0)
+		since := t0.Add(-15 * time.Minute)
+		for i := range 3 {
+			ok, _, err := db.ReserveSignIn(ctx, "Ada@Example.com", t0.Add(time.Duration(i)*time.Second), since, 3)
+			must(t, err)
+			if !ok {
+				t.Fatalf("attempt %d refused", i+1)
+			}
+		}
+		ok, oldest, err := db.ReserveSignIn(ctx, "ada@EXAMPLE.com", t0.Add(time.Minute), since, 3)
 		must(t, err)
-		if n != 2 || !oldest.Equal(t0) {
-			t.Fatalf("failures = %d since %v", n, oldest)
+		if ok || !oldest.Equal(t0) {
+			t.Fatalf("4th attempt: ok %v, oldest %v", ok, oldest)
 		}
-		if n, _, _ := db.SignInFailures(ctx, "ada@example.com", t0.Add(time.Second)); n != 1 {
-			t.Fatalf("window: %d", n)
+		// Another email is not affected; attempts outside the window do not count.
+		if ok, _, _ := db.ReserveSignIn(ctx, "bob@example.com", t0, since, 3); !ok {
+			t.Fatal("another email refused")
 		}
-		pruned, err := db.PruneSignInFailures(ctx, t0.Add(time.Second))
+		if ok, _, _ := db.ReserveSignIn(ctx, "ada@example.com", t0.Add(time.Hour), t0.Add(time.Second), 3); !ok {
+			t.Fatal("the window did not move")
+		}
+		// Concurrent reservations: exactly max get through.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		through := 0
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, _, err := db.ReserveSignIn(ctx, "storm@example.com", t0, since, 5)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					through++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if through != 5 {
+			t.Fatalf("%d of 20 concurrent attempts got through, want 5", through)
+		}
+		must(t, db.ClearSignInFailures(ctx, "STORM@example.com"))
+		if ok, _, _ := db.ReserveSignIn(ctx, "storm@example.com", t0, since, 5); !ok {
+			t.Fatal("clear did not reset")
+		}
+		n, err := db.PruneSignInFailures(ctx, t0.Add(time.Hour))
 		must(t, err)
-		if pruned != 1 {
-			t.Fatalf("pruned %d", pruned)
+		if n == 0 {
+			t.Fatal("nothing pruned")
 		}
-		must(t, db.ClearSignInFailures(ctx, "ada@EXAMPLE.com"))
-		if n, oldest, _ := db.SignInFailures(ctx, "ada@example.com", t0); n != 0 || !oldest.IsZero() {
-			t.Fatalf("after clear: %d %v", n, oldest)
-		}
-		if n, _, _ := db.SignInFailures(ctx, "bob@example.com", t0); n != 1 {
-			t.Fatal("clear reached another email")
+		// A huge email costs one fixed-size key.
+		if ok, _, err := db.ReserveSignIn(ctx, strings.Repeat("x", 1<<20), t0, since, 5); err != nil || !ok {
+			t.Fatalf("huge email: %v %v", ok, err)
 		}
 	})
 }
