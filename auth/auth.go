@@ -201,12 +201,16 @@ func (s *Service) upgradeHash(ctx context.Context, u *latchkey.User, pw string) 
 		return
 	}
 	hash, err := s.Hasher.Hash(ctx, pw)
+	var swapped bool
 	if err == nil {
-		_, err = s.Store.RehashPassword(ctx, u.ID, u.PasswordHash, hash)
+		swapped, err = s.Store.RehashPassword(ctx, u.ID, u.PasswordHash, hash)
 	}
 	if err != nil {
 		s.Logger.Warn("rehash password", "user_id", u.ID, "err", err)
 		return
+	}
+	if swapped {
+		u.PasswordHash = hash
 	}
 	s.Logger.Info("password rehashed", "user_id", u.ID)
 }
@@ -240,7 +244,33 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, 
 	if ev != nil {
 		logEvent(s.Logger, ev)
 	}
+	if err := s.stillAsChecked(ctx, u, sess.ID); err != nil {
+		return nil, err
+	}
 	return s.grant(u, sess, refresh, now)
+}
+
+// stillAsChecked closes the race between a sign-in and an admin change or a
+// password change: it re-reads the user after the new session is stored.
+// A change committed before the session was stored shows here, and the
+// session is revoked; one committed after it revoked the session itself
+// (disable, role change and password change revoke every other session).
+func (s *Service) stillAsChecked(ctx context.Context, checked *latchkey.User, sid string) error {
+	u, err := s.Store.FindUserByID(ctx, checked.ID)
+	if err != nil {
+		return err
+	}
+	if !u.Disabled && u.Role == checked.Role && u.PasswordHash == checked.PasswordHash {
+		return nil
+	}
+	if err := s.Store.RevokeSessionByID(ctx, sid, latchkey.ReasonSessionRevoked, s.now()); err != nil {
+		return fmt.Errorf("auth: revoke a session opened during a change: %w", err)
+	}
+	s.Revoked.Add(s.now(), sid)
+	if u.Disabled {
+		return latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
+	}
+	return errInvalidCredentials
 }
 
 func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string, now time.Time) (*Grant, error) {

@@ -119,3 +119,45 @@ func TestRehashOnSignIn(t *testing.T) {
 		t.Fatalf("sign-in after rehash: %v", err)
 	}
 }
+
+// disablingStore disables the user just before a session is stored: an
+// admin's change landing between a sign-in's password check and its session.
+type disablingStore struct {
+	latchkey.Store
+	before func()
+}
+
+func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Session) error {
+	if s.before != nil {
+		s.before()
+	}
+	return s.Store.CreateSession(ctx, sess)
+}
+
+func TestSignInRacingDisable(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	ds := &disablingStore{Store: db}
+	svc := newService(t, ds)
+	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled := true
+	ds.before = func() {
+		ds.before = nil
+		if _, _, err := db.UpdateUser(context.Background(), g.User.ID, latchkey.UserUpdate{Disabled: &disabled}, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err = svc.SignIn(context.Background(), "ada@example.com", "correct horse", auth.Client{})
+	if latchkey.ErrorCode(err) != latchkey.EACCOUNTDISABLED {
+		t.Fatalf("sign-in racing a disable: %v, want account_disabled", err)
+	}
+	live, err := db.ListSessions(context.Background(), g.User.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 0 {
+		t.Fatalf("%d live sessions after the disable", len(live))
+	}
+}
