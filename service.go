@@ -122,6 +122,8 @@ type KeyService interface {
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns every key, newest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// DeleteSigningKeys removes retired keys for good.
+	DeleteSigningKeys(ctx context.Context, ids []string) error
 }
 
 // ThrottleService counts sign-in attempts per email, in the store so that

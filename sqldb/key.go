@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/latchkey/latchkey"
 )
@@ -112,4 +114,29 @@ func (db *DB) RewriteSigningKeys(ctx context.Context, fn func(k *latchkey.Signin
 		return fnErr // the caller's own error, as it gave it
 	}
 	return wrap("rewrite signing keys", err)
+}
+
+// DeleteSigningKeys removes retired keys, overwriting each private key with
+// zeros first so that its bytes do not linger in SQLite's free pages.
+func (db *DB) DeleteSigningKeys(ctx context.Context, ids []string) error {
+	err := db.inTx(ctx, func(tx *tx) error {
+		for _, id := range ids {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT length(private_key) FROM signing_keys WHERE id = $1`, id).Scan(&n)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // another process deleted it first
+			} else if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE signing_keys SET private_key = $1 WHERE id = $2`, make([]byte, n), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete signing keys", err)
 }

@@ -137,3 +137,18 @@ func TestNilClock(t *testing.T) {
 		}
 	})
 }
+
+func TestDeleteSigningKeys(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		a := &latchkey.SigningKey{ID: "a", Algorithm: "EdDSA", PublicKey: []byte("pub-a"), PrivateKey: []byte("private-a"), CreatedAt: t0}
+		b := &latchkey.SigningKey{ID: "b", Algorithm: "EdDSA", PublicKey: []byte("pub-b"), PrivateKey: []byte("private-b"), CreatedAt: t0.Add(time.Hour)}
+		must(t, db.CreateSigningKey(ctx, a))
+		must(t, db.CreateSigningKey(ctx, b))
+		must(t, db.DeleteSigningKeys(ctx, []string{"a", "nope"}))
+		keys, err := db.ListSigningKeys(ctx)
+		must(t, err)
+		if len(keys) != 1 || keys[0].ID != "b" {
+			t.Fatalf("keys left: %d", len(keys))
+		}
+	})
+}

@@ -144,6 +144,15 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 	var signingKey ed25519.PrivateKey
 	for i, k := range keys {
 		if i > 0 && now.Sub(keys[i-1].CreatedAt) > r.retain {
+			// Retired: every token these keys signed has expired. Deleting
+			// them means no database write can bring one back (by moving
+			// its created_at) to sign again. A failure is retried at the
+			// next reload.
+			retired := make([]string, 0, len(keys)-i)
+			for _, old := range keys[i:] {
+				retired = append(retired, old.ID)
+			}
+			_ = r.store.DeleteSigningKeys(ctx, retired)
 			break
 		}
 		// Opening every live key, not only the signing one, vouches for

@@ -146,6 +146,10 @@ func TestKeyRingRotation(t *testing.T) {
 	if _, err := v.Verify(ctx, old); err == nil || err.(*verify.Error).Reason != verify.ReasonUnknownKID {
 		t.Fatalf("retired key still verifies: %v", err)
 	}
+	// And it is gone from the store, so no write there can revive it.
+	if keys, err := store.ListSigningKeys(ctx); err != nil || len(keys) != 1 || keys[0].ID != k2.ID {
+		t.Fatalf("store keys after retirement: %d, %v", len(keys), err)
+	}
 }
 
 // TestKeyRingWatch: a rotation by another handle reaches a watching ring.
