@@ -542,6 +542,18 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchk
 	if upd.Role != nil && !upd.Role.Valid() {
 		return nil, latchkey.ValidationError(latchkey.FieldError{Field: "role", Message: "must be user or admin"})
 	}
+	// Only what would really change is a change: no audit event, no
+	// revoked sessions, for a PATCH that restates the user.
+	cur, err := s.Store.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if upd.Role != nil && *upd.Role == cur.Role {
+		upd.Role = nil
+	}
+	if upd.Disabled != nil && *upd.Disabled == cur.Disabled {
+		upd.Disabled = nil
+	}
 	var reasons []string
 	typ := ""
 	if upd.Role != nil {
@@ -557,7 +569,7 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchk
 		reasons = append(reasons, fmt.Sprintf("disabled=%t", *upd.Disabled))
 	}
 	if typ == "" {
-		return s.Store.FindUserByID(ctx, id)
+		return cur, nil
 	}
 	now := s.now()
 	ev := event(typ, c)

@@ -194,3 +194,27 @@ func TestAuditLog(t *testing.T) {
 	}
 	h.do(req{method: "GET", path: "/api/admin/audit?cursor=nope", bearer: root.AccessToken}).problem(t, 400, "invalid_request")
 }
+
+// TestAdminNoOpUpdate: a PATCH that restates the user changes nothing: no
+// session revoked, no audit event.
+func TestAdminNoOpUpdate(t *testing.T) {
+	h := newHarness(t, options{})
+	root := h.admin("root@example.com")
+	bob := h.signUp("bob@example.com")
+	r := h.do(req{method: "PATCH", path: "/api/admin/users/" + bob.User.ID, bearer: root.AccessToken, body: map[string]any{"role": "user", "disabled": false}})
+	if r.status != 200 {
+		t.Fatalf("no-op patch: %d %s", r.status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: bob.AccessToken}); r.status != 200 {
+		t.Fatal("a no-op update revoked the user's session")
+	}
+	for _, typ := range []string{"role_changed", "user_enabled"} {
+		evs := h.do(req{method: "GET", path: "/api/admin/audit?type=" + typ, bearer: root.AccessToken}).json(t)["events"].([]any)
+		if len(evs) != 0 {
+			t.Errorf("a no-op update recorded %s: %v", typ, evs)
+		}
+	}
+	if m := h.do(req{method: "GET", path: "/metrics"}); !strings.Contains(string(m.body), "latchkey_audit_events_dropped_total 0") {
+		t.Error("no audit drop counter in the metrics")
+	}
+}

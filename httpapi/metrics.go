@@ -14,6 +14,14 @@ type metrics struct {
 	rejections *prometheus.CounterVec
 }
 
+// registerAuditDrops exposes how many audit events the full queue dropped.
+func registerAuditDrops(reg *prometheus.Registry, dropped func() int64) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latchkey_audit_events_dropped_total",
+		Help: "Audit events without a change (failed sign-ins, rejected tokens) dropped because the write queue was full.",
+	}, func() float64 { return float64(dropped()) }))
+}
+
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

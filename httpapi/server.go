@@ -52,6 +52,9 @@ func NewServer(cfg Config) http.Handler {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &server{Config: cfg, metrics: newMetrics(cfg.Registry)}
+	if cfg.Auth != nil && cfg.Auth.Audit != nil {
+		registerAuditDrops(cfg.Registry, cfg.Auth.Audit.Dropped)
+	}
 	if cfg.AuthRate > 0 {
 		s.authLimiter = newIPLimiter(cfg.AuthRate)
 	}

@@ -96,7 +96,8 @@ func cmdUserCreate(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer a.store.Close()
-	u, err := a.auth.NewUser(ctx, *email, pw, *name, latchkey.Role(*role))
+	ev := &latchkey.AuditEvent{Type: latchkey.AuditSignup, UserAgent: "latchkey user create", Reason: "role=" + *role}
+	u, err := a.auth.NewUser(latchkey.WithAudit(ctx, ev), *email, pw, *name, latchkey.Role(*role))
 	switch latchkey.ErrorCode(err) {
 	case "":
 	case latchkey.EVALIDATION:

@@ -234,6 +234,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The certificate is checked before anything is created, so a bad path
+	// leaves no database or key file behind.
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return usagef("LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 
 	a, err := newApp(ctx, cfg, log, false)
 	if err != nil {
@@ -289,13 +299,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	scheme := "http"
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return usagef("LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY: %w", err)
-		}
+	if tlsConfig != nil {
 		scheme = "https"
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		srv.TLSConfig = tlsConfig
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
