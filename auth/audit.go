@@ -24,7 +24,8 @@ func logEvent(log *slog.Logger, ev *latchkey.AuditEvent) {
 	}
 	log.LogAttrs(context.Background(), level, "audit",
 		slog.String("type", ev.Type), slog.String("user_id", ev.UserID), slog.String("actor_id", ev.ActorID),
-		slog.String("session_id", ev.SessionID), slog.String("ip", ev.IP), slog.String("reason", ev.Reason))
+		slog.String("session_id", ev.SessionID), slog.String("ip", ev.IP), slog.String("user_agent", ev.UserAgent),
+		slog.String("reason", ev.Reason))
 }
 
 // Recorder writes the audit events that go with no change (failed
