@@ -107,6 +107,13 @@ type Config struct {
 	// optional "application/" prefix on either side (RFC 7515 §4.1.9).
 	// Default DefaultType.
 	Type string
+	// AllowNoType also accepts tokens that carry no "typ" header at all, for
+	// issuers that set none (Better Auth's JWT plugin, for one). A "typ"
+	// that is present must still be Type, so a token explicitly typed as
+	// something else (an ID token, a logout token) stays refused. Turn it on
+	// only for such an issuer: without a type, any JWT its keys sign for
+	// this issuer and audience passes as an access token.
+	AllowNoType bool
 	// Leeway is the clock skew allowed on exp and nbf: zero means
 	// DefaultLeeway; negative or above MaxLeeway makes New fail.
 	Leeway time.Duration
@@ -128,6 +135,7 @@ type Verifier struct {
 	algs      []string
 	keys      KeyFunc
 	typ       string
+	noTypeOK  bool
 	maxSize   int
 	isRevoked func(ctx context.Context, c *Claims) bool
 }
@@ -199,6 +207,7 @@ func New(cfg Config) (*Verifier, error) {
 		algs:      algs,
 		keys:      cfg.Keys,
 		typ:       typ,
+		noTypeOK:  cfg.AllowNoType,
 		maxSize:   maxSize,
 		isRevoked: cfg.IsRevoked,
 	}, nil
@@ -242,8 +251,12 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, invalid(ReasonCrit, nil)
 	}
-	if typ, _ := t.Header["typ"].(string); !strings.EqualFold(trimMediaPrefix(typ), v.typ) {
-		return nil, invalid(ReasonBadTyp, nil)
+	if raw, ok := t.Header["typ"]; ok || !v.noTypeOK {
+		// A typ that is present but empty or not a string is refused even
+		// with AllowNoType: only a header without the member is "no type".
+		if typ, _ := raw.(string); !strings.EqualFold(trimMediaPrefix(typ), v.typ) {
+			return nil, invalid(ReasonBadTyp, nil)
+		}
 	}
 	var kid string
 	if raw, ok := t.Header["kid"]; ok {

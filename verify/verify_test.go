@@ -187,6 +187,8 @@ func TestVerifyRejects(t *testing.T) {
 		}
 		return testPub, nil
 	}
+	noTypeCfg := edConfig()
+	noTypeCfg.AllowNoType = true
 	emptySecret := hsConfig()
 	emptySecret.Keys = verify.HMACSecret(nil)
 
@@ -268,6 +270,16 @@ func TestVerifyRejects(t *testing.T) {
 			code: verify.CodeInvalidToken, reason: verify.ReasonBadTyp},
 		{name: "typ with another media prefix", token: mintEd(t, func(h map[string]any) { h["typ"] = "text/at+jwt" }, nil),
 			code: verify.CodeInvalidToken, reason: verify.ReasonBadTyp},
+		// AllowNoType relaxes only the absent header.
+		{name: "no typ allowed, wrong typ", cfg: noTypeCfg, token: mintEd(t, func(h map[string]any) { h["typ"] = "JWT" }, nil),
+			code: verify.CodeInvalidToken, reason: verify.ReasonBadTyp},
+		{name: "no typ allowed, empty typ", cfg: noTypeCfg, token: mintEd(t, func(h map[string]any) { h["typ"] = "" }, nil),
+			code: verify.CodeInvalidToken, reason: verify.ReasonBadTyp},
+		{name: "no typ allowed, null typ", cfg: noTypeCfg, token: mintEd(t, func(h map[string]any) { h["typ"] = nil }, nil),
+			code: verify.CodeInvalidToken, reason: verify.ReasonBadTyp},
+		{name: "no typ allowed, still wrong aud", cfg: noTypeCfg, token: mintEd(t, func(h map[string]any) { delete(h, "typ") },
+			func(c jwt.MapClaims) { c["aud"] = "another-api" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonBadAudience},
 		{name: "unknown crit", token: mintEd(t, func(h map[string]any) { h["crit"] = []string{"exp"}; h["exp"] = 1 }, nil),
 			code: verify.CodeInvalidToken, reason: verify.ReasonCrit},
 		{name: "crit empty array", token: mintEd(t, func(h map[string]any) { h["crit"] = []string{} }, nil),
@@ -368,6 +380,10 @@ func TestVerifyAccepts(t *testing.T) {
 	}
 	customType := edConfig()
 	customType.Type = "application/JWT"
+	noType := edConfig()
+	noType.AllowNoType = true
+	noTypeJWT := noType
+	noTypeJWT.Type = "JWT"
 
 	tests := []struct {
 		name  string
@@ -380,7 +396,13 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "HS256 mode ignores kid", cfg: hsConfig(), token: mintHS(t, func(h map[string]any) { delete(h, "kid") }, nil)},
 		{name: "both algorithms, EdDSA", cfg: bothCfg, token: mintEd(t, nil, nil)},
 		{name: "both algorithms, HS256", cfg: bothCfg, token: mintHS(t, nil, nil)},
+		{name: "aud as string", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["aud"] = testAudience })},
 		{name: "aud as array", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["aud"] = []string{"other", testAudience} })},
+		{name: "aud as one-element array", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["aud"] = []string{testAudience} })},
+		{name: "no typ allowed, none sent", cfg: noType, token: mintEd(t, func(h map[string]any) { delete(h, "typ") }, nil)},
+		{name: "no typ allowed, at+jwt sent", cfg: noType, token: mintEd(t, nil, nil)},
+		{name: "no typ allowed, configured JWT sent", cfg: noTypeJWT, token: mintEd(t, func(h map[string]any) { h["typ"] = "JWT" }, nil)},
+		{name: "no typ allowed, configured JWT, none sent", cfg: noTypeJWT, token: mintEd(t, func(h map[string]any) { delete(h, "typ") }, nil)},
 		{name: "typ upper case", cfg: edConfig(), token: mintEd(t, func(h map[string]any) { h["typ"] = "AT+JWT" }, nil)},
 		{name: "typ with media prefix", cfg: edConfig(), token: mintEd(t, func(h map[string]any) { h["typ"] = "application/at+jwt" }, nil)},
 		{name: "configured typ JWT", cfg: customType, token: mintEd(t, func(h map[string]any) { h["typ"] = "jwt" }, nil)},
