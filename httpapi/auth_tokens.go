@@ -135,7 +135,8 @@ func (s *server) handleRefresh() http.Handler {
 
 // refreshToken takes the refresh token from the body or, when the body has
 // none, from the cookie. A browser sends the cookie on its own, so a call
-// relying on it must come from our own origin (the CSRF rule).
+// relying on it must come from our own origin (the CSRF rule); a configured
+// CORS origin does not count, as front ends there send the token in the body.
 func (s *server) refreshToken(r *http.Request, fromBody string) (tok string, fromCookie bool, err error) {
 	if fromBody != "" {
 		return fromBody, false, nil

@@ -58,8 +58,9 @@ type options struct {
 	grace  time.Duration
 	secret []byte // HS256 mode when set
 	tls    bool
-	rate   int  // AuthRate
-	proxy  bool // TrustProxy
+	rate   int      // AuthRate
+	proxy  bool     // TrustProxy
+	cors   []string // CORSOrigins
 }
 
 // harness is a real server (real SQLite file, real key ring) behind httptest.
@@ -142,6 +143,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	}
 	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
 		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate, TrustProxy: opts.proxy,
+		CORSOrigins: opts.cors,
 	}))
 	if opts.tls {
 		h.srv.StartTLS()

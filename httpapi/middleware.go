@@ -90,14 +90,19 @@ func securityHeaders(next http.Handler) http.Handler {
 // a page elsewhere can POST a form (text/plain, no preflight) whose body
 // parses as JSON: without this, it could sign a victim's browser into the
 // attacker's account (login CSRF) or sign it out. Clients that are not
-// browsers send no Origin and are not affected.
+// browsers send no Origin and are not affected. A configured CORS origin
+// passes, whatever Sec-Fetch-Site says; it does not pass the cookie's own
+// Origin check (refreshToken), which only our own origin does.
 func (s *server) refuseCrossSite(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			origin := r.Header.Get("Origin")
-			if (origin != "" && !s.ownOrigin(r, origin)) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			if s.corsAllowed(origin) {
+				break
+			}
+			if (origin != "" && !s.ownOrigin(r, origin)) || strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
 				writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "cross-site request refused"))
 				return
 			}

@@ -33,6 +33,11 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served at /metrics. A new
 	// one is made when nil.
 	Registry *prometheus.Registry
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
+	// call the API with an Authorization header, compared case-insensitively;
+	// never with credentials. "*" and entries that are not origins are
+	// ignored. None: no CORS header is sent.
+	CORSOrigins []string
 }
 
 // server holds the dependencies the handlers close over.
@@ -40,7 +45,8 @@ type server struct {
 	Config
 	issuerOrigin string
 	metrics      *metrics
-	authLimiter  *ipLimiter // nil when AuthRate is 0
+	authLimiter  *ipLimiter      // nil when AuthRate is 0
+	corsOrigins  map[string]bool // normalized CORSOrigins
 }
 
 // NewServer returns the whole HTTP API as one handler.
@@ -63,7 +69,11 @@ func NewServer(cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
+	s.corsOrigins = corsSet(cfg.CORSOrigins)
 	var h http.Handler = s.refuseCrossSite(mux)
+	if len(s.corsOrigins) > 0 {
+		h = s.cors(h)
+	}
 	h = securityHeaders(h)
 	h = s.instrument(h)
 	return h
