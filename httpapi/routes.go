@@ -38,6 +38,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /openapi.yaml", handleOpenAPI())
 	mux.Handle("GET /{$}", s.handleWebApp())
 	mux.Handle("GET /assets/", s.handleWebAssets())
 	// Everything else, any method, is a problem+json 404 rather than
