@@ -337,7 +337,9 @@ func writeOldDatabase(t *testing.T, dbPath string) []*oldKey {
 	}
 	var out []*oldKey
 	for i := range 2 {
-		k, err := token.NewSigningKey(time.Now().Add(time.Duration(i-2) * time.Hour))
+		// Ten and five minutes old: both still live (a key retires, and is
+		// deleted, once its successor is older than the token lifetime).
+		k, err := token.NewSigningKey(time.Now().Add(time.Duration(i-2) * 5 * time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
