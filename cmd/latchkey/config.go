@@ -200,7 +200,8 @@ func parseConfig(get func(string) string) (*config, error) {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}
-		if u, e := url.Parse(o); e != nil || o == "*" || u.Scheme == "" || u.Host == "" || u.Path != "" {
+		if u, e := url.Parse(o); e != nil || o == "*" || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 			return nil, fmt.Errorf("LATCHKEY_CORS_ORIGINS: %q is not an origin like https://app.example.com", o)
 		}
 		c.CORSOrigins = append(c.CORSOrigins, o)
@@ -228,7 +229,6 @@ func (c *config) keyFile() string { return c.SQLitePath + ".key" }
 func (c *config) notYetEnforced() []string {
 	var out []string
 	for _, env := range []string{
-		"LATCHKEY_CORS_ORIGINS",
 		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
 		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
 	} {

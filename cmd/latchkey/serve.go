@@ -277,14 +277,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { a.audit.Run(watchCtx); close(auditDone) }()
 
 	handler := httpapi.NewServer(httpapi.Config{
-		Logger:     log,
-		Auth:       a.auth,
-		Store:      a.store,
-		Verifier:   a.verifier,
-		JWKS:       a.jwks,
-		Issuer:     cfg.Issuer,
-		TrustProxy: cfg.TrustProxy,
-		AuthRate:   cfg.AuthRate,
+		Logger:      log,
+		Auth:        a.auth,
+		Store:       a.store,
+		Verifier:    a.verifier,
+		JWKS:        a.jwks,
+		Issuer:      cfg.Issuer,
+		TrustProxy:  cfg.TrustProxy,
+		AuthRate:    cfg.AuthRate,
+		CORSOrigins: cfg.CORSOrigins,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -314,6 +315,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
 		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.SQLitePath)
+	if len(cfg.CORSOrigins) > 0 {
+		log.Info("browsers on these origins may call the API (CORS, without credentials)", "origins", strings.Join(cfg.CORSOrigins, ","))
+	}
 
 	errc := make(chan error, 1)
 	go func() {
