@@ -1,0 +1,434 @@
+package verify
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults and limits for RemoteJWKS.
+const (
+	// DefaultJWKSRefresh is how often the key set is re-fetched in the
+	// background. Latchkey's own JWKS answers with max-age=300.
+	DefaultJWKSRefresh = 5 * time.Minute
+	// DefaultJWKSMinRefetch is the least time between two fetches that a
+	// token with an unknown kid (or a failed fetch) may trigger.
+	DefaultJWKSMinRefetch = 10 * time.Second
+	// DefaultJWKSTimeout bounds one fetch: connection, TLS, headers and body.
+	DefaultJWKSTimeout = 10 * time.Second
+	// DefaultJWKSMaxStale is how long cached keys stay usable when every
+	// fetch fails; after that every token is refused (key_unavailable).
+	DefaultJWKSMaxStale = time.Hour
+	// MaxJWKSSize caps a key set's body; a few keys take a kilobyte.
+	MaxJWKSSize = 1 << 20
+)
+
+// JWKSOptions tunes RemoteJWKS. Zero values pick the defaults.
+type JWKSOptions struct {
+	// RefreshInterval is how often the key set is re-fetched in the
+	// background: the longest a key the issuer removed stays trusted.
+	// Default DefaultJWKSRefresh.
+	RefreshInterval time.Duration
+	// MinRefetch bounds the fetches that tokens can cause: a kid missing
+	// from the cache triggers a fetch only when none started within
+	// MinRefetch, and a failed background fetch is retried after it.
+	// Default DefaultJWKSMinRefetch; it may not exceed RefreshInterval.
+	MinRefetch time.Duration
+	// Timeout bounds each fetch. Default DefaultJWKSTimeout.
+	Timeout time.Duration
+	// MaxStale is how long the cached keys keep verifying after the last
+	// successful fetch while fetches fail. Default DefaultJWKSMaxStale.
+	MaxStale time.Duration
+	// Client makes the requests; default a plain http.Client. It is copied,
+	// and the copy refuses redirects that break the https rule and bodies
+	// over MaxJWKSSize.
+	Client *http.Client
+	// OnError sees every failed fetch, the first one included. Default:
+	// a warning on slog.Default(). Its text may name the URL.
+	OnError func(err error)
+}
+
+// RemoteJWKS is a KeyFunc serving the Ed25519 keys of a remote JWK Set
+// (RFC 7517), such as Latchkey's /.well-known/jwks.json or Better Auth's
+// /api/auth/jwks. The set is fetched with github.com/MicahParks/jwkset and
+// keys are looked up with github.com/MicahParks/keyfunc/v3.
+//
+// RemoteJWKS fetches the set once before it returns. A failed first fetch
+// is not an error (the service may start before its issuer): it goes to
+// OnError, and tokens are refused with key_unavailable until a fetch
+// succeeds. After that the set is:
+//
+//   - cached, and re-fetched in the background every RefreshInterval;
+//   - re-fetched when a token names a kid not in the cache, so a key the
+//     issuer has just rotated in verifies without a restart; at most one
+//     such fetch starts per MinRefetch, whatever the tokens say, and the
+//     others wait for a running one or are answered from the cache at once;
+//   - fetched with a Timeout, at most MaxJWKSSize bytes.
+//
+// It fails closed. A kid that is not in a freshly fetched set is
+// ErrUnknownKey (reason unknown_kid). When the latest fetch failed, an
+// unknown kid is key_unavailable, since the set could not be checked; known
+// kids keep verifying from the cache for MaxStale after the last successful
+// fetch, and then every token is key_unavailable until the issuer answers.
+//
+// Only Ed25519 keys are served (for alg EdDSA), and only those whose "use"
+// is "sig" or absent and whose "alg" is "EdDSA" or absent. Other keys in
+// the set (RSA, ECDSA, symmetric "oct") are never used: a kid naming one is
+// unknown_kid, and a token signed RS256 or ES256 is refused by the
+// Verifier's allow-list (bad_alg) before any key is looked up. A JWKS is
+// public, so an HS256 secret never comes from one (use HMACSecret), and an
+// HS256 token naming an Ed25519 key is bad_alg. A token without a kid is
+// unknown_kid: keys in a set are chosen by kid.
+//
+// The URL must be https, except to a loopback host (localhost, 127.0.0.0/8,
+// ::1): whoever can change the key set in transit can sign tokens this
+// service accepts, and plain HTTP lets anyone on the network path do so.
+// Traffic to a loopback address never leaves the machine, which keeps tests
+// and a sidecar issuer simple. Redirects are held to the same rule.
+//
+// ctx bounds the background refresh, and stop ends it; either way the
+// KeyFunc then refuses every token (key_unavailable). Call stop when the
+// verifier is no longer needed; it waits for the background work to end.
+func RemoteJWKS(ctx context.Context, jwksURL string, opts JWKSOptions) (keys KeyFunc, stop func(), err error) {
+	u, err := url.Parse(jwksURL)
+	if err != nil {
+		return nil, nil, errors.New("verify: JWKS URL does not parse")
+	}
+	if err := checkJWKSURL(u); err != nil {
+		return nil, nil, err
+	}
+	r := &remoteJWKS{
+		url:        u.String(),
+		shown:      u.Redacted(),
+		refresh:    orDefault(opts.RefreshInterval, DefaultJWKSRefresh),
+		minRefetch: orDefault(opts.MinRefetch, DefaultJWKSMinRefetch),
+		timeout:    orDefault(opts.Timeout, DefaultJWKSTimeout),
+		maxStale:   orDefault(opts.MaxStale, DefaultJWKSMaxStale),
+		onError:    opts.OnError,
+		store:      jwkset.NewMemoryStorage(),
+	}
+	for _, d := range []time.Duration{opts.RefreshInterval, opts.MinRefetch, opts.Timeout, opts.MaxStale} {
+		if d < 0 {
+			return nil, nil, fmt.Errorf("verify: JWKSOptions has a negative duration %v", d)
+		}
+	}
+	if r.minRefetch > r.refresh {
+		return nil, nil, fmt.Errorf("verify: JWKSOptions.MinRefetch %v exceeds RefreshInterval %v", r.minRefetch, r.refresh)
+	}
+	if r.onError == nil {
+		shown := r.shown
+		r.onError = func(err error) {
+			slog.Default().Warn("verify: JWKS fetch failed", "url", shown, "err", err)
+		}
+	}
+	r.client = jwksClient(opts.Client, r.timeout)
+	r.kf, err = keyfunc.New(keyfunc.Options{
+		Storage:      r.store,
+		UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: %w", err)
+	}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+
+	// The first fetch, before returning, so that a service started after
+	// its issuer verifies at once.
+	select {
+	case <-r.begin(true):
+	case <-ctx.Done():
+	}
+	r.wg.Add(1)
+	go r.loop()
+	stop = sync.OnceFunc(func() {
+		// Under the lock, so that no fetch starts (wg.Add) once Wait may
+		// be running.
+		r.mu.Lock()
+		r.cancel()
+		r.mu.Unlock()
+		r.wg.Wait()
+	})
+	return r.key, stop, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// checkJWKSURL enforces https, or http to a loopback host.
+func checkJWKSURL(u *url.URL) error {
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("verify: JWKS URL %q has no host", u.Redacted())
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("verify: JWKS URL %q must use https (plain http only to a loopback host)", u.Redacted())
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// jwksClient copies c (or a zero client), capping the body and holding
+// every redirect to the URL rule.
+func jwksClient(c *http.Client, timeout time.Duration) *http.Client {
+	var cl http.Client
+	if c != nil {
+		cl = *c
+	}
+	if cl.Timeout == 0 || cl.Timeout > timeout {
+		cl.Timeout = timeout
+	}
+	base := cl.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cl.Transport = cappedTransport{base}
+	next := cl.CheckRedirect
+	cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("verify: JWKS: too many redirects")
+		}
+		if err := checkJWKSURL(req.URL); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &cl
+}
+
+// cappedTransport makes a response body fail after MaxJWKSSize bytes, so
+// that a hostile or broken endpoint cannot make the decoder buffer without
+// end.
+type cappedTransport struct{ base http.RoundTripper }
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err == nil && resp.Body != nil {
+		resp.Body = &cappedBody{ReadCloser: resp.Body, left: MaxJWKSSize}
+	}
+	return resp, err
+}
+
+var errJWKSTooLarge = fmt.Errorf("verify: JWKS body over %d bytes", MaxJWKSSize)
+
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errJWKSTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+var (
+	errJWKSClosed   = errors.New("verify: JWKS key source stopped")
+	errJWKSNeverOK  = errors.New("verify: JWKS never fetched")
+	errJWKSStale    = errors.New("verify: JWKS keys too old")
+	errJWKSNoKID    = fmt.Errorf("verify: token names no kid: %w", ErrUnknownKey)
+	errJWKSNotInSet = fmt.Errorf("verify: kid not in the JWKS: %w", ErrUnknownKey)
+)
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+type remoteJWKS struct {
+	url, shown string
+	refresh    time.Duration
+	minRefetch time.Duration
+	timeout    time.Duration
+	maxStale   time.Duration
+	onError    func(error)
+	client     *http.Client
+	store      *jwkset.MemoryJWKSet
+	kf         keyfunc.Keyfunc
+
+	ctx    context.Context // ends with stop or the caller's ctx
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	lastStart time.Time     // when the latest fetch started
+	lastOK    time.Time     // when the latest successful fetch ended
+	lastErr   error         // the latest fetch's failure; nil after a success
+	inflight  chan struct{} // closed when the running fetch ends; nil if none
+}
+
+// key is the KeyFunc.
+func (r *remoteJWKS) key(ctx context.Context, kid, _ string) (any, error) {
+	if kid == "" {
+		return nil, errJWKSNoKID
+	}
+	for tried := false; ; tried = true {
+		if r.ctx.Err() != nil {
+			return nil, errJWKSClosed
+		}
+		lastOK, lastErr := r.status()
+		fresh := !lastOK.IsZero() && time.Since(lastOK) <= r.maxStale
+		if fresh {
+			if k, ok := r.lookup(ctx, kid); ok {
+				return k, nil
+			}
+		}
+		if !tried {
+			if done := r.begin(false); done != nil {
+				select {
+				case <-done:
+					continue
+				case <-ctx.Done():
+					return nil, fmt.Errorf("verify: waiting for the JWKS: %w", ctx.Err())
+				}
+			}
+		}
+		switch {
+		case lastOK.IsZero():
+			return nil, errors.Join(errJWKSNeverOK, lastErr)
+		case !fresh:
+			return nil, errors.Join(errJWKSStale, lastErr)
+		case lastErr != nil:
+			// The set could not be checked for a new key.
+			return nil, fmt.Errorf("verify: JWKS unreachable: %w", lastErr)
+		}
+		return nil, errJWKSNotInSet
+	}
+}
+
+// lookup asks keyfunc for kid's key and keeps it only if it is an Ed25519
+// public key; keyfunc refuses a JWK whose "alg" is set to another than
+// EdDSA or whose "use" is not "sig". The lookup is always for EdDSA, the
+// only alg a JWKS serves: for a token of another alg (HS256) the Verifier
+// then finds the key does not fit and answers bad_alg.
+func (r *remoteJWKS) lookup(ctx context.Context, kid string) (any, bool) {
+	k, err := r.kf.KeyfuncCtx(ctx)(&jwt.Token{Header: map[string]any{"kid": kid, "alg": AlgEdDSA}})
+	if err != nil {
+		return nil, false
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return nil, false
+	}
+	return pub, true
+}
+
+func (r *remoteJWKS) status() (time.Time, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastOK, r.lastErr
+}
+
+// begin joins the running fetch or starts one, and returns a channel
+// closed when it ends. Unless force is set, it starts none within
+// minRefetch of the previous start and then returns nil.
+func (r *remoteJWKS) begin(force bool) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inflight != nil {
+		return r.inflight
+	}
+	if r.ctx.Err() != nil {
+		return closedChan
+	}
+	if !force && time.Since(r.lastStart) < r.minRefetch {
+		return nil
+	}
+	done := make(chan struct{})
+	r.inflight = done
+	r.lastStart = time.Now()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := r.fetch()
+		r.mu.Lock()
+		r.inflight = nil
+		r.lastErr = err
+		if err == nil {
+			r.lastOK = time.Now()
+		}
+		r.mu.Unlock()
+		if err != nil && r.ctx.Err() == nil {
+			r.onError(err)
+		}
+		close(done)
+	}()
+	return done
+}
+
+// fetch reads the set once. jwkset replaces the cached keys only when the
+// whole answer is good, so a failure leaves the cache as it was.
+func (r *remoteJWKS) fetch() error {
+	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	defer cancel()
+	_, err := jwkset.NewStorageFromHTTP(r.url, jwkset.HTTPClientStorageOptions{
+		Client:      r.client,
+		Ctx:         ctx,
+		HTTPTimeout: r.timeout,
+		Storage:     r.store,
+	})
+	if err != nil {
+		return fmt.Errorf("verify: fetching JWKS %s: %w", r.shown, err)
+	}
+	return nil
+}
+
+// loop re-fetches every refresh interval, or after minRefetch while
+// fetches fail.
+func (r *remoteJWKS) loop() {
+	defer r.wg.Done()
+	t := time.NewTimer(r.next())
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-r.begin(true):
+		}
+		t.Reset(r.next())
+	}
+}
+
+func (r *remoteJWKS) next() time.Duration {
+	if _, err := r.status(); err != nil {
+		return r.minRefetch
+	}
+	return r.refresh
+}
