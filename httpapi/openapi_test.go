@@ -170,7 +170,7 @@ func TestOpenAPIDocument(t *testing.T) {
 
 	// Every mapping has string keys (so the document is JSON), and every
 	// $ref is local and resolves.
-	refs := 0
+	refs, examples := 0, 0
 	var walk func(at string, v any)
 	walk = func(at string, v any) {
 		switch v := v.(type) {
@@ -180,6 +180,15 @@ func TestOpenAPIDocument(t *testing.T) {
 				s, _ := ref.(string)
 				if _, err := dig(spec, s); err != nil {
 					t.Errorf("%s: $ref %v: %v", at, ref, err)
+				}
+			}
+			if ex, ok := v["examples"].(map[string]any); ok && v["schema"] != nil {
+				for name, e := range ex {
+					examples++
+					value := roundTrip(t, resolve(t, spec, e)["value"])
+					if err := validate(spec, v["schema"], value, "example "+name); err != nil {
+						t.Errorf("%s: %v", at, err)
+					}
 				}
 			}
 			for k, x := range v {
@@ -196,6 +205,9 @@ func TestOpenAPIDocument(t *testing.T) {
 	walk("#", spec)
 	if refs < 50 {
 		t.Errorf("only %d $refs found; is the walk broken?", refs)
+	}
+	if examples == 0 {
+		t.Error("no example checked; is the walk broken?")
 	}
 
 	// Every operation has responses, security, and every {name} in its
@@ -445,6 +457,21 @@ func matchPath(spec map[string]any, path string) string {
 		}
 	}
 	return best
+}
+
+// roundTrip turns a value decoded from YAML into what encoding/json
+// would decode (numbers as float64).
+func roundTrip(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func keys(m map[string]any) []string {
