@@ -8,6 +8,9 @@ const (
 	CodeInvalidToken = "invalid_token"
 	CodeTokenExpired = "token_expired"
 	CodeTokenRevoked = "token_revoked"
+	// CodeForbidden is the 403 of RequireRole and RequireSubject: a valid
+	// token that is not allowed here.
+	CodeForbidden = "forbidden"
 )
 
 // Reasons refine a code into a short machine word. They exist for metrics

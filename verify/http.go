@@ -109,6 +109,68 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok && c != nil
 }
 
+// RequireRole lets a request through only when the claims that Middleware
+// put in its context carry role; any other role, none, or no claims at all
+// (Middleware did not run first) gets a 403 problem+json with code
+// forbidden. Chain it inside Middleware:
+//
+//	mux.Handle("GET /admin/", auth(verify.RequireRole("admin")(h)))
+//
+// It panics on an empty role, which would let role-less tokens pass.
+func RequireRole(role string) func(http.Handler) http.Handler {
+	if role == "" {
+		panic("verify: RequireRole with an empty role")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c, ok := ClaimsFromContext(r.Context()); !ok || c.Role != role {
+				writeForbidden(w, "role not allowed")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// RequireSubject lets a request through only when the path wildcard named
+// pathParam (read with r.PathValue, so the route is a ServeMux pattern such
+// as "GET /api/{user_id}/tasks") equals the token's subject: a user reaches
+// only their own resources, admins included. Otherwise, and when there are
+// no claims or no such wildcard, it answers a 403 problem+json with code
+// forbidden. Chain it inside Middleware. It panics on an empty pathParam.
+func RequireSubject(pathParam string) func(http.Handler) http.Handler {
+	if pathParam == "" {
+		panic("verify: RequireSubject with an empty path parameter")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, ok := ClaimsFromContext(r.Context())
+			if !ok || c.Subject == "" || r.PathValue(pathParam) != c.Subject {
+				writeForbidden(w, "not allowed for this user")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// writeForbidden is the contract's 403: problem+json, code forbidden, and no
+// WWW-Authenticate, since new credentials would not help.
+func writeForbidden(w http.ResponseWriter, detail string) {
+	body, _ := json.Marshal(problem{
+		Type:   "about:blank",
+		Title:  http.StatusText(http.StatusForbidden),
+		Status: http.StatusForbidden,
+		Code:   CodeForbidden,
+		Detail: detail,
+	})
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusForbidden)
+	w.Write(append(body, '\n'))
+}
+
 // problem is the contract's RFC 9457 body; the field order is the
 // contract's example.
 type problem struct {

@@ -279,3 +279,139 @@ func TestChallenge(t *testing.T) {
 		}
 	}
 }
+
+// wantForbidden asserts the contract's 403: problem+json, code forbidden,
+// no WWW-Authenticate, handler not reached.
+func wantForbidden(t *testing.T, rec *httptest.ResponseRecorder, reached bool) {
+	t.Helper()
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("status %d, want 403; body %s", rec.Code, rec.Body)
+	}
+	if reached {
+		t.Error("handler reached")
+	}
+	if got := rec.Header().Get("Content-Type"); got != "application/problem+json" {
+		t.Errorf("Content-Type %q", got)
+	}
+	if got := rec.Header().Values("WWW-Authenticate"); len(got) != 0 {
+		t.Errorf("WWW-Authenticate %q on a 403", got)
+	}
+	p := decodeProblem(t, rec)
+	if p.Type != "about:blank" || p.Title != "Forbidden" || p.Status != 403 || p.Code != verify.CodeForbidden || p.Detail == "" {
+		t.Errorf("body %+v", p)
+	}
+}
+
+func TestRequireRole(t *testing.T) {
+	auth := verify.Middleware(newVerifier(t, edConfig()), verify.MiddlewareOptions{})
+	admin := mintEd(t, nil, func(c jwt.MapClaims) { c["role"] = "admin" })
+	tests := []struct {
+		name   string
+		auth   string
+		status int
+	}{
+		{name: "admin", auth: "Bearer " + admin, status: http.StatusOK},
+		{name: "user", auth: "Bearer " + mintEd(t, nil, nil), status: http.StatusForbidden},
+		{name: "no role", auth: "Bearer " + mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "role") }), status: http.StatusForbidden},
+		{name: "role differs in case", auth: "Bearer " + mintEd(t, nil, func(c jwt.MapClaims) { c["role"] = "Admin" }), status: http.StatusForbidden},
+		{name: "no token: 401 first", status: http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reached := false
+			h := auth(verify.RequireRole("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = true
+			})))
+			r := httptest.NewRequest(http.MethodGet, "/admin", nil)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			switch tc.status {
+			case http.StatusOK:
+				if rec.Code != 200 || !reached {
+					t.Errorf("status %d reached %v", rec.Code, reached)
+				}
+			case http.StatusForbidden:
+				wantForbidden(t, rec, reached)
+			default:
+				if rec.Code != tc.status || reached {
+					t.Errorf("status %d reached %v", rec.Code, reached)
+				}
+			}
+		})
+	}
+
+	// Without Middleware in front there are no claims: refused, not let through.
+	rec := httptest.NewRecorder()
+	reached := false
+	verify.RequireRole("admin")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin", nil))
+	wantForbidden(t, rec, reached)
+}
+
+func TestRequireSubject(t *testing.T) {
+	auth := verify.Middleware(newVerifier(t, edConfig()), verify.MiddlewareOptions{})
+	mux := http.NewServeMux()
+	var reached bool
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true })
+	mux.Handle("GET /api/{user_id}/tasks", auth(verify.RequireSubject("user_id")(ok)))
+	mux.Handle("GET /misconfigured/{id}", auth(verify.RequireSubject("user_id")(ok)))
+	mux.Handle("GET /unprotected/{user_id}", verify.RequireSubject("user_id")(ok))
+
+	user1 := "Bearer " + mintEd(t, nil, nil) // sub user-1
+	admin := "Bearer " + mintEd(t, nil, func(c jwt.MapClaims) { c["role"] = "admin"; c["sub"] = "admin-1" })
+	tests := []struct {
+		name, path, auth string
+		status           int
+	}{
+		{"own tasks", "/api/user-1/tasks", user1, http.StatusOK},
+		{"another user's tasks", "/api/user-2/tasks", user1, http.StatusForbidden},
+		{"prefix of the subject", "/api/user-/tasks", user1, http.StatusForbidden},
+		{"escaped path segment", "/api/user%2D1/tasks", user1, http.StatusOK}, // PathValue unescapes: same user
+		{"admins included", "/api/user-1/tasks", admin, http.StatusForbidden},
+		{"no such wildcard", "/misconfigured/user-1", user1, http.StatusForbidden},
+		{"no Middleware, no claims", "/unprotected/user-1", "", http.StatusForbidden},
+		{"no token: 401 first", "/api/user-1/tasks", "", http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reached = false
+			r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, r)
+			switch tc.status {
+			case http.StatusOK:
+				if rec.Code != 200 || !reached {
+					t.Errorf("status %d reached %v; body %s", rec.Code, reached, rec.Body)
+				}
+			case http.StatusForbidden:
+				wantForbidden(t, rec, reached)
+			default:
+				if rec.Code != tc.status || reached {
+					t.Errorf("status %d reached %v", rec.Code, reached)
+				}
+			}
+		})
+	}
+}
+
+func TestRequirePanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"RequireRole":    func() { verify.RequireRole("") },
+		"RequireSubject": func() { verify.RequireSubject("") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s(\"\") did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
