@@ -361,6 +361,13 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 		check(req{method: "GET", path: p}, 200)
 	}
 
+	// The per-account throttle: the 11th attempt within 15 minutes is 429.
+	wrong := map[string]string{"email": "bob@example.com", "password": "wrong password"}
+	for range 10 {
+		check(req{method: "POST", path: "/api/auth/signin", body: wrong}, 401)
+	}
+	check(req{method: "POST", path: "/api/auth/signin", body: wrong}, 429)
+
 	// The per-IP limit: 429 with Retry-After.
 	lim := newHarness(t, options{rate: 1})
 	body := map[string]string{"email": "ada@example.com", "password": "wrong password"}
@@ -369,6 +376,14 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	resp := lim.do(r)
 	if resp.status != http.StatusTooManyRequests {
 		t.Fatalf("second sign-in at rate 1: status %d, want 429", resp.status)
+	}
+	seen[conform(t, spec, r.method, r.path, resp)] = true
+
+	// A store that does not answer: readyz is 503 with Retry-After.
+	lim.store.Close()
+	r = req{method: "GET", path: "/readyz"}
+	if resp = lim.do(r); resp.status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the store closed: status %d, want 503", resp.status)
 	}
 	seen[conform(t, spec, r.method, r.path, resp)] = true
 
@@ -440,6 +455,8 @@ func conform(t *testing.T, spec map[string]any, method, path string, resp respon
 			t.Errorf("%s: body is not JSON: %v", where, err)
 		} else if err := validate(spec, media["schema"], body, "body"); err != nil {
 			t.Errorf("%s: %v; body %s", where, err, resp.body)
+		} else if m, ok := body.(map[string]any); ok && mt == "application/problem+json" && m["status"] != float64(resp.status) {
+			t.Errorf("%s: problem status %v differs from the HTTP status", where, m["status"])
 		}
 	}
 	return strings.ToUpper(method) + " " + tmpl
