@@ -13,6 +13,14 @@
 // type, rejection of every "crit" header, a "typ" check, required "exp" and
 // "sub", and errors that carry the contract's stable codes.
 //
+// Keys come from a KeyFunc: [RemoteJWKS] for a JWK Set over https (Latchkey's
+// /.well-known/jwks.json, or a foreign issuer's such as Better Auth's
+// /api/auth/jwks), [StaticKeys] for fixed Ed25519 public keys, or
+// [HMACSecret] for a shared HS256 secret. [Middleware] guards net/http
+// routes with the contract's 401s; [RequireRole] and [RequireSubject],
+// chained inside it, answer its 403 forbidden. [Config.AllowNoType] admits
+// issuers that set no "typ" header.
+//
 // Headers that name key material ("jku", "x5u", "jwk", "x5c") are never
 // consulted: keys come only from [Config.Keys], looked up by "kid". Trusting a
 // key the token itself points at would let anyone sign a token.

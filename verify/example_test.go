@@ -3,7 +3,10 @@ package verify_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -16,13 +19,17 @@ import (
 // exampleToken plays the issuer's part: Latchkey's token package mints
 // tokens of this shape.
 func exampleToken(priv ed25519.PrivateKey, kid string) string {
+	return exampleTokenFor(priv, kid, "user-123", "user")
+}
+
+func exampleTokenFor(priv ed25519.PrivateKey, kid, sub, role string) string {
 	now := time.Now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
 		"iss":  "https://auth.example.com",
 		"aud":  "latchkey",
-		"sub":  "user-123",
+		"sub":  sub,
 		"sid":  "session-9",
-		"role": "user",
+		"role": role,
 		"iat":  now.Unix(),
 		"exp":  now.Add(15 * time.Minute).Unix(),
 		"jti":  "token-1",
@@ -91,9 +98,137 @@ func ExampleHMACSecret() {
 	// Output: user-123 <nil>
 }
 
-// Middleware guards routes; handlers read the verified claims from the
-// request context.
+// jwksStandIn serves a JWK Set the way a running Latchkey serves its
+// /.well-known/jwks.json, here with one Ed25519 key.
+func jwksStandIn(pub ed25519.PublicKey, kid string) *httptest.Server {
+	body := fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":%q,"x":%q}]}`,
+		kid, base64.RawURLEncoding.EncodeToString(pub))
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body)
+	}))
+}
+
+// call makes a GET with an optional bearer token and prints the answer.
+func call(url, token string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Printf("%d %s", resp.StatusCode, body)
+}
+
+// A Go service protected by Latchkey, in ten lines: keys come from
+// Latchkey's JWKS (re-fetched when Latchkey rotates its key), every route
+// is behind Middleware, and each user reaches only their own notes.
 func ExampleMiddleware() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	latchkey := jwksStandIn(priv.Public().(ed25519.PublicKey), "k1") // a running Latchkey
+	defer latchkey.Close()
+
+	// The service.
+	keys, stop, err := verify.RemoteJWKS(context.Background(), latchkey.URL+"/.well-known/jwks.json", verify.JWKSOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stop()
+	v, err := verify.New(verify.Config{Issuer: "https://auth.example.com", Audience: "latchkey", Keys: keys})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth := verify.Middleware(v, verify.MiddlewareOptions{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/{user_id}/notes", auth(verify.RequireSubject("user_id")(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			c, _ := verify.ClaimsFromContext(r.Context())
+			fmt.Fprintf(w, "notes of %s\n", c.Subject)
+		}))))
+	srv := httptest.NewServer(mux) // http.ListenAndServe(addr, mux) in production
+	defer srv.Close()
+
+	// A client holding an access token Latchkey issued to user-123.
+	token := exampleToken(priv, "k1")
+	call(srv.URL+"/api/user-123/notes", token)
+	call(srv.URL+"/api/user-456/notes", token)
+	call(srv.URL+"/api/user-123/notes", "")
+	// Output:
+	// 200 notes of user-123
+	// 403 {"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"not allowed for this user"}
+	// 401 {"type":"about:blank","title":"Unauthorized","status":401,"code":"missing_token","detail":"missing bearer token"}
+}
+
+// RequireRole keeps a route for one role, here Latchkey's admins.
+func ExampleRequireRole() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	v, err := verify.New(verify.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "latchkey",
+		Keys:     verify.StaticKeys(map[string]ed25519.PublicKey{"k1": priv.Public().(ed25519.PublicKey)}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth := verify.Middleware(v, verify.MiddlewareOptions{})
+	h := auth(verify.RequireRole("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "the admin console")
+	})))
+
+	for _, token := range []string{
+		exampleTokenFor(priv, "k1", "user-1", "admin"),
+		exampleTokenFor(priv, "k1", "user-2", "user"),
+	} {
+		r := httptest.NewRequest("GET", "/admin", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// 200 the admin console
+	// 403 {"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"role not allowed"}
+}
+
+// A foreign issuer such as Better Auth's JWT plugin sets no "typ" header:
+// AllowNoType accepts that, while a typ that is present must still be
+// at+jwt. Claims beyond the known ones (Better Auth may add email and
+// name) stay in Raw.
+func ExampleConfig_allowNoType() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	v, err := verify.New(verify.Config{
+		Issuer:      "https://app.example.com",
+		Audience:    "https://app.example.com",
+		Keys:        verify.StaticKeys(map[string]ed25519.PublicKey{"ba-1": priv.Public().(ed25519.PublicKey)}),
+		AllowNoType: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+		"iss": "https://app.example.com", "aud": "https://app.example.com",
+		"sub": "ba-user-7", "email": "ada@example.com",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(15 * time.Minute).Unix(),
+	})
+	tok.Header["kid"] = "ba-1"
+	delete(tok.Header, "typ") // golang-jwt adds "JWT"; Better Auth sends none
+	s, _ := tok.SignedString(priv)
+
+	claims, err := v.Verify(context.Background(), s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.Subject, claims.Role == "", claims.Raw["email"] != nil)
+	// Output: ba-user-7 true true
+}
+
+// OnError sees every rejection, for metrics and audit; handlers read the
+// verified claims from the request context.
+func ExampleMiddleware_onError() {
 	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	v, err := verify.New(verify.Config{
 		Issuer:   "https://auth.example.com",
