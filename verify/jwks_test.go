@@ -479,3 +479,28 @@ func TestRemoteJWKSContext(t *testing.T) {
 		t.Errorf("waiting request: %v, want a failure that is not ErrUnknownKey", err)
 	}
 }
+
+// BenchmarkVerifyRemoteJWKS is BenchmarkVerifyEdDSA with the key from a
+// cached remote set: the price of the keyfunc lookup on the hot path.
+func BenchmarkVerifyRemoteJWKS(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"keys": []any{okpJWK("k0", key2Pub), okpJWK(testKID, testPub)}})
+	}))
+	defer srv.Close()
+	keys, stop, err := verify.RemoteJWKS(context.Background(), srv.URL, verify.JWKSOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	cfg := benchConfig(edConfig())
+	cfg.Keys = keys
+	v := newVerifier(b, cfg)
+	tok := benchToken(b, jwt.SigningMethodEdDSA, testPriv)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
