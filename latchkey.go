@@ -29,7 +29,10 @@ type User struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Disabled appears only in admin answers (see httpapi's adminUser).
 	Disabled     bool   `json:"-"`
-	PasswordHash string `json:"-"`
+	PasswordHash string `json:"-"` // empty for external users: no password
+	// Issuer is the trusted external issuer a provisioned user comes from
+	// (its ID is that issuer's sub); empty for Latchkey's own users.
+	Issuer string `json:"-"`
 }
 
 // Session is one signed-in device. Its refresh token is never stored: the

@@ -21,6 +21,11 @@ type UserService interface {
 	// transaction, revokes every unrevoked session of the user except keepSessionID
 	// (which may be empty). It returns the ids of the sessions it revoked.
 	SetPassword(ctx context.Context, userID, hash, keepSessionID string, now time.Time) ([]string, error)
+	// ProvisionExternalUser creates, on first sight, the user of a trusted
+	// external issuer whose ID is u.ID (the issuer's sub), with u.Role and
+	// u.Issuer, and returns the stored user, which may be an existing user
+	// of another issuer.
+	ProvisionExternalUser(ctx context.Context, u *User) (*User, error)
 	// RehashPassword replaces oldHash with newHash, the same password under
 	// stronger parameters, only if oldHash is still the stored one (a
 	// password change in between wins). It reports whether it replaced.

@@ -151,6 +151,15 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	} else if err != nil {
 		return nil, err
 	}
+	if u.PasswordHash == "" {
+		// A user provisioned from an external issuer has no password here:
+		// answer exactly as for an unknown email.
+		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, hashFailure("dummy verify", err)
+		}
+		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "no_password")
+		return nil, errInvalidCredentials
+	}
 	ok, err := s.Hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return nil, hashFailure("verify password", err)
@@ -580,6 +589,28 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchk
 	}
 	s.Revoked.Add(now, ids...)
 	logEvent(s.Logger, ev)
+	return u, nil
+}
+
+// ExternalUser admits the subject of a token from the trusted external
+// issuer: on first sight it becomes a user (no password, no stored email or
+// name; role from the token's role claim, else user), so its task routes
+// work at once. A subject that is already a user of another issuer, or of
+// Latchkey itself, is refused: the external issuer may not speak for them.
+func (s *Service) ExternalUser(ctx context.Context, issuer, sub, role string) (*latchkey.User, error) {
+	if sub == "" || len(sub) > 255 {
+		return nil, latchkey.Errorf(latchkey.EINVALIDTOKEN, "unusable subject")
+	}
+	u, err := s.Store.ProvisionExternalUser(ctx, &latchkey.User{ID: sub, Role: latchkey.Role(role), Issuer: issuer})
+	if err != nil {
+		return nil, err
+	}
+	if u.Issuer != issuer {
+		return nil, latchkey.Errorf(latchkey.EFORBIDDEN, "this subject is not the external issuer's to name")
+	}
+	if u.Disabled {
+		return nil, errRevoked
+	}
 	return u, nil
 }
 

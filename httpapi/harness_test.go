@@ -55,12 +55,14 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type options struct {
-	grace  time.Duration
-	secret []byte // HS256 mode when set
-	tls    bool
-	rate   int      // AuthRate
-	proxy  bool     // TrustProxy
-	cors   []string // CORSOrigins
+	trusted       *verify.Verifier // the external issuer's verifier, if any
+	trustedIssuer string
+	grace         time.Duration
+	secret        []byte // HS256 mode when set
+	tls           bool
+	rate          int      // AuthRate
+	proxy         bool     // TrustProxy
+	cors          []string // CORSOrigins
 }
 
 // harness is a real server (real SQLite file, real key ring) behind httptest.
@@ -143,7 +145,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	}
 	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
 		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate, TrustProxy: opts.proxy,
-		CORSOrigins: opts.cors,
+		CORSOrigins: opts.cors, Trusted: opts.trusted, TrustedIssuer: opts.trustedIssuer,
 	}))
 	if opts.tls {
 		h.srv.StartTLS()

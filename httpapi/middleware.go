@@ -16,14 +16,17 @@ import (
 // token; verify answers the contract's 401 otherwise.
 func (s *server) requireToken(next http.Handler) http.Handler {
 	return verify.Middleware(s.Verifier, verify.MiddlewareOptions{
-		Realm: realm,
-		OnError: func(r *http.Request, err *verify.Error) {
-			s.metrics.rejections.WithLabelValues(err.Reason).Inc()
-			if err.Reason != verify.ReasonMissing {
-				s.Auth.Record(latchkey.AuditTokenRejected, s.client(r), "", "", err.Reason)
-			}
-		},
+		Realm:   realm,
+		OnError: s.onTokenError,
 	})(next)
+}
+
+// onTokenError counts and audits a refused access token.
+func (s *server) onTokenError(r *http.Request, err *verify.Error) {
+	s.metrics.rejections.WithLabelValues(err.Reason).Inc()
+	if err.Reason != verify.ReasonMissing {
+		s.Auth.Record(latchkey.AuditTokenRejected, s.client(r), "", "", err.Reason)
+	}
 }
 
 // owner refuses a task route whose {user_id} is not the token's subject,

@@ -9,6 +9,7 @@ import (
 // addRoutes is the whole API surface in one place.
 func (s *server) addRoutes(mux *http.ServeMux) {
 	authed := s.requireToken
+	tasks := s.requireTaskToken // also the trusted external issuer's tokens
 	limited := s.limitAuth
 
 	mux.Handle("POST /api/auth/signup", limited(s.handleSignUp()))
@@ -22,13 +23,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 
-	mux.Handle("GET /api/{user_id}/tasks", authed(s.owner(s.handleListTasks())))
-	mux.Handle("POST /api/{user_id}/tasks", authed(s.owner(s.handleCreateTask())))
-	mux.Handle("GET /api/{user_id}/tasks/{id}", authed(s.owner(s.handleGetTask())))
-	mux.Handle("PUT /api/{user_id}/tasks/{id}", authed(s.owner(s.handleReplaceTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}", authed(s.owner(s.handlePatchTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", authed(s.owner(s.handleToggleTask())))
-	mux.Handle("DELETE /api/{user_id}/tasks/{id}", authed(s.owner(s.handleDeleteTask())))
+	mux.Handle("GET /api/{user_id}/tasks", tasks(s.owner(s.handleListTasks())))
+	mux.Handle("POST /api/{user_id}/tasks", tasks(s.owner(s.handleCreateTask())))
+	mux.Handle("GET /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleGetTask())))
+	mux.Handle("PUT /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleReplaceTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}", tasks(s.owner(s.handlePatchTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(s.owner(s.handleToggleTask())))
+	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleDeleteTask())))
 
 	admin := func(h http.Handler) http.Handler { return authed(s.requireAdmin(h)) }
 	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))

@@ -21,6 +21,10 @@ type Config struct {
 	Auth     *auth.Service
 	Store    latchkey.Store
 	Verifier *verify.Verifier
+	// Trusted, when set, also verifies access tokens of a trusted external
+	// issuer (TrustedIssuer) on the task routes.
+	Trusted       *verify.Verifier
+	TrustedIssuer string
 	// JWKS returns the current JSON Web Key Set document.
 	JWKS func() []byte
 	// Issuer is the configured issuer URL; its origin passes the CSRF check.

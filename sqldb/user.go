@@ -11,13 +11,13 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-const userColumns = `id, email, name, role, password_hash, disabled, created_at`
+const userColumns = `id, email, name, role, password_hash, disabled, created_at, issuer`
 
 func scanUser(r rowScanner) (*latchkey.User, error) {
 	var u latchkey.User
 	var role string
 	var created int64
-	if err := r.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &u.Issuer); err != nil {
 		return nil, err
 	}
 	u.Role = latchkey.Role(role)
@@ -140,4 +140,26 @@ func (db *DB) RehashPassword(ctx context.Context, userID, oldHash, newHash strin
 		return false, wrap("rehash password", err)
 	}
 	return ok, nil
+}
+
+// ProvisionExternalUser makes sure a user of a trusted external issuer
+// exists, creating it with u's id, role and issuer on first sight, and
+// returns the stored user (which may belong to another issuer: the caller
+// checks). No email or name is stored for such users.
+func (db *DB) ProvisionExternalUser(ctx context.Context, u *latchkey.User) (*latchkey.User, error) {
+	role := u.Role
+	if !role.Valid() {
+		role = latchkey.RoleUser
+	}
+	err := db.inTx(ctx, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at, issuer)
+			 VALUES ($1, '', $2, '', $3, '', FALSE, $4, $5) ON CONFLICT DO NOTHING`,
+			u.ID, "\x00external\x00"+u.Issuer+"\x00"+u.ID, string(role), nanos(db.now()), u.Issuer)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("provision external user", err)
+	}
+	return db.FindUserByID(ctx, u.ID)
 }

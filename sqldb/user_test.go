@@ -281,3 +281,29 @@ func TestReserveSignIn(t *testing.T) {
 		}
 	})
 }
+
+func TestProvisionExternalUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u, err := db.ProvisionExternalUser(ctx, &latchkey.User{ID: "ext-1", Role: latchkey.RoleAdmin, Issuer: "https://front.example"})
+		must(t, err)
+		if u.ID != "ext-1" || u.Issuer != "https://front.example" || u.Role != latchkey.RoleAdmin || u.Email != "" || u.PasswordHash != "" {
+			t.Fatalf("provisioned %+v", u)
+		}
+		// Second sight: the same row, unchanged.
+		again, err := db.ProvisionExternalUser(ctx, &latchkey.User{ID: "ext-1", Role: latchkey.RoleUser, Issuer: "https://front.example"})
+		must(t, err)
+		if again.Role != latchkey.RoleAdmin || !again.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("second sight changed the user: %+v", again)
+		}
+		// A Latchkey user's id is returned as it is, for the caller to refuse.
+		own := newUser(t, db)
+		got, err := db.ProvisionExternalUser(ctx, &latchkey.User{ID: own.ID, Issuer: "https://front.example"})
+		must(t, err)
+		if got.Issuer != "" || got.Email != own.Email {
+			t.Fatalf("an own user was taken over: %+v", got)
+		}
+		// Two external users, no email clash.
+		_, err = db.ProvisionExternalUser(ctx, &latchkey.User{ID: "ext-2", Issuer: "https://front.example"})
+		must(t, err)
+	})
+}

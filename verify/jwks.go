@@ -171,6 +171,16 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // checkJWKSURL enforces https, or http to a loopback host.
+// CheckJWKSURL reports whether RemoteJWKS would accept raw: an https URL,
+// or plain http to a loopback host. A configuration can check it up front.
+func CheckJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("verify: JWKS URL: %w", err)
+	}
+	return checkJWKSURL(u)
+}
+
 func checkJWKSURL(u *url.URL) error {
 	if u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("verify: JWKS URL %q has no host", u.Redacted())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/keyseal"
+	"github.com/latchkey/latchkey/verify"
 )
 
 // setting is one row of the contract's configuration table: an environment
@@ -217,6 +218,21 @@ func parseConfig(get func(string) string) (*config, error) {
 	if c.TrustedSecret != "" && len(c.TrustedSecret) < 32 {
 		return nil, errors.New("LATCHKEY_TRUSTED_SECRET: needs at least 32 bytes")
 	}
+	if c.TrustedJWKSURL != "" || c.TrustedSecret != "" || c.TrustedIssuer != "" || c.TrustedAud != "" {
+		switch {
+		case (c.TrustedJWKSURL == "") == (c.TrustedSecret == ""):
+			return nil, errors.New("LATCHKEY_TRUSTED_JWKS_URL or LATCHKEY_TRUSTED_SECRET: set exactly one to trust an external issuer")
+		case c.TrustedIssuer == "" || c.TrustedAud == "":
+			return nil, errors.New("LATCHKEY_TRUSTED_ISSUER and LATCHKEY_TRUSTED_AUDIENCE: both are required to trust an external issuer")
+		case c.TrustedIssuer == c.Issuer:
+			return nil, errors.New("LATCHKEY_TRUSTED_ISSUER: must differ from LATCHKEY_ISSUER")
+		}
+		if c.TrustedJWKSURL != "" {
+			if err := verify.CheckJWKSURL(c.TrustedJWKSURL); err != nil {
+				return nil, fmt.Errorf("LATCHKEY_TRUSTED_JWKS_URL: %w", err)
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -229,8 +245,7 @@ func (c *config) keyFile() string { return c.SQLitePath + ".key" }
 func (c *config) notYetEnforced() []string {
 	var out []string
 	for _, env := range []string{
-		"LATCHKEY_TRUSTED_JWKS_URL", "LATCHKEY_TRUSTED_ISSUER", "LATCHKEY_TRUSTED_AUDIENCE",
-		"LATCHKEY_TRUSTED_SECRET", "LATCHKEY_DB_MAX_CONNS",
+		"LATCHKEY_DB_MAX_CONNS",
 	} {
 		if c.set[env] {
 			out = append(out, env)

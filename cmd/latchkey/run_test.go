@@ -536,3 +536,27 @@ func TestRunHelpHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestRunTrustedIssuerConfig(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "lk.db")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"jwks without issuer", []string{"--trusted-jwks-url", "http://127.0.0.1:1/jwks", "--trusted-audience", "a"}},
+		{"both jwks and secret", []string{"--trusted-jwks-url", "http://127.0.0.1:1/jwks", "--trusted-secret", strings.Repeat("s", 32), "--trusted-issuer", "http://f", "--trusted-audience", "a"}},
+		{"issuer without keys", []string{"--trusted-issuer", "http://f", "--trusted-audience", "a"}},
+		{"same issuer as ours", []string{"--trusted-secret", strings.Repeat("s", 32), "--trusted-issuer", "http://localhost:8080", "--trusted-audience", "a"}},
+		{"jwks over plain http to another host", []string{"--trusted-jwks-url", "http://front.example/jwks", "--trusted-issuer", "http://f", "--trusted-audience", "a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"serve", "--addr", "127.0.0.1:0", "--database-url", db}, tc.args...),
+				envFunc(nil), strings.NewReader(""), &bytes.Buffer{}, &stderr)
+			if code != 2 || strings.Count(stderr.String(), "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q", code, stderr.String())
+			}
+		})
+	}
+}

@@ -219,6 +219,36 @@ func leeway(accessTTL time.Duration) time.Duration {
 	return max(time.Millisecond, min(verify.MaxLeeway, accessTTL/10))
 }
 
+// trustedVerifier builds the verifier of the trusted external issuer, when
+// one is configured: its JWKS (fetched, cached, refreshed in the
+// background, re-fetched on an unknown kid) or its shared HS256 secret. Its
+// tokens may carry no typ (Better Auth sets none) and no session id.
+func trustedVerifier(ctx context.Context, cfg *config, log *slog.Logger) (*verify.Verifier, func(), error) {
+	stop := func() {}
+	if cfg.TrustedIssuer == "" {
+		return nil, stop, nil
+	}
+	vc := verify.Config{Issuer: cfg.TrustedIssuer, Audience: cfg.TrustedAud, AllowNoType: true}
+	if cfg.TrustedSecret != "" {
+		vc.Algorithms, vc.Keys = []string{verify.AlgHS256}, verify.HMACSecret([]byte(cfg.TrustedSecret))
+	} else {
+		keys, stopJWKS, err := verify.RemoteJWKS(ctx, cfg.TrustedJWKSURL, verify.JWKSOptions{
+			OnError: func(err error) { log.Warn("fetch the trusted issuer's JWKS", "err", err) },
+		})
+		if err != nil {
+			return nil, stop, usagef("LATCHKEY_TRUSTED_JWKS_URL: %w", err)
+		}
+		vc.Algorithms, vc.Keys, stop = []string{verify.AlgEdDSA}, keys, stopJWKS
+	}
+	v, err := verify.New(vc)
+	if err != nil {
+		stop()
+		return nil, func() {}, usagef("trusted issuer: %w", err)
+	}
+	log.Info("trusting an external issuer on the task routes", "issuer", cfg.TrustedIssuer)
+	return v, stop, nil
+}
+
 func (a *app) jwks() []byte {
 	if a.ring == nil {
 		return []byte(`{"keys":[]}`)
@@ -281,16 +311,23 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	auditDone := make(chan struct{})
 	go func() { a.audit.Run(watchCtx); close(auditDone) }()
 
+	trusted, stopTrusted, err := trustedVerifier(watchCtx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTrusted()
 	handler := httpapi.NewServer(httpapi.Config{
-		Logger:      log,
-		Auth:        a.auth,
-		Store:       a.store,
-		Verifier:    a.verifier,
-		JWKS:        a.jwks,
-		Issuer:      cfg.Issuer,
-		TrustProxy:  cfg.TrustProxy,
-		AuthRate:    cfg.AuthRate,
-		CORSOrigins: cfg.CORSOrigins,
+		Trusted:       trusted,
+		TrustedIssuer: cfg.TrustedIssuer,
+		Logger:        log,
+		Auth:          a.auth,
+		Store:         a.store,
+		Verifier:      a.verifier,
+		JWKS:          a.jwks,
+		Issuer:        cfg.Issuer,
+		TrustProxy:    cfg.TrustProxy,
+		AuthRate:      cfg.AuthRate,
+		CORSOrigins:   cfg.CORSOrigins,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -1,0 +1,154 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/verify"
+)
+
+const (
+	extIssuer   = "http://127.0.0.1:3000"
+	extAudience = "http://127.0.0.1:3000"
+)
+
+// fakeIssuer is an external issuer in the shape of Better Auth's JWT
+// plugin: EdDSA, no typ, sub = its user id, email and name in the claims,
+// its JWKS on a loopback server.
+type fakeIssuer struct {
+	mu   sync.Mutex
+	kid  string
+	key  ed25519.PrivateKey
+	srv  *httptest.Server
+	hits int
+}
+
+func newFakeIssuer(t *testing.T) *fakeIssuer {
+	f := &fakeIssuer{}
+	f.rotate()
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.hits++
+		pub := f.key.Public().(ed25519.PublicKey)
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
+			"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": f.kid,
+			"x": base64.RawURLEncoding.EncodeToString(pub),
+		}}})
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeIssuer) rotate() {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	f.mu.Lock()
+	f.key, f.kid = key, base64.RawURLEncoding.EncodeToString(key[:6])
+	f.mu.Unlock()
+}
+
+func (f *fakeIssuer) token(t *testing.T, sub string, edit func(jwt.MapClaims)) string {
+	t.Helper()
+	c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "sub": sub, "email": "secret-person@example.com",
+		"name": "Secret Person", "iat": time.Now().Unix(), "exp": time.Now().Add(15 * time.Minute).Unix()}
+	if edit != nil {
+		edit(c)
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	delete(tok.Header, "typ")
+	f.mu.Lock()
+	tok.Header["kid"] = f.kid
+	key := f.key
+	f.mu.Unlock()
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func trustedHarness(t *testing.T) (*harness, *fakeIssuer) {
+	f := newFakeIssuer(t)
+	keys, stop, err := verify.RemoteJWKS(context.Background(), f.srv.URL, verify.JWKSOptions{MinRefetch: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	v, err := verify.New(verify.Config{Issuer: extIssuer, Audience: extAudience, Keys: keys, AllowNoType: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHarness(t, options{trusted: v, trustedIssuer: extIssuer}), f
+}
+
+// TestTrustedIssuer: tokens of a trusted external issuer (Better Auth's
+// shape) work on the task routes at once, with ownership enforced; the user
+// is provisioned without its email or name; every way such a token can be
+// wrong is refused; Latchkey's own tokens keep working beside them.
+func TestTrustedIssuer(t *testing.T) {
+	h, f := trustedHarness(t)
+	tok := f.token(t, "ba-user-1", nil)
+	h.secrets = append(h.secrets, tok, "secret-person@example.com", "Secret Person")
+
+	r := h.do(req{method: "POST", path: "/api/ba-user-1/tasks", bearer: tok, body: map[string]string{"title": "from Better Auth"}})
+	if r.status != 201 {
+		t.Fatalf("create with an external token: %d %s", r.status, r.body)
+	}
+	if r := h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: tok}); r.status != 200 || !strings.Contains(string(r.body), "from Better Auth") {
+		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	u, err := h.store.FindUserByID(context.Background(), "ba-user-1")
+	if err != nil || u.Email != "" || u.Name != "" || u.Issuer != extIssuer || u.Role != "user" || u.PasswordHash != "" {
+		t.Fatalf("provisioned user = %+v, %v", u, err)
+	}
+	h.do(req{method: "GET", path: "/api/someone-else/tasks", bearer: tok}).problem(t, 403, "forbidden")
+
+	parts := strings.Split(tok, ".")
+	other := newFakeIssuer(t) // a key the JWKS does not serve
+	for _, tc := range []struct{ name, token, code string }{
+		{"tampered", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+extIssuer+`","aud":"`+extAudience+`","sub":"ba-user-2","exp":9999999999}`)) + "." + parts[2], "invalid_token"},
+		{"another audience", f.token(t, "ba-user-1", func(c jwt.MapClaims) { c["aud"] = "someone-else" }), "invalid_token"},
+		{"expired", f.token(t, "ba-user-1", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "token_expired"},
+		{"unknown key", other.token(t, "ba-user-1", nil), "invalid_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: tc.token}).problem(t, 401, tc.code)
+		})
+	}
+
+	// After the issuer rotates its key, a token with the new kid works
+	// without any restart.
+	// (Re-fetches are rate-bounded, 10 ms here: retry within a deadline.)
+	f.rotate()
+	rotated := f.token(t, "ba-user-1", nil)
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r := h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: rotated})
+		if r.status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the issuer's rotation: %d %s", r.status, r.body)
+		}
+	}
+
+	// Latchkey's own tokens keep working, and the external issuer cannot
+	// speak for a Latchkey user.
+	own := h.signUp("ada@example.com")
+	if r := h.do(req{method: "GET", path: "/api/" + own.User.ID + "/tasks", bearer: own.AccessToken}); r.status != 200 {
+		t.Fatalf("own token: %d", r.status)
+	}
+	h.do(req{method: "GET", path: "/api/" + own.User.ID + "/tasks", bearer: f.token(t, own.User.ID, nil)}).problem(t, 403, "forbidden")
+	// The external token is for the task routes only.
+	h.do(req{method: "GET", path: "/api/auth/me", bearer: f.token(t, "ba-user-1", nil)}).problem(t, 401, "invalid_token")
+}
