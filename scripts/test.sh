@@ -25,6 +25,15 @@ if ! command -v chromium >/dev/null 2>&1; then
 	fi
 fi
 
+# The Better Auth integration test runs the real better-auth npm package
+# (examples/better-auth, pinned by its lockfile). Without Node it skips
+# locally and fails under CI=true.
+if command -v npm >/dev/null 2>&1; then
+	(cd examples/better-auth && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+else
+	echo "test.sh: npm is missing; the Better Auth integration test will skip (or fail under CI=true)" >&2
+fi
+
 go vet ./...
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
