@@ -152,3 +152,36 @@ func TestTrustedIssuer(t *testing.T) {
 	// The external token is for the task routes only.
 	h.do(req{method: "GET", path: "/api/auth/me", bearer: f.token(t, "ba-user-1", nil)}).problem(t, 401, "invalid_token")
 }
+
+// TestTrustedSecret: the same with a shared HS256 secret instead of a JWKS.
+func TestTrustedSecret(t *testing.T) {
+	secret := []byte("a shared secret of thirty-two bytes")
+	v, err := verify.New(verify.Config{Issuer: extIssuer, Audience: extAudience, Algorithms: []string{verify.AlgHS256},
+		Keys: verify.HMACSecret(secret), AllowNoType: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, options{trusted: v, trustedIssuer: extIssuer})
+	sign := func(key []byte, role string) string {
+		c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "sub": "hs-user", "exp": time.Now().Add(time.Minute).Unix()}
+		if role != "" {
+			c["role"] = role
+		}
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		delete(tok.Header, "typ") // as Better Auth: none; "at+jwt" passes too, a generic "JWT" does not
+		s, _ := tok.SignedString(key)
+		return s
+	}
+	if r := h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign(secret, "admin")}); r.status != 200 {
+		t.Fatalf("HS256 external token: %d %s", r.status, r.body)
+	}
+	if u, _ := h.store.FindUserByID(context.Background(), "hs-user"); u == nil || u.Role != "admin" {
+		t.Fatalf("role claim not taken: %+v", u)
+	}
+	h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign([]byte("another secret of thirty-two bytes!"), "")}).problem(t, 401, "invalid_token")
+	// A disabled external user is refused at once.
+	if _, err := h.store.Writer().Exec(`UPDATE users SET disabled = TRUE WHERE id = 'hs-user'`); err != nil {
+		t.Fatal(err)
+	}
+	h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign(secret, "")}).problem(t, 401, "token_revoked")
+}
