@@ -37,7 +37,9 @@ const (
 	DefaultMaxSize = 8192
 )
 
-// Claims is a verified access token's content.
+// Claims is a verified access token's content. Treat it as read-only,
+// Raw and Audience included: with Config.CacheSize set, every verification
+// of the same token returns the same *Claims, shared between goroutines.
 type Claims struct {
 	Subject   string    // sub: the user's id
 	SessionID string    // sid: may be empty for foreign issuers
@@ -124,6 +126,20 @@ type Config struct {
 	// true rejects it as token_revoked. It runs last so that a store is only
 	// consulted for authentic tokens.
 	IsRevoked func(ctx context.Context, c *Claims) bool
+	// CacheSize, when positive, keeps up to that many verified tokens in
+	// memory, so that verifying the same token again costs a SHA-256 and a
+	// map lookup instead of a signature check. Entries are keyed by the
+	// token's SHA-256 (the token itself is never kept) and end at the
+	// token's exp: from then on the token is verified afresh, and refused
+	// once past the leeway. IsRevoked is still asked on every hit. When the
+	// cache is full, a new entry replaces a random one. Each entry holds the
+	// token's Claims, about 1 KB for a Latchkey token. Zero turns the cache
+	// off; negative makes New fail.
+	//
+	// A hit does not consult Keys: a key withdrawn before its tokens expire
+	// keeps accepting those already cached until their exp. Leave the cache
+	// off where a key must stop working at once.
+	CacheSize int
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
 }
@@ -138,6 +154,8 @@ type Verifier struct {
 	noTypeOK  bool
 	maxSize   int
 	isRevoked func(ctx context.Context, c *Claims) bool
+	cache     *tokenCache // nil when Config.CacheSize is 0
+	now       func() time.Time
 }
 
 // New validates cfg and returns a Verifier. A configuration mistake is an
@@ -188,6 +206,13 @@ func New(cfg Config) (*Verifier, error) {
 	case maxSize == 0:
 		maxSize = DefaultMaxSize
 	}
+	if cfg.CacheSize < 0 {
+		return nil, fmt.Errorf("verify: Config.CacheSize %d is negative", cfg.CacheSize)
+	}
+	var cache *tokenCache
+	if cfg.CacheSize > 0 {
+		cache = newTokenCache(cfg.CacheSize)
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -210,12 +235,15 @@ func New(cfg Config) (*Verifier, error) {
 		noTypeOK:  cfg.AllowNoType,
 		maxSize:   maxSize,
 		isRevoked: cfg.IsRevoked,
+		cache:     cache,
+		now:       now,
 	}, nil
 }
 
 // Verify checks token and returns its claims. Every failure is an *Error
 // whose Code follows the contract: token_expired and token_revoked where they
 // apply, missing_token for an empty string, invalid_token for the rest.
+// The returned Claims are read-only (see Claims).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, &Error{Code: CodeMissingToken, Reason: ReasonMissing}
@@ -223,6 +251,19 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	// Before anything is decoded, so that a huge hostile token costs nothing.
 	if len(token) > v.maxSize {
 		return nil, invalid(ReasonOversized, nil)
+	}
+	var (
+		key [32]byte
+		now time.Time
+	)
+	if v.cache != nil {
+		key, now = cacheKey(token), v.now()
+		if c, ok := v.cache.get(key, now); ok {
+			if v.isRevoked != nil && v.isRevoked(ctx, c) {
+				return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+			}
+			return c, nil
+		}
 	}
 	mc := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(token, mc, func(t *jwt.Token) (any, error) {
@@ -237,6 +278,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if v.isRevoked != nil && v.isRevoked(ctx, c) {
 		return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	}
+	if v.cache != nil {
+		v.cache.put(key, c, now)
 	}
 	return c, nil
 }
