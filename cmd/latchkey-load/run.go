@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Hard caps: the tool is bounded in time and in what it creates whatever
+// its flags say.
+const (
+	maxDuration    = 15 * time.Minute
+	maxUsers       = 1000
+	maxTasks       = 100000 // per user
+	maxConcurrency = 1000
+	maxRate        = 100000
+)
+
+var knownScenarios = []string{"signin", "refresh", "list", "create", "mixed", "healthz"}
+
+// config is the parsed command line.
+type config struct {
+	url         string
+	allowRemote bool
+	users       int
+	tasks       int
+	concurrency int
+	duration    time.Duration
+	rate        float64
+	timeout     time.Duration
+	scenarios   []string
+}
+
+// usageError is bad usage: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// errFailed means some requests failed: exit status 1 after the report.
+var errFailed = errors.New("some requests failed")
+
+// run is the whole program; main only wires it to the process. It returns
+// 0 when every request succeeded, 1 when some failed or the server could
+// not be loaded, 2 for bad usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err == nil {
+		err = load(ctx, cfg, stdout, stderr)
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errRateLimited) {
+		fmt.Fprintln(stderr, rateHint)
+	}
+	fmt.Fprintln(stderr, "latchkey-load: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+const rateHint = "hint: the server answered 429: it limits auth POSTs per client IP (LATCHKEY_AUTH_RATE, default 60/min); " +
+	"start it with --auth-rate 0 for load runs"
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := &config{}
+	defURL := getenv("LATCHKEY_LOAD_URL")
+	if defURL == "" {
+		defURL = "http://127.0.0.1:8080"
+	}
+	var scen string
+	fs.StringVar(&cfg.url, "url", defURL, "base URL of the server (env LATCHKEY_LOAD_URL); loopback only unless -allow-remote")
+	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow a target host that is not loopback")
+	fs.IntVar(&cfg.users, "users", 20, fmt.Sprintf("users to sign up (at most %d)", maxUsers))
+	fs.IntVar(&cfg.tasks, "tasks", 20, fmt.Sprintf("tasks to create per user (at most %d)", maxTasks))
+	fs.IntVar(&cfg.concurrency, "c", 4, fmt.Sprintf("concurrent workers (at most %d)", maxConcurrency))
+	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (at most %v)", maxDuration))
+	fs.Float64Var(&cfg.rate, "rate", 0, "fixed rate in requests/s (open loop, through -c workers); 0 = as fast as -c workers go")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
+	fs.StringVar(&scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: latchkey-load [flags]\n\nStart the server with --auth-rate 0 first. Flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case cfg.users < 1 || cfg.users > maxUsers:
+		return nil, usagef("-users must be 1 to %d", maxUsers)
+	case cfg.tasks < 0 || cfg.tasks > maxTasks:
+		return nil, usagef("-tasks must be 0 to %d", maxTasks)
+	case cfg.concurrency < 1 || cfg.concurrency > maxConcurrency:
+		return nil, usagef("-c must be 1 to %d", maxConcurrency)
+	case cfg.duration <= 0 || cfg.duration > maxDuration:
+		return nil, usagef("-d must be above 0 and at most %v", maxDuration)
+	case cfg.rate < 0 || cfg.rate > maxRate:
+		return nil, usagef("-rate must be 0 to %d", maxRate)
+	case cfg.timeout <= 0 || cfg.timeout > 5*time.Minute:
+		return nil, usagef("-timeout must be above 0 and at most 5m")
+	}
+	for s := range strings.SplitSeq(scen, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !slices.Contains(knownScenarios, s) {
+			return nil, usagef("unknown scenario %q (known: %s)", s, strings.Join(knownScenarios, ", "))
+		}
+		cfg.scenarios = append(cfg.scenarios, s)
+	}
+	if len(cfg.scenarios) == 0 {
+		return nil, usagef("-scenarios: none given")
+	}
+	u, err := checkTarget(cfg.url, cfg.allowRemote)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	cfg.url = u.String()
+	return cfg, nil
+}
+
+// load provisions, runs every scenario and prints the report.
+func load(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
+	results, err := execute(ctx, cfg, stdout)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, r := range results {
+		if r.byStatus[429] > 0 {
+			fmt.Fprintln(stderr, rateHint)
+			break
+		}
+	}
+	for _, r := range results {
+		failed = failed || r.errors > 0
+	}
+	if failed {
+		return errFailed
+	}
+	return nil
+}
+
+// execute does the work of load and returns the results (the tests read
+// them).
+func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, error) {
+	l := newLoader(cfg.url, cfg.concurrency, cfg.timeout)
+	defer l.close()
+	mode := fmt.Sprintf("concurrency %d, %v each", cfg.concurrency, cfg.duration)
+	if cfg.rate > 0 {
+		mode = fmt.Sprintf("rate %g/s through %d workers, %v each", cfg.rate, cfg.concurrency, cfg.duration)
+	}
+	fmt.Fprintf(stdout, "target %s: %d users x %d tasks, %s, scenarios %s\n",
+		cfg.url, cfg.users, cfg.tasks, mode, strings.Join(cfg.scenarios, ","))
+	rssFirst := l.rss(ctx)
+	fmt.Fprintf(stdout, "server RSS at start: %s\n", mib(rssFirst))
+
+	t0 := time.Now()
+	if err := l.provision(ctx, cfg.users, cfg.tasks, cfg.concurrency); err != nil {
+		return nil, fmt.Errorf("provisioning: %w", err)
+	}
+	fmt.Fprintf(stdout, "provisioned %d users and %d tasks in %v\n",
+		cfg.users, cfg.users*cfg.tasks, time.Since(t0).Round(time.Millisecond))
+
+	var results []*result
+	lastRefresh := time.Now()
+	for _, name := range cfg.scenarios {
+		if time.Since(lastRefresh) > 5*time.Minute {
+			if err := l.refreshAll(ctx, cfg.concurrency); err != nil {
+				return results, fmt.Errorf("renewing access tokens: %w", err)
+			}
+			lastRefresh = time.Now()
+		}
+		rs := l.rss(ctx)
+		r := drive(ctx, name, l.scenario(name), cfg.concurrency, cfg.duration, cfg.rate)
+		r.rssStart, r.rssEnd = rs, l.rss(ctx)
+		results = append(results, r)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	report(stdout, results, cfg.rate > 0)
+	fmt.Fprintf(stdout, "server RSS: %s at start, %s at end\n", mib(rssFirst), mib(l.rss(ctx)))
+	return results, ctx.Err()
+}
+
+// report prints one line per scenario, then errors, RSS and the list to
+// healthz ratio when both ran.
+func report(w io.Writer, results []*result, rated bool) {
+	fmt.Fprintf(w, "%-8s %9s %10s %10s %10s %10s %10s %7s\n",
+		"scenario", "requests", "req/s", "p50", "p90", "p99", "max", "errors")
+	for _, r := range results {
+		var mx time.Duration
+		if len(r.latencies) > 0 {
+			mx = r.latencies[len(r.latencies)-1]
+		}
+		fmt.Fprintf(w, "%-8s %9d %10.1f %10s %10s %10s %10s %7d\n", r.name, r.requests, r.rps(),
+			ms(percentile(r.latencies, 50)), ms(percentile(r.latencies, 90)),
+			ms(percentile(r.latencies, 99)), ms(mx), r.errors)
+	}
+	for _, r := range results {
+		fmt.Fprintf(w, "%s: server RSS %s -> %s", r.name, mib(r.rssStart), mib(r.rssEnd))
+		if rated {
+			fmt.Fprintf(w, "; missed (all workers busy) %d", r.missed)
+		}
+		fmt.Fprintln(w)
+		if r.errors > 0 {
+			var parts []string
+			codes := make([]int, 0, len(r.byStatus))
+			for s := range r.byStatus {
+				codes = append(codes, s)
+			}
+			slices.Sort(codes)
+			for _, s := range codes {
+				parts = append(parts, fmt.Sprintf("%d=%d", s, r.byStatus[s]))
+			}
+			parts = append(parts, fmt.Sprintf("transport=%d", r.transport), fmt.Sprintf("timeouts=%d", r.timeouts))
+			fmt.Fprintf(w, "%s: errors by status: %s\n", r.name, strings.Join(parts, " "))
+		}
+	}
+	var list, health *result
+	for _, r := range results {
+		switch r.name {
+		case "list":
+			list = r
+		case "healthz":
+			health = r
+		}
+	}
+	if list != nil && health != nil && health.rps() > 0 {
+		fmt.Fprintf(w, "list/healthz throughput: %.1f / %.1f req/s = %.3f\n", list.rps(), health.rps(), list.rps()/health.rps())
+	}
+}
