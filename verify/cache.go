@@ -32,7 +32,15 @@ func newTokenCache(max int) *tokenCache {
 	return &tokenCache{max: max, index: make(map[[sha256.Size]byte]int)}
 }
 
+// cacheKey hashes token. A token that fits is copied to the stack first:
+// converting the string to []byte would allocate, which is a third of a
+// cache hit's cost.
 func cacheKey(token string) [sha256.Size]byte {
+	var buf [1024]byte
+	if len(token) <= len(buf) {
+		n := copy(buf[:], token)
+		return sha256.Sum256(buf[:n])
+	}
 	return sha256.Sum256([]byte(token))
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,4 +283,23 @@ func TestCacheConcurrent(t *testing.T) {
 	if got := verify.CacheLen(r.v); got > size {
 		t.Fatalf("cache holds %d entries, more than its size %d", got, size)
 	}
+}
+
+// A token too long for cacheKey's stack buffer is hashed the other way, and
+// still hits.
+func TestCacheLongToken(t *testing.T) {
+	r := newCacheRig(t, 16)
+	tok := mintEd(t, nil, func(c jwt.MapClaims) { c["pad"] = strings.Repeat("x", 2000) })
+	if len(tok) <= 1024 {
+		t.Fatalf("token is only %d bytes", len(tok))
+	}
+	if _, n, err := r.verifyCounting(tok); err != nil || n != 1 {
+		t.Fatalf("first verify: err %v, %d lookups", err, n)
+	}
+	if _, n, err := r.verifyCounting(tok); err != nil || n != 0 {
+		t.Fatalf("second verify: err %v, %d lookups, want a hit", err, n)
+	}
+	bad := tamper(t, tok, func(c jwt.MapClaims) { c["role"] = "admin" })
+	_, _, err := r.verifyCounting(bad)
+	wantCode(t, err, verify.CodeInvalidToken, verify.ReasonBadSignature)
 }
