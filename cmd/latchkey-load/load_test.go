@@ -194,6 +194,7 @@ func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"-url", "http://192.0.2.1:8080"},
 		{"-d", "16m"},
+		{"-d", "8m", "-scenarios", "list,healthz"},
 		{"-users", "0"},
 		{"-users", "1001"},
 		{"-c", "0"},
@@ -288,5 +289,25 @@ func TestRateLimitHint(t *testing.T) {
 		func(string) string { return "" }, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "--auth-rate 0") {
 		t.Errorf("exit %d, stderr %q; want 1 and the --auth-rate 0 hint", code, errOut.String())
+	}
+}
+
+// TestRenewDuringRun: the background renewal of every user's tokens runs
+// beside refreshing workers without ever presenting a rotated token (the
+// server is strict, so a reuse would be a 401).
+func TestRenewDuringRun(t *testing.T) {
+	defer func(d time.Duration) { renewEvery = d }(renewEvery)
+	renewEvery = 100 * time.Millisecond
+	base := startServer(t, "--auth-rate", "0")
+	cfg := &config{url: base, users: 2, tasks: 2, concurrency: 4, duration: 1500 * time.Millisecond,
+		timeout: 10 * time.Second, scenarios: []string{"refresh", "mixed"}}
+	results, err := execute(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.requests == 0 || r.errors != 0 {
+			t.Errorf("%s: %d requests, %d errors (%v)", r.name, r.requests, r.errors, r.byStatus)
+		}
 	}
 }

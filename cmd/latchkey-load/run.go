@@ -21,6 +21,10 @@ const (
 	maxRate        = 100000
 )
 
+// renewEvery is how often every user's tokens are refreshed in the
+// background during a run (a variable for the tests).
+var renewEvery = 4 * time.Minute
+
 var knownScenarios = []string{"signin", "refresh", "list", "create", "mixed", "healthz"}
 
 // config is the parsed command line.
@@ -88,7 +92,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.IntVar(&cfg.users, "users", 20, fmt.Sprintf("users to sign up (at most %d)", maxUsers))
 	fs.IntVar(&cfg.tasks, "tasks", 20, fmt.Sprintf("tasks to create per user (at most %d)", maxTasks))
 	fs.IntVar(&cfg.concurrency, "c", 4, fmt.Sprintf("concurrent workers (at most %d)", maxConcurrency))
-	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (at most %v)", maxDuration))
+	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (all of them together at most %v)", maxDuration))
 	fs.Float64Var(&cfg.rate, "rate", 0, "fixed rate in requests/s (open loop, through -c workers); 0 = as fast as -c workers go")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
 	fs.StringVar(&scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
@@ -131,6 +135,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if len(cfg.scenarios) == 0 {
 		return nil, usagef("-scenarios: none given")
+	}
+	if total := cfg.duration * time.Duration(len(cfg.scenarios)); total > maxDuration {
+		return nil, usagef("-d %v times %d scenarios is %v, over the cap of %v", cfg.duration, len(cfg.scenarios), total, maxDuration)
 	}
 	u, err := checkTarget(cfg.url, cfg.allowRemote)
 	if err != nil {
@@ -183,15 +190,31 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 	fmt.Fprintf(stdout, "provisioned %d users and %d tasks in %v\n",
 		cfg.users, cfg.users*cfg.tasks, time.Since(t0).Round(time.Millisecond))
 
-	var results []*result
-	lastRefresh := time.Now()
-	for _, name := range cfg.scenarios {
-		if time.Since(lastRefresh) > 5*time.Minute {
-			if err := l.refreshAll(ctx, cfg.concurrency); err != nil {
-				return results, fmt.Errorf("renewing access tokens: %w", err)
+	// Access tokens live 15 minutes by default, as long as the longest run:
+	// renew every user's pair in the background every renewEvery. These
+	// refreshes are not counted.
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewErr := make(chan error, 1)
+	go func() {
+		defer close(renewErr)
+		tick := time.NewTicker(renewEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-tick.C:
+				if err := l.refreshAll(renewCtx, cfg.concurrency); err != nil && renewCtx.Err() == nil {
+					renewErr <- fmt.Errorf("renewing access tokens: %w", err)
+					return
+				}
 			}
-			lastRefresh = time.Now()
 		}
+	}()
+	defer stopRenew()
+
+	var results []*result
+	for _, name := range cfg.scenarios {
 		rs := l.rss(ctx)
 		r := drive(ctx, name, l.scenario(name), cfg.concurrency, cfg.duration, cfg.rate)
 		r.rssStart, r.rssEnd = rs, l.rss(ctx)
@@ -200,8 +223,12 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 			break
 		}
 	}
+	stopRenew()
 	report(stdout, results, cfg.rate > 0)
 	fmt.Fprintf(stdout, "server RSS: %s at start, %s at end\n", mib(rssFirst), mib(l.rss(ctx)))
+	if err := <-renewErr; err != nil {
+		return results, err
+	}
 	return results, ctx.Err()
 }
 
