@@ -188,6 +188,7 @@ func (a *app) build(ctx context.Context) error {
 		Algorithms: []string{cfg.JWTAlg},
 		Keys:       keys,
 		Leeway:     leeway(cfg.AccessTTL),
+		CacheSize:  10000, // ~1 KB each; revocation is still checked on every hit
 		IsRevoked: func(_ context.Context, c *verify.Claims) bool {
 			return a.revoked.Revoked(c.SessionID)
 		},
