@@ -286,3 +286,35 @@ func ExampleBearerToken() {
 	fmt.Println(err)
 	// Output: verify: invalid_token (query_token): access token must not be sent in the URL
 }
+
+// With CacheSize set, verifying the same token again skips the signature
+// check and returns the same read-only *Claims; revocation is still asked
+// every time.
+func ExampleConfig_cacheSize() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	pub := priv.Public().(ed25519.PublicKey)
+	revoked := map[string]bool{}
+
+	v, err := verify.New(verify.Config{
+		Issuer:    "https://auth.example.com",
+		Audience:  "latchkey",
+		Keys:      verify.StaticKeys(map[string]ed25519.PublicKey{"2026-11": pub}),
+		CacheSize: 10000,
+		IsRevoked: func(_ context.Context, c *verify.Claims) bool { return revoked[c.SessionID] },
+	})
+	if err != nil {
+		panic(err)
+	}
+	tok := exampleToken(priv, "2026-11")
+
+	first, _ := v.Verify(context.Background(), tok)  // verified and cached
+	second, _ := v.Verify(context.Background(), tok) // from the cache
+	fmt.Println(first == second)
+
+	revoked["session-9"] = true
+	_, err = v.Verify(context.Background(), tok)
+	fmt.Println(err.(*verify.Error).Code)
+	// Output:
+	// true
+	// token_revoked
+}

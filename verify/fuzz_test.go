@@ -44,8 +44,20 @@ func FuzzVerify(f *testing.F) {
 	}
 	cfg.MaxSize = 4096
 	v := newVerifier(f, cfg)
+	cfg.CacheSize = 64
+	cached := newVerifier(f, cfg)
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Verify(context.Background(), token)
+		// The cache must not change any answer, on a miss or a hit.
+		for range 2 {
+			cc, cerr := cached.Verify(context.Background(), token)
+			if (cc == nil) != (c == nil) || cc != nil && cc.ID != c.ID {
+				t.Fatalf("cached verifier: claims %+v, uncached %+v", cc, c)
+			}
+			if (cerr == nil) != (err == nil) || cerr != nil && cerr.Error() != err.Error() {
+				t.Fatalf("cached verifier: error %v, uncached %v", cerr, err)
+			}
+		}
 		if (c == nil) == (err == nil) {
 			t.Fatalf("claims %v and error %v", c, err)
 		}
