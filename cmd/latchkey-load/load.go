@@ -74,6 +74,7 @@ func (l *loader) close() { l.hc.CloseIdleConnections() }
 // request is not counted.
 type outcome struct {
 	status    int
+	code      string // the problem's code when status is not the wanted one
 	timeout   bool
 	transport bool
 	cancelled bool
@@ -119,6 +120,13 @@ func (l *loader) do(ctx context.Context, method, path, bearer string, body any, 
 		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 			return outcome{transport: true}, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
 		}
+	} else if resp.StatusCode != want {
+		var p struct {
+			Code string `json:"code"`
+		}
+		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&p) == nil {
+			o.code = p.Code
+		}
 	}
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		if ctx.Err() != nil {
@@ -148,7 +156,7 @@ func statusErr(what string, o outcome, err error) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", what, err)
 	default:
-		return fmt.Errorf("%s: status %d", what, o.status)
+		return fmt.Errorf("%s: status %d %s", what, o.status, o.code)
 	}
 }
 
@@ -158,11 +166,25 @@ func (l *loader) provision(ctx context.Context, n, tasks, workers int) error {
 	run := randHex(6)
 	l.password = "load-" + randHex(12)
 	l.users = make([]*vuser, n)
-	err := parallel(ctx, n, min(workers, 16), func(i int) error {
+	// Sign-up is bounded by password hashing: a few at a time, and a 503
+	// from a full hashing gate is retried after a pause.
+	err := parallel(ctx, n, min(workers, 4), func(i int) error {
 		email := fmt.Sprintf("load-%s-%d@example.com", run, i)
 		var g grant
 		body := map[string]string{"email": email, "password": l.password, "name": "load " + strconv.Itoa(i)}
-		o, err := l.do(ctx, http.MethodPost, "/api/auth/signup", "", body, http.StatusCreated, &g)
+		var o outcome
+		var err error
+		for try := 0; ; try++ {
+			o, err = l.do(ctx, http.MethodPost, "/api/auth/signup", "", body, http.StatusCreated, &g)
+			if err != nil || o.status != http.StatusServiceUnavailable || try == 20 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(50*(try+1)) * time.Millisecond):
+			}
+		}
 		if err != nil || o.status != http.StatusCreated {
 			return statusErr("sign-up "+email, o, err)
 		}
@@ -381,9 +403,9 @@ func parseRSS(text string) int64 {
 // result is one scenario's measurements.
 type result struct {
 	name      string
-	requests  int // counted requests (successes and failures)
-	errors    int // failed requests: bad status, transport error, timeout
-	byStatus  map[int]int
+	requests  int            // counted requests (successes and failures)
+	errors    int            // failed requests: bad status, transport error, timeout
+	byStatus  map[string]int // "429 rate_limited": count
 	timeouts  int
 	transport int
 	missed    int // -rate only: requests not sent because every worker was busy
@@ -403,7 +425,7 @@ func (r *result) rps() float64 {
 // worker-local tallies, merged at the end so the hot path takes no lock.
 type tally struct {
 	lat       []time.Duration
-	byStatus  map[int]int
+	byStatus  map[string]int
 	errors    int
 	timeouts  int
 	transport int
@@ -419,7 +441,7 @@ func (t *tally) add(o outcome, want int, d time.Duration) {
 		t.transport++
 		t.errors++
 	case o.status != want:
-		t.byStatus[o.status]++
+		t.byStatus[strings.TrimSpace(strconv.Itoa(o.status)+" "+o.code)]++
 		t.errors++
 	}
 }
@@ -430,7 +452,7 @@ func (t *tally) add(o outcome, want int, d time.Duration) {
 func drive(ctx context.Context, name string, f op, c int, d time.Duration, rate float64) *result {
 	tallies := make([]*tally, c)
 	for i := range tallies {
-		tallies[i] = &tally{byStatus: map[int]int{}}
+		tallies[i] = &tally{byStatus: map[string]int{}}
 	}
 	start := time.Now()
 	end := start.Add(d)
@@ -489,7 +511,7 @@ func drive(ctx context.Context, name string, f op, c int, d time.Duration, rate 
 		close(jobs)
 	}
 	wg.Wait()
-	r := &result{name: name, byStatus: map[int]int{}, missed: missed, elapsed: time.Since(start)}
+	r := &result{name: name, byStatus: map[string]int{}, missed: missed, elapsed: time.Since(start)}
 	n := 0
 	for _, t := range tallies {
 		n += len(t.lat)

@@ -75,8 +75,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 1
 }
 
-const rateHint = "hint: the server answered 429: it limits auth POSTs per client IP (LATCHKEY_AUTH_RATE, default 60/min); " +
-	"start it with --auth-rate 0 for load runs"
+const rateHint = "hint: the server answered 429: it limits auth POSTs per client IP (LATCHKEY_AUTH_RATE, default 60/min), " +
+	"so start it with --auth-rate 0 for load runs; it also throttles an account with 10 sign-in attempts counted in 15 minutes " +
+	"(in flight or failed), so give a sign-in storm at least as many -users as -c"
+
+// limited reports whether r saw a 429.
+func (r *result) limited() bool {
+	for k := range r.byStatus {
+		if strings.HasPrefix(k, "429") {
+			return true
+		}
+	}
+	return false
+}
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
@@ -155,7 +166,7 @@ func load(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	failed := false
 	for _, r := range results {
-		if r.byStatus[429] > 0 {
+		if r.limited() {
 			fmt.Fprintln(stderr, rateHint)
 			break
 		}
@@ -254,13 +265,13 @@ func report(w io.Writer, results []*result, rated bool) {
 		fmt.Fprintln(w)
 		if r.errors > 0 {
 			var parts []string
-			codes := make([]int, 0, len(r.byStatus))
+			codes := make([]string, 0, len(r.byStatus))
 			for s := range r.byStatus {
 				codes = append(codes, s)
 			}
 			slices.Sort(codes)
 			for _, s := range codes {
-				parts = append(parts, fmt.Sprintf("%d=%d", s, r.byStatus[s]))
+				parts = append(parts, fmt.Sprintf("%s=%d", strings.ReplaceAll(s, " ", ":"), r.byStatus[s]))
 			}
 			parts = append(parts, fmt.Sprintf("transport=%d", r.transport), fmt.Sprintf("timeouts=%d", r.timeouts))
 			fmt.Fprintf(w, "%s: errors by status: %s\n", r.name, strings.Join(parts, " "))
