@@ -51,7 +51,8 @@ type loader struct {
 	password string
 	users    []*vuser
 	next     atomic.Uint64 // round-robin over users
-	seq      atomic.Uint64 // task titles, mixed-scenario choice
+	seq      atomic.Uint64 // task titles
+	mix      atomic.Uint64 // mixed-scenario choice
 }
 
 func newLoader(base string, concurrency int, timeout time.Duration) *loader {
@@ -346,7 +347,7 @@ func (l *loader) opRefresh(ctx context.Context) (outcome, int) {
 // 2 sign-in (sign-in is bounded by password hashing, so a little goes a
 // long way).
 func (l *loader) opMixed(ctx context.Context) (outcome, int) {
-	switch k := l.seq.Add(1) % 100; {
+	switch k := (l.mix.Add(1) - 1) % 100; {
 	case k < 80:
 		return l.opList(ctx)
 	case k < 92:

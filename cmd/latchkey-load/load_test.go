@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -309,5 +312,41 @@ func TestRenewDuringRun(t *testing.T) {
 		if r.requests == 0 || r.errors != 0 {
 			t.Errorf("%s: %d requests, %d errors (%v)", r.name, r.requests, r.errors, r.byStatus)
 		}
+	}
+}
+
+// TestMixedShares counts what 1,000 mixed operations send to a stub
+// server: 80% list, 12% create, 6% refresh, 2% sign-in.
+func TestMixedShares(t *testing.T) {
+	counts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.Path
+		counts[key]++ // one worker: no concurrent handlers
+		switch key {
+		case "POST /api/u1/tasks":
+			w.WriteHeader(http.StatusCreated)
+		case "POST /api/auth/refresh":
+			json.NewEncoder(w).Encode(map[string]string{"access_token": "a2", "refresh_token": "r2"})
+		}
+	}))
+	defer srv.Close()
+	l := newLoader(srv.URL, 1, 5*time.Second)
+	defer l.close()
+	u := &vuser{id: "u1", email: "a@example.com"}
+	u.setTokens("a1", "r1")
+	l.users = []*vuser{u}
+	for range 1000 {
+		if o, want := l.opMixed(context.Background()); o.status != want {
+			t.Fatalf("status %d, want %d", o.status, want)
+		}
+	}
+	want := map[string]int{"GET /api/u1/tasks": 800, "POST /api/u1/tasks": 120, "POST /api/auth/refresh": 60, "POST /api/auth/signin": 20}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("%s: %d of 1000, want %d (all: %v)", k, counts[k], n, counts)
+		}
+	}
+	if a, r := u.tokens(); a != "a2" || r != "r2" {
+		t.Errorf("tokens after refresh = %q, %q; want the rotated pair", a, r)
 	}
 }
