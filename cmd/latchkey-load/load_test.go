@@ -281,6 +281,35 @@ func TestRunListHealthz(t *testing.T) {
 		t.Errorf("report has an unknown RSS:\n%s", out.String())
 	}
 	t.Logf("\n%s", out.String())
+
+	// -json: the same run as one JSON object on stdout.
+	out.Reset()
+	errOut.Reset()
+	code = run(context.Background(), []string{"-url", base, "-users", "2", "-tasks", "20", "-d", "500ms",
+		"-scenarios", "list,healthz", "-json"}, func(string) string { return "" }, &out, &errOut)
+	var got struct {
+		Results []struct {
+			Scenario string  `json:"scenario"`
+			Requests int     `json:"requests"`
+			Errors   int     `json:"errors"`
+			P99      float64 `json:"p99_ms"`
+			RSSEnd   int64   `json:"rss_end_bytes"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || code != 0 {
+		t.Fatalf("-json: exit %d, %v; stdout:\n%s", code, err, out.String())
+	}
+	if len(got.Results) != 2 || got.Results[1].Scenario != "healthz" {
+		t.Fatalf("-json results: %+v", got.Results)
+	}
+	for _, r := range got.Results {
+		if r.Requests == 0 || r.Errors != 0 || r.P99 <= 0 || r.RSSEnd <= 0 {
+			t.Errorf("-json %s: %+v", r.Scenario, r)
+		}
+	}
+	if !strings.Contains(errOut.String(), "list/healthz throughput:") {
+		t.Errorf("-json: the text report is not on stderr:\n%s", errOut.String())
+	}
 }
 
 // TestRateLimitHint: against a server keeping its per-IP limit, the tool

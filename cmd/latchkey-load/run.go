@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ type config struct {
 	rate        float64
 	timeout     time.Duration
 	scenarios   []string
+	json        bool
 }
 
 // usageError is bad usage: exit status 2.
@@ -106,6 +108,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (all of them together at most %v)", maxDuration))
 	fs.Float64Var(&cfg.rate, "rate", 0, "fixed rate in requests/s (open loop, through -c workers); 0 = as fast as -c workers go")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
+	fs.BoolVar(&cfg.json, "json", false, "also write the results as one JSON object on stdout, after the report (which then goes to stderr)")
 	fs.StringVar(&scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: latchkey-load [flags]\n\nStart the server with --auth-rate 0 first. Flags:")
@@ -160,9 +163,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 
 // load provisions, runs every scenario and prints the report.
 func load(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
-	results, err := execute(ctx, cfg, stdout)
+	text := stdout
+	if cfg.json {
+		text = stderr
+	}
+	results, err := execute(ctx, cfg, text)
 	if err != nil {
 		return err
+	}
+	if cfg.json {
+		if err := writeJSON(stdout, cfg, results); err != nil {
+			return err
+		}
 	}
 	failed := false
 	for _, r := range results {
@@ -289,4 +301,53 @@ func report(w io.Writer, results []*result, rated bool) {
 	if list != nil && health != nil && health.rps() > 0 {
 		fmt.Fprintf(w, "list/healthz throughput: %.1f / %.1f req/s = %.3f\n", list.rps(), health.rps(), list.rps()/health.rps())
 	}
+}
+
+// jsonResult is one scenario in -json output; latencies in milliseconds,
+// RSS in bytes (-1 when /metrics did not give it).
+type jsonResult struct {
+	Scenario       string         `json:"scenario"`
+	Requests       int            `json:"requests"`
+	Errors         int            `json:"errors"`
+	ErrorsByStatus map[string]int `json:"errors_by_status"`
+	Transport      int            `json:"transport_errors"`
+	Timeouts       int            `json:"timeouts"`
+	Missed         int            `json:"missed"`
+	Seconds        float64        `json:"seconds"`
+	RPS            float64        `json:"rps"`
+	P50            float64        `json:"p50_ms"`
+	P90            float64        `json:"p90_ms"`
+	P99            float64        `json:"p99_ms"`
+	Max            float64        `json:"max_ms"`
+	RSSStart       int64          `json:"rss_start_bytes"`
+	RSSEnd         int64          `json:"rss_end_bytes"`
+}
+
+func writeJSON(w io.Writer, cfg *config, results []*result) error {
+	toMS := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	out := struct {
+		Users       int          `json:"users"`
+		Tasks       int          `json:"tasks_per_user"`
+		Concurrency int          `json:"concurrency"`
+		Rate        float64      `json:"rate"`
+		Seconds     float64      `json:"seconds_each"`
+		Results     []jsonResult `json:"results"`
+	}{cfg.users, cfg.tasks, cfg.concurrency, cfg.rate, cfg.duration.Seconds(), []jsonResult{}}
+	for _, r := range results {
+		var mx time.Duration
+		if len(r.latencies) > 0 {
+			mx = r.latencies[len(r.latencies)-1]
+		}
+		out.Results = append(out.Results, jsonResult{
+			Scenario: r.name, Requests: r.requests, Errors: r.errors, ErrorsByStatus: r.byStatus,
+			Transport: r.transport, Timeouts: r.timeouts, Missed: r.missed,
+			Seconds: r.elapsed.Seconds(), RPS: r.rps(),
+			P50: toMS(percentile(r.latencies, 50)), P90: toMS(percentile(r.latencies, 90)),
+			P99: toMS(percentile(r.latencies, 99)), Max: toMS(mx),
+			RSSStart: r.rssStart, RSSEnd: r.rssEnd,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
