@@ -131,7 +131,8 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	if len(errs) > 0 {
 		return nil, latchkey.ValidationError(errs...)
 	}
-	if err := s.reserveAttempt(ctx, email, c, ""); err != nil {
+	release, err := s.reserveAttempt(ctx, email, c, "")
+	if err != nil {
 		return nil, err
 	}
 	// No account can have an email or password this long (sign-up refuses
@@ -144,6 +145,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			release()
 			return nil, hashFailure("dummy verify", err)
 		}
 		s.Record(latchkey.AuditSigninFailed, c, "", "", "unknown_email")
@@ -155,6 +157,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		// A user provisioned from an external issuer has no password here:
 		// answer exactly as for an unknown email.
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			release()
 			return nil, hashFailure("dummy verify", err)
 		}
 		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "no_password")
@@ -162,6 +165,7 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	}
 	ok, err := s.Hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
+		release()
 		return nil, hashFailure("verify password", err)
 	}
 	if !ok {
@@ -185,17 +189,20 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 // the window. The attempt is recorded first and forgotten on success, in
 // one store transaction with the check, so concurrent guesses cannot slip
 // past the limit; a refused attempt costs the server no hashing.
-func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, userID string) error {
+func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, userID string) (release func(), err error) {
 	now := s.now()
 	ok, oldest, err := s.Store.ReserveSignIn(ctx, email, now, now.Add(-SignInFailureWindow), MaxSignInFailures)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ok {
-		return nil
+		// An attempt that never reached the password check (the hashing
+		// gate was full) is taken back, so a busy server cannot throttle
+		// an account that gave the right password.
+		return func() { _ = s.Store.ReleaseSignIn(context.WithoutCancel(ctx), email, now) }, nil
 	}
 	s.Record(latchkey.AuditRateLimited, c, userID, "", "account")
-	return &latchkey.Error{
+	return nil, &latchkey.Error{
 		Code:       latchkey.ERATELIMITED,
 		Message:    "too many failed password attempts for this account; try again later",
 		RetryAfter: oldest.Add(SignInFailureWindow).Sub(now),
@@ -510,7 +517,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	// Checking the current password is a password guess like a sign-in:
 	// it shares the account's throttle, so a stolen session cannot be used
 	// to brute-force the password.
-	if err := s.reserveAttempt(ctx, u.Email, c, u.ID); err != nil {
+	release, err := s.reserveAttempt(ctx, u.Email, c, u.ID)
+	if err != nil {
 		return err
 	}
 	wrong := latchkey.ValidationError(latchkey.FieldError{Field: "current_password", Message: "is not correct"})
@@ -519,6 +527,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	}
 	ok, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
+		release()
 		return hashFailure("verify password", err)
 	}
 	if !ok {

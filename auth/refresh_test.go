@@ -161,3 +161,36 @@ func TestSignInRacingDisable(t *testing.T) {
 		t.Fatalf("%d live sessions after the disable", len(live))
 	}
 }
+
+// TestBusyHashingDoesNotThrottle: attempts refused because the hashing gate
+// was full (503) never reached a password check and do not count, so a busy
+// server cannot lock out an account.
+func TestBusyHashingDoesNotThrottle(t *testing.T) {
+	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	svc := newService(t, db)
+	if _, err := svc.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	// One slot, held by a slow hash; a caller waits 1 ms, then gets busy.
+	slow := password.Params{Memory: 32 * 1024, Time: 16, Threads: 1, SaltLen: 16, KeyLen: 32}
+	gate := password.New(slow, 1)
+	gate.SetMaxWait(time.Millisecond)
+	svc.Hasher = gate
+	done := make(chan struct{})
+	go func() { gate.Hash(context.Background(), "occupies the only slot"); close(done) }()
+	busy := 0
+	for range 12 {
+		_, err := svc.SignIn(context.Background(), "ada@example.com", "correct horse", auth.Client{})
+		if latchkey.ErrorCode(err) == latchkey.EUNAVAILABLE {
+			busy++
+		}
+	}
+	<-done
+	if busy < 11 {
+		t.Fatalf("the slow hash ended too soon to hold the gate (%d busy answers)", busy)
+	}
+	svc.Hasher = password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
+	if _, err := svc.SignIn(context.Background(), "ada@example.com", "correct horse", auth.Client{}); err != nil {
+		t.Fatalf("after %d busy answers: %v", busy, err)
+	}
+}

@@ -44,6 +44,14 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 	return ok, oldest, wrap("reserve sign-in", err)
 }
 
+// ReleaseSignIn takes back the attempt reserved for email at at: it never
+// reached a password check (the server was too busy to hash).
+func (db *DB) ReleaseSignIn(ctx context.Context, email string, at time.Time) error {
+	_, err := db.writer.ExecContext(ctx,
+		`DELETE FROM signin_failures WHERE email_key = $1 AND at = $2`, throttleKey(email), nanos(at))
+	return wrap("release sign-in", err)
+}
+
 // ClearSignInFailures forgets the attempts for email (after a success).
 func (db *DB) ClearSignInFailures(ctx context.Context, email string) error {
 	_, err := db.writer.ExecContext(ctx, `DELETE FROM signin_failures WHERE email_key = $1`, throttleKey(email))
