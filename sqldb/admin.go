@@ -41,19 +41,19 @@ func (db *DB) ListUsers(ctx context.Context, limit int, after *latchkey.Cursor) 
 		rows, err = db.reader.QueryContext(ctx, listUsersAfterSQL, nanos(after.CreatedAt), after.ID, limit+1)
 	}
 	if err != nil {
-		return nil, nil, wrap("list users", err)
+		return nil, nil, db.wrap("list users", err)
 	}
 	defer rows.Close()
 	out := make([]*latchkey.User, 0, min(limit+1, 64))
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, nil, wrap("list users", err)
+			return nil, nil, db.wrap("list users", err)
 		}
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, wrap("list users", err)
+		return nil, nil, db.wrap("list users", err)
 	}
 	if len(out) <= limit {
 		return out, nil, nil
@@ -143,10 +143,13 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate
 			return nil
 		}
 		revoked, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, id, ""))
-		return err
+		if err != nil || len(revoked) == 0 {
+			return err
+		}
+		return db.notify(ctx, tx, ChannelRevocations)
 	})
 	if err != nil {
-		return nil, nil, wrap("update user", err)
+		return nil, nil, db.wrap("update user", err)
 	}
 	return u, revoked, nil
 }

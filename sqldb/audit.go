@@ -80,7 +80,7 @@ func fillAudit(ctx context.Context, userID, sessionID string) {
 // an empty ID and a zero At. Recording an event already recorded is a
 // no-op.
 func (db *DB) AppendAudit(ctx context.Context, ev *latchkey.AuditEvent) error {
-	return wrap("append audit", db.insertAudit(ctx, db.writer, ev))
+	return db.wrap("append audit", db.insertAudit(ctx, db.writer, ev))
 }
 
 // DefaultAuditLimit is the page size ListAudit uses when f.Limit is not
@@ -156,7 +156,7 @@ func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchke
 
 	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, wrap("list audit", err)
+		return nil, nil, db.wrap("list audit", err)
 	}
 	defer rows.Close()
 	out := make([]*latchkey.AuditEvent, 0, min(limit+1, 64))
@@ -165,13 +165,13 @@ func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchke
 		var at int64
 		if err := rows.Scan(&ev.ID, &at, &ev.Type, &ev.UserID, &ev.ActorID, &ev.SessionID,
 			&ev.IP, &ev.UserAgent, &ev.Reason); err != nil {
-			return nil, nil, wrap("list audit", err)
+			return nil, nil, db.wrap("list audit", err)
 		}
 		ev.At = fromNanos(at)
 		out = append(out, &ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, wrap("list audit", err)
+		return nil, nil, db.wrap("list audit", err)
 	}
 	if len(out) <= limit {
 		return out, nil, nil
@@ -185,8 +185,8 @@ func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchke
 func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM audit_events WHERE at < $1`, nanos(before))
 	if err != nil {
-		return 0, wrap("prune audit", err)
+		return 0, db.wrap("prune audit", err)
 	}
 	n, err := res.RowsAffected()
-	return n, wrap("prune audit", err)
+	return n, db.wrap("prune audit", err)
 }

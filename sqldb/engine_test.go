@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/postgres"
 	"github.com/latchkey/latchkey/sqldb"
 	"github.com/latchkey/latchkey/sqlite"
 )
@@ -29,8 +31,11 @@ type engine struct {
 	open func(tb testing.TB, loc string) *sqldb.DB
 }
 
-// engines lists the databases to test. PostgreSQL will join when its
-// package exists (skipping when no server is configured).
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// engines lists the databases to test. PostgreSQL runs in a throwaway
+// cluster (internal/pgtest), each store in a schema of its own; its tests
+// skip when PostgreSQL is not installed, and fail then under CI=true.
 var engines = []engine{
 	{
 		name:  "sqlite",
@@ -43,6 +48,19 @@ var engines = []engine{
 			}
 			tb.Cleanup(func() { db.Close() })
 			return db
+		},
+	},
+	{
+		name:  "postgres",
+		fresh: func(tb testing.TB) string { return pgtest.Shared(tb).URL(tb) },
+		open: func(tb testing.TB, loc string) *sqldb.DB {
+			tb.Helper()
+			db, err := postgres.Open(context.Background(), loc, postgres.Options{})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { db.Close() })
+			return db.DB
 		},
 	},
 }

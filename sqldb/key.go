@@ -17,19 +17,24 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *latchkey.SigningKey) erro
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
-			return wrap("create signing key", err)
+			return db.wrap("create signing key", err)
 		}
 	}
 	created := k.CreatedAt
 	if created.IsZero() {
 		created = db.now()
 	}
-	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at)
-		 VALUES ($1, $2, $3, $4, $5)`,
-		id, k.Algorithm, k.PublicKey, k.PrivateKey, nanos(created))
+	err := db.inTx(ctx, func(tx *tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at)
+			 VALUES ($1, $2, $3, $4, $5)`,
+			id, k.Algorithm, k.PublicKey, k.PrivateKey, nanos(created)); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, ChannelKeys)
+	})
 	if err != nil {
-		return wrap("create signing key", err)
+		return db.wrap("create signing key", err)
 	}
 	k.ID, k.CreatedAt = id, fromNanos(nanos(created))
 	return nil
@@ -41,7 +46,7 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*latchkey.SigningKey, erro
 		`SELECT id, algorithm, public_key, private_key, created_at FROM signing_keys
 		 ORDER BY created_at DESC, id DESC`)
 	if err != nil {
-		return nil, wrap("list signing keys", err)
+		return nil, db.wrap("list signing keys", err)
 	}
 	defer rows.Close()
 	var out []*latchkey.SigningKey
@@ -49,12 +54,12 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*latchkey.SigningKey, erro
 		var k latchkey.SigningKey
 		var created int64
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &created); err != nil {
-			return nil, wrap("list signing keys", err)
+			return nil, db.wrap("list signing keys", err)
 		}
 		k.CreatedAt = fromNanos(created)
 		out = append(out, &k)
 	}
-	return out, wrap("list signing keys", rows.Err())
+	return out, db.wrap("list signing keys", rows.Err())
 }
 
 // RewriteSigningKeys calls fn with every key, newest first, inside one
@@ -113,12 +118,13 @@ func (db *DB) RewriteSigningKeys(ctx context.Context, fn func(k *latchkey.Signin
 	if fnErr != nil {
 		return fnErr // the caller's own error, as it gave it
 	}
-	return wrap("rewrite signing keys", err)
+	return db.wrap("rewrite signing keys", err)
 }
 
 // DeleteSigningKeys removes retired keys, overwriting each private key with
 // zeros first so that its bytes do not linger in SQLite's free pages.
 func (db *DB) DeleteSigningKeys(ctx context.Context, ids []string) error {
+	deleted := false
 	err := db.inTx(ctx, func(tx *tx) error {
 		for _, id := range ids {
 			var n int
@@ -135,8 +141,12 @@ func (db *DB) DeleteSigningKeys(ctx context.Context, ids []string) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = $1`, id); err != nil {
 				return err
 			}
+			deleted = true
 		}
-		return nil
+		if !deleted {
+			return nil
+		}
+		return db.notify(ctx, tx, ChannelKeys)
 	})
-	return wrap("delete signing keys", err)
+	return db.wrap("delete signing keys", err)
 }

@@ -36,7 +36,7 @@ func (db *DB) findSession(ctx context.Context, op, query string, arg any) (*latc
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("session")
 	}
-	return s, wrap(op, err)
+	return s, db.wrap(op, err)
 }
 
 // CreateSession inserts s as given; only an empty ID is filled in (UUIDv7).
@@ -48,7 +48,7 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
-			return wrap("create session", err)
+			return db.wrap("create session", err)
 		}
 	}
 	err := db.inTx(ctx, func(tx *tx) error {
@@ -67,7 +67,7 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 		return nil
 	})
 	if err != nil {
-		return wrap("create session", err)
+		return db.wrap("create session", err)
 	}
 	s.ID = id
 	return nil
@@ -128,7 +128,7 @@ func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, err
 		return nil
 	})
 	if err != nil {
-		return false, wrap("rotate session", err)
+		return false, db.wrap("rotate session", err)
 	}
 	return ok, nil
 }
@@ -141,18 +141,18 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
 		 ORDER BY created_at DESC, id DESC`, userID, nanos(now))
 	if err != nil {
-		return nil, wrap("list sessions", err)
+		return nil, db.wrap("list sessions", err)
 	}
 	defer rows.Close()
 	var out []*latchkey.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, wrap("list sessions", err)
+			return nil, db.wrap("list sessions", err)
 		}
 		out = append(out, s)
 	}
-	return out, wrap("list sessions", rows.Err())
+	return out, db.wrap("list sessions", rows.Err())
 }
 
 // revokedAt is the time a revocation is stamped with: taken inside the write
@@ -184,9 +184,12 @@ func (db *DB) RevokeSession(ctx context.Context, userID, id, reason string, now 
 		if err != nil {
 			return err
 		}
-		return oneRow(res, "revoke session", "session")
+		if err := db.oneRow(res, "revoke session", "session"); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, ChannelRevocations)
 	})
-	return wrap("revoke session", err)
+	return db.wrap("revoke session", err)
 }
 
 // revokeUserSessionsSQL revokes the unrevoked sessions of a user but one.
@@ -203,9 +206,12 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID, reason s
 	err := db.inTx(ctx, func(tx *tx) error {
 		var err error
 		out, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, userID, exceptID))
-		return err
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		return db.notify(ctx, tx, ChannelRevocations)
 	})
-	return out, wrap("revoke user sessions", err)
+	return out, db.wrap("revoke user sessions", err)
 }
 
 // RevokeSessionByID revokes a session whatever its user. A session already
@@ -219,8 +225,10 @@ func (db *DB) RevokeSessionByID(ctx context.Context, id, reason string, now time
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
+		} else if n == 1 {
+			return db.notify(ctx, tx, ChannelRevocations)
 		}
 		var one int
 		err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = $1`, id).Scan(&one)
@@ -229,7 +237,7 @@ func (db *DB) RevokeSessionByID(ctx context.Context, id, reason string, now time
 		}
 		return err
 	})
-	return wrap("revoke session by id", err)
+	return db.wrap("revoke session by id", err)
 }
 
 // PruneSessions deletes sessions that expired or were revoked before
@@ -238,10 +246,10 @@ func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int64, error
 	res, err := db.writer.ExecContext(ctx,
 		`DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1`, nanos(before))
 	if err != nil {
-		return 0, wrap("prune sessions", err)
+		return 0, db.wrap("prune sessions", err)
 	}
 	n, err := res.RowsAffected()
-	return n, wrap("prune sessions", err)
+	return n, db.wrap("prune sessions", err)
 }
 
 // RevokedSince lists the sessions revoked at or after since, oldest first,
@@ -249,7 +257,7 @@ func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int64, error
 func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]latchkey.RevokedSession, error) {
 	rows, err := db.reader.QueryContext(ctx, revokedSinceSQL, nanos(since))
 	if err != nil {
-		return nil, wrap("revoked since", err)
+		return nil, db.wrap("revoked since", err)
 	}
 	defer rows.Close()
 	var out []latchkey.RevokedSession
@@ -257,22 +265,22 @@ func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]latchkey.Rev
 		var r latchkey.RevokedSession
 		var at int64
 		if err := rows.Scan(&r.ID, &at); err != nil {
-			return nil, wrap("revoked since", err)
+			return nil, db.wrap("revoked since", err)
 		}
 		r.RevokedAt = fromNanos(at)
 		out = append(out, r)
 	}
-	return out, wrap("revoked since", rows.Err())
+	return out, db.wrap("revoked since", rows.Err())
 }
 
 const revokedSinceSQL = `SELECT id, revoked_at FROM sessions
 	WHERE revoked_at >= $1 ORDER BY revoked_at, id`
 
 // oneRow turns an UPDATE or DELETE that matched no row into ENOTFOUND.
-func oneRow(res sql.Result, op, what string) error {
+func (db *DB) oneRow(res sql.Result, op, what string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(op, err)
+		return db.wrap(op, err)
 	}
 	if n == 0 {
 		return notFound(what)

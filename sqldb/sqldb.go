@@ -46,6 +46,42 @@ type Dialect struct {
 	// pg_advisory_xact_lock(...)). SQLite needs none: its write
 	// transactions begin IMMEDIATE and so already exclude each other.
 	MigrationLock string
+
+	// KeyLock, if set, takes a transaction-scoped lock on the BIGINT $1
+	// (PostgreSQL: SELECT pg_advisory_xact_lock($1)). ReserveSignIn takes
+	// it on the email's key so that concurrent attempts for one account,
+	// on any instance, count one after the other: under READ COMMITTED two
+	// transactions could otherwise both count below the limit and both
+	// insert. SQLite needs none (one write transaction at a time).
+	KeyLock string
+
+	// Notify, if set, queues a notification on channel $1, delivered to
+	// listeners when the transaction commits and never if it rolls back
+	// (PostgreSQL: SELECT pg_notify($1, '')). Writes that revoke sessions
+	// or change the signing keys send one (ChannelRevocations,
+	// ChannelKeys) so that other instances re-read at once instead of at
+	// their next poll.
+	Notify string
+
+	// IsUnavailable reports whether err means the database cannot be
+	// reached or is shutting down (as opposed to a bad query). The store
+	// then answers latchkey.EUNAVAILABLE, which clients see as a 503 with
+	// Retry-After.
+	IsUnavailable func(err error) bool
+}
+
+// The notification channels of Dialect.Notify.
+const (
+	ChannelRevocations = "latchkey_revocations"
+	ChannelKeys        = "latchkey_keys"
+)
+
+// errUnavailable is what a store operation returns, wrapped with its
+// cause, when the database cannot be reached.
+var errUnavailable = &latchkey.Error{
+	Code:       latchkey.EUNAVAILABLE,
+	Message:    "the database is unavailable; try again shortly",
+	RetryAfter: time.Second,
 }
 
 // DB is the database/sql implementation of latchkey.Store.
@@ -230,11 +266,25 @@ func (db *DB) isForeignKey(err error) bool {
 }
 
 // wrap adds context to err, except to application errors (*latchkey.Error),
-// which travel unwrapped so that callers see their code.
-func wrap(op string, err error) error {
+// which travel unwrapped so that callers see their code. An error that
+// says the database is out of reach (or that ctx ran out while waiting for
+// it) also carries errUnavailable, so that callers see EUNAVAILABLE.
+func (db *DB) wrap(op string, err error) error {
 	var e *latchkey.Error
 	if err == nil || errors.As(err, &e) {
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) || db.dialect.IsUnavailable != nil && db.dialect.IsUnavailable(err) {
+		return fmt.Errorf("sqldb: %s: %w: %w", op, errUnavailable, err)
+	}
 	return fmt.Errorf("sqldb: %s: %w", op, err)
+}
+
+// notify queues a notification on channel in tx (see Dialect.Notify).
+func (db *DB) notify(ctx context.Context, tx *tx, channel string) error {
+	if db.dialect.Notify == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, db.dialect.Notify, channel)
+	return err
 }

@@ -23,13 +23,13 @@ func scanTask(r rowScanner) (*latchkey.Task, error) {
 
 // oneTask scans the single row of a SELECT or UPDATE ... RETURNING;
 // ENOTFOUND when there is none.
-func oneTask(op string, row *sql.Row) (*latchkey.Task, error) {
+func (db *DB) oneTask(op string, row *sql.Row) (*latchkey.Task, error) {
 	t, err := scanTask(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("task")
 	}
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, db.wrap(op, err)
 	}
 	return t, nil
 }
@@ -41,11 +41,11 @@ func (db *DB) writeTask(ctx context.Context, op, query string, args ...any) (*la
 	var t *latchkey.Task
 	err := db.inTx(ctx, func(tx *tx) error {
 		var err error
-		t, err = oneTask(op, tx.QueryRowContext(ctx, query, args...))
+		t, err = db.oneTask(op, tx.QueryRowContext(ctx, query, args...))
 		return err
 	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, db.wrap(op, err)
 	}
 	return t, nil
 }
@@ -55,7 +55,7 @@ func (db *DB) writeTask(ctx context.Context, op, query string, args ...any) (*la
 func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
 	id, err := newID()
 	if err != nil {
-		return wrap("create task", err)
+		return db.wrap("create task", err)
 	}
 	now := db.now()
 	err = db.inTx(ctx, func(tx *tx) error {
@@ -68,7 +68,7 @@ func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
 		return err
 	})
 	if err != nil {
-		return wrap("create task", err)
+		return db.wrap("create task", err)
 	}
 	t.ID, t.CreatedAt, t.UpdatedAt = id, now, now
 	return nil
@@ -77,7 +77,7 @@ func (db *DB) CreateTask(ctx context.Context, t *latchkey.Task) error {
 // FindTask returns the user's task; ENOTFOUND when the user has no such
 // task, whoever else may.
 func (db *DB) FindTask(ctx context.Context, userID, id string) (*latchkey.Task, error) {
-	return oneTask("find task", db.reader.QueryRowContext(ctx,
+	return db.oneTask("find task", db.reader.QueryRowContext(ctx,
 		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 AND user_id = $2`, id, userID))
 }
 
@@ -120,9 +120,9 @@ func (db *DB) DeleteTask(ctx context.Context, userID, id string) error {
 		if err != nil {
 			return err
 		}
-		return oneRow(res, "delete task", "task")
+		return db.oneRow(res, "delete task", "task")
 	})
-	return wrap("delete task", err)
+	return db.wrap("delete task", err)
 }
 
 // DefaultTaskLimit is the page size ListTasks uses when f.Limit is not
@@ -182,19 +182,19 @@ func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey
 
 	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, wrap("list tasks", err)
+		return nil, nil, db.wrap("list tasks", err)
 	}
 	defer rows.Close()
 	out := make([]*latchkey.Task, 0, min(limit+1, 64))
 	for rows.Next() {
 		t, err := scanTask(rows)
 		if err != nil {
-			return nil, nil, wrap("list tasks", err)
+			return nil, nil, db.wrap("list tasks", err)
 		}
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, wrap("list tasks", err)
+		return nil, nil, db.wrap("list tasks", err)
 	}
 	if len(out) <= limit {
 		return out, nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"strings"
 	"time"
 )
@@ -26,6 +27,13 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 	var ok bool
 	var oldest time.Time
 	err := db.inTx(ctx, func(tx *tx) error {
+		if db.dialect.KeyLock != "" {
+			// The key's first 8 bytes, as a signed BIGINT: a collision
+			// only makes two accounts wait for each other.
+			if _, err := tx.ExecContext(ctx, db.dialect.KeyLock, int64(binary.BigEndian.Uint64(key))); err != nil {
+				return err
+			}
+		}
 		var n int
 		var first sql.NullInt64
 		if err := tx.QueryRowContext(ctx,
@@ -41,7 +49,7 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 		_, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (email_key, at) VALUES ($1, $2)`, key, nanos(now))
 		return err
 	})
-	return ok, oldest, wrap("reserve sign-in", err)
+	return ok, oldest, db.wrap("reserve sign-in", err)
 }
 
 // ReleaseSignIn takes back the attempt reserved for email at at: it never
@@ -49,21 +57,21 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 func (db *DB) ReleaseSignIn(ctx context.Context, email string, at time.Time) error {
 	_, err := db.writer.ExecContext(ctx,
 		`DELETE FROM signin_failures WHERE email_key = $1 AND at = $2`, throttleKey(email), nanos(at))
-	return wrap("release sign-in", err)
+	return db.wrap("release sign-in", err)
 }
 
 // ClearSignInFailures forgets the attempts for email (after a success).
 func (db *DB) ClearSignInFailures(ctx context.Context, email string) error {
 	_, err := db.writer.ExecContext(ctx, `DELETE FROM signin_failures WHERE email_key = $1`, throttleKey(email))
-	return wrap("clear sign-in failures", err)
+	return db.wrap("clear sign-in failures", err)
 }
 
 // PruneSignInFailures deletes attempts older than before.
 func (db *DB) PruneSignInFailures(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM signin_failures WHERE at < $1`, nanos(before))
 	if err != nil {
-		return 0, wrap("prune sign-in failures", err)
+		return 0, db.wrap("prune sign-in failures", err)
 	}
 	n, err := res.RowsAffected()
-	return n, wrap("prune sign-in failures", err)
+	return n, db.wrap("prune sign-in failures", err)
 }

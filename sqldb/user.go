@@ -57,7 +57,7 @@ func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 		return nil
 	})
 	if err != nil {
-		return wrap("create user", err)
+		return db.wrap("create user", err)
 	}
 	u.ID, u.Role, u.CreatedAt = id, role, now
 	return nil
@@ -111,7 +111,7 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID strin
 		return err
 	})
 	if err != nil {
-		return nil, wrap("set password", err)
+		return nil, db.wrap("set password", err)
 	}
 	return revoked, nil
 }
@@ -137,7 +137,7 @@ func (db *DB) RehashPassword(ctx context.Context, userID, oldHash, newHash strin
 		return nil
 	})
 	if err != nil {
-		return false, wrap("rehash password", err)
+		return false, db.wrap("rehash password", err)
 	}
 	return ok, nil
 }
@@ -152,14 +152,17 @@ func (db *DB) ProvisionExternalUser(ctx context.Context, u *latchkey.User) (*lat
 		role = latchkey.RoleUser
 	}
 	err := db.inTx(ctx, func(tx *tx) error {
+		// email_lower only has to be unique: newlines cannot occur in an
+		// address that passed validation (nor NULs, which PostgreSQL's
+		// TEXT refuses; rows SQLite stored with them keep working).
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at, issuer)
 			 VALUES ($1, '', $2, '', $3, '', FALSE, $4, $5) ON CONFLICT DO NOTHING`,
-			u.ID, "\x00external\x00"+u.Issuer+"\x00"+u.ID, string(role), nanos(db.now()), u.Issuer)
+			u.ID, "\nexternal\n"+u.Issuer+"\n"+u.ID, string(role), nanos(db.now()), u.Issuer)
 		return err
 	})
 	if err != nil {
-		return nil, wrap("provision external user", err)
+		return nil, db.wrap("provision external user", err)
 	}
 	return db.FindUserByID(ctx, u.ID)
 }
