@@ -96,23 +96,34 @@ func (r *Revocations) pull(ctx context.Context, store latchkey.SessionService, s
 
 // Watch polls the store every interval until ctx ends, so revocations made
 // by another process sharing the store take effect here within interval.
-// since is what Load returned.
-func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, since time.Time, interval time.Duration, log *slog.Logger) {
+// A receive on wake polls at once: the store's notification that another
+// instance revoked something (PostgreSQL's NOTIFY), which brings that
+// delay down to a round trip. wake may be nil. since is what Load
+// returned.
+func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, since time.Time, interval time.Duration, wake <-chan struct{}, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var pruned time.Time
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 		start := r.now()
 		if err := r.pull(ctx, store, since.Add(-pollOverlap)); err != nil {
-			if ctx.Err() == nil {
-				log.Warn("poll revocations", "err", err)
+			if ctx.Err() == nil && !failing {
+				// Once per outage, not at every poll.
+				log.Warn("poll revocations: failing; retrying", "err", err)
+				failing = true
 			}
 			continue
+		}
+		if failing {
+			log.Info("poll revocations: recovered")
+			failing = false
 		}
 		since = start
 		// Pruning walks the set under the write lock every verification

@@ -67,7 +67,7 @@ func TestRevocationsAcrossProcesses(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go set.Watch(ctx, b, since, 50*time.Millisecond, slog.New(slog.DiscardHandler))
+	go set.Watch(ctx, b, since, 50*time.Millisecond, nil, slog.New(slog.DiscardHandler))
 
 	start := time.Now()
 	if err := a.RevokeSessionByID(context.Background(), late.ID, latchkey.ReasonSignout, time.Now()); err != nil {
@@ -94,7 +94,7 @@ func TestRevocationsForget(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go set.Watch(ctx, db, time.Now(), 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	go set.Watch(ctx, db, time.Now(), 20*time.Millisecond, nil, slog.New(slog.DiscardHandler))
 	deadline := time.Now().Add(2 * time.Second)
 	for set.Len() != 0 {
 		if time.Now().After(deadline) {

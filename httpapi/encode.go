@@ -128,8 +128,15 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	code := latchkey.ErrorCode(err)
-	if code == latchkey.EINTERNAL {
+	switch code {
+	case latchkey.EINTERNAL:
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case latchkey.EUNAVAILABLE:
+		// A database outage wraps its cause around the application error:
+		// the log gets the cause, the client only the code.
+		if _, bare := err.(*latchkey.Error); !bare {
+			log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 	}
 	status := statusOf[code]
 	if err == errTooLarge {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,6 +43,10 @@ type Config struct {
 	// never with credentials. "*" and entries that are not origins are
 	// ignored. None: no CORS header is sent.
 	CORSOrigins []string
+	// RequestTimeout, when set, bounds each request's context: a store
+	// that does not answer in time (a database outage) then gets the
+	// client a 503 problem+json instead of a hang.
+	RequestTimeout time.Duration
 }
 
 // server holds the dependencies the handlers close over.

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"testing"
@@ -150,5 +151,20 @@ func TestDeleteSigningKeys(t *testing.T) {
 		if len(keys) != 1 || keys[0].ID != "b" {
 			t.Fatalf("keys left: %d", len(keys))
 		}
+	})
+}
+
+// TestUnavailableWhenOutOfTime: a store call whose context ran out while
+// waiting for the database reports EUNAVAILABLE (a 503 for clients), not
+// an internal error.
+func TestUnavailableWhenOutOfTime(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+		defer cancel()
+		_, err := db.FindUserByID(expired, u.ID)
+		wantCode(t, err, latchkey.EUNAVAILABLE)
+		_, err = db.RevokeUserSessions(expired, u.ID, "", latchkey.ReasonSignout, t0)
+		wantCode(t, err, latchkey.EUNAVAILABLE)
 	})
 }

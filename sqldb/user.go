@@ -71,7 +71,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*latchkey.User, erro
 		return nil, notFound("user")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqldb: find user: %w", err)
+		return nil, db.wrap("find user", err)
 	}
 	return u, nil
 }
@@ -85,7 +85,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*latchkey.User
 		return nil, notFound("user")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqldb: find user by email: %w", err)
+		return nil, db.wrap("find user by email", err)
 	}
 	return u, nil
 }

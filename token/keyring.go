@@ -184,8 +184,10 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 }
 
 // Watch reloads the ring every interval until ctx ends, so a `keys rotate`
-// run against the same store reaches this process without a restart.
-func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
+// run against the same store reaches this process without a restart. A
+// receive on wake (may be nil) reloads at once: the store's notification
+// that the keys changed.
+func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, wake <-chan struct{}, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -193,9 +195,10 @@ func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("reload signing keys", "err", err)
-			}
+		case <-wake:
+		}
+		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload signing keys", "err", err)
 		}
 	}
 }

@@ -161,7 +161,7 @@ func TestKeyRingWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ring.Watch(ctx, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	go ring.Watch(ctx, 20*time.Millisecond, nil, slog.New(slog.DiscardHandler))
 	k, err := Rotate(ctx, store, testSealer, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -45,14 +45,18 @@ var settings = []setting{
 	{"LATCHKEY_TRUSTED_ISSUER", "", "iss of the trusted external issuer"},
 	{"LATCHKEY_TRUSTED_AUDIENCE", "", "aud of the trusted external issuer"},
 	{"LATCHKEY_TRUSTED_SECRET", "", "shared HS256 secret of the trusted external issuer"},
-	{"LATCHKEY_DB_MAX_CONNS", "", "PostgreSQL pool size"},
+	{"LATCHKEY_DB_MAX_CONNS", "", "PostgreSQL pool size (default 10, plus one connection for LISTEN)"},
+	{"LATCHKEY_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long one attempt to connect may take"},
+	{"LATCHKEY_DB_MAX_CONN_LIFETIME", "1h", "PostgreSQL: connections are replaced after this long"},
+	{"LATCHKEY_DB_MAX_CONN_IDLE_TIME", "30m", "PostgreSQL: idle connections are closed after this long"},
 }
 
 // config is the parsed and validated configuration.
 type config struct {
 	Addr           string
 	DatabaseURL    string
-	SQLitePath     string
+	SQLitePath     string // set for sqlite:PATH
+	PostgresURL    string // set for postgres://...
 	Issuer         string
 	Audience       string
 	AccessTTL      time.Duration
@@ -72,6 +76,9 @@ type config struct {
 	TrustedAud     string
 	TrustedSecret  string
 	DBMaxConns     int
+	DBConnect      time.Duration
+	DBLifetime     time.Duration
+	DBIdleTime     time.Duration
 
 	set map[string]bool // the settings given by flag or environment
 }
@@ -148,6 +155,9 @@ func parseConfig(get func(string) string) (*config, error) {
 	c.RefreshTTL = dur("LATCHKEY_REFRESH_TTL", time.Second)
 	c.RefreshGrace = dur("LATCHKEY_REFRESH_GRACE", 0)
 	c.AuditRetention = dur("LATCHKEY_AUDIT_RETENTION", 0)
+	c.DBConnect = dur("LATCHKEY_DB_CONNECT_TIMEOUT", 100*time.Millisecond)
+	c.DBLifetime = dur("LATCHKEY_DB_MAX_CONN_LIFETIME", time.Second)
+	c.DBIdleTime = dur("LATCHKEY_DB_MAX_CONN_IDLE_TIME", time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +174,16 @@ func parseConfig(get func(string) string) (*config, error) {
 			return nil, errors.New("LATCHKEY_DATABASE_URL: sqlite: needs a file path")
 		}
 	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
-		return nil, errors.New("LATCHKEY_DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite:PATH")
+		c.PostgresURL = c.DatabaseURL
+		if _, e := url.Parse(c.PostgresURL); e != nil {
+			// url's message would quote the password.
+			return nil, errors.New("LATCHKEY_DATABASE_URL: not a valid postgres:// URL")
+		}
+		// Every instance must open the signing keys the others sealed,
+		// and there is no database file to keep a key file beside.
+		if get("LATCHKEY_SECRET_KEY") == "" {
+			return nil, errors.New("LATCHKEY_SECRET_KEY: required with PostgreSQL: every instance must share the key that encrypts the signing keys at rest")
+		}
 	default:
 		return nil, fmt.Errorf("LATCHKEY_DATABASE_URL: must start with sqlite: or postgres://")
 	}
@@ -237,19 +256,38 @@ func parseConfig(get func(string) string) (*config, error) {
 }
 
 // keyFile is where the key-encryption key of the signing keys lives when
-// LATCHKEY_SECRET_KEY is not set: beside the SQLite database.
+// LATCHKEY_SECRET_KEY is not set: beside the SQLite database. (PostgreSQL
+// requires LATCHKEY_SECRET_KEY.)
 func (c *config) keyFile() string { return c.SQLitePath + ".key" }
 
-// notYetEnforced names the settings given that this version parses and
-// validates but does not act on yet, so that nobody believes they hold.
-func (c *config) notYetEnforced() []string {
+// ignored names the settings given that have no effect with the chosen
+// database, so that nobody believes they hold.
+func (c *config) ignored() []string {
+	if c.PostgresURL != "" {
+		return nil
+	}
 	var out []string
 	for _, env := range []string{
 		"LATCHKEY_DB_MAX_CONNS",
+		"LATCHKEY_DB_CONNECT_TIMEOUT",
+		"LATCHKEY_DB_MAX_CONN_LIFETIME",
+		"LATCHKEY_DB_MAX_CONN_IDLE_TIME",
 	} {
 		if c.set[env] {
 			out = append(out, env)
 		}
 	}
 	return out
+}
+
+// database names the store for messages and logs, without credentials.
+func (c *config) database() string {
+	if c.PostgresURL == "" {
+		return c.SQLitePath
+	}
+	u, err := url.Parse(c.PostgresURL)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	return "postgres://" + u.Host + u.Path
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/keyseal"
 	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/postgres"
 	"github.com/latchkey/latchkey/sqldb"
 	"github.com/latchkey/latchkey/sqlite"
 	"github.com/latchkey/latchkey/token"
@@ -33,6 +34,11 @@ const watchInterval = time.Second
 // on a loaded machine, for one indexed range query.
 const revocationPoll = 500 * time.Millisecond
 
+// requestTimeout bounds the work of one request: a database that does not
+// answer within it (an outage, a failover) gets the client a 503 rather
+// than a hang. Sign-ins wait at most hashWait for the hashing gate.
+const requestTimeout = 10 * time.Second
+
 // auditQueue is how many audit events without a change (failed sign-ins,
 // rejected tokens) may wait to be written before more are dropped.
 const auditQueue = 4096
@@ -41,25 +47,55 @@ const auditQueue = 4096
 // is answered 503 with Retry-After instead of piling up.
 const hashWait = 5 * time.Second
 
-// openStore opens and migrates the store. A path that cannot be opened is
-// invalid configuration (exit 2); a failed migration is a run-time failure.
-// With mustExist, a missing database file is an error instead of a new
+// store is the opened database, SQLite or PostgreSQL.
+type store struct {
+	*sqldb.DB
+	pg *postgres.DB // nil on SQLite
+}
+
+// Close closes the store (on PostgreSQL, its pool too).
+func (s *store) Close() error {
+	if s.pg != nil {
+		return s.pg.Close()
+	}
+	return s.DB.Close()
+}
+
+// openStore opens and migrates the store. A SQLite path that cannot be
+// opened is invalid configuration (exit 2); a PostgreSQL server that does
+// not answer, and a failed migration, are run-time failures (exit 1).
+// With mustExist, a missing SQLite file is an error instead of a new
 // store: a tool pointed at a mistyped path must not create one there.
-func openStore(ctx context.Context, cfg *config, mustExist bool) (*sqldb.DB, error) {
-	if mustExist {
-		if _, err := os.Stat(cfg.SQLitePath); err != nil {
-			return nil, usagef("LATCHKEY_DATABASE_URL: no database at %s (run latchkey serve or migrate first)", cfg.SQLitePath)
+func openStore(ctx context.Context, cfg *config, mustExist bool) (*store, error) {
+	var s *store
+	if cfg.PostgresURL != "" {
+		pg, err := postgres.Open(ctx, cfg.PostgresURL, postgres.Options{
+			MaxConns:        cfg.DBMaxConns,
+			ConnectTimeout:  cfg.DBConnect,
+			MaxConnLifetime: cfg.DBLifetime,
+			MaxConnIdleTime: cfg.DBIdleTime,
+		})
+		if err != nil {
+			return nil, err
 		}
+		s = &store{DB: pg.DB, pg: pg}
+	} else {
+		if mustExist {
+			if _, err := os.Stat(cfg.SQLitePath); err != nil {
+				return nil, usagef("LATCHKEY_DATABASE_URL: no database at %s (run latchkey serve or migrate first)", cfg.SQLitePath)
+			}
+		}
+		db, err := sqlite.Open(ctx, cfg.SQLitePath)
+		if err != nil {
+			return nil, usagef("LATCHKEY_DATABASE_URL: %w", err)
+		}
+		s = &store{DB: db}
 	}
-	db, err := sqlite.Open(ctx, cfg.SQLitePath)
-	if err != nil {
-		return nil, usagef("LATCHKEY_DATABASE_URL: %w", err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return db, nil
+	return s, nil
 }
 
 // openSealer finds the key-encryption key (KEK) that seals the private
@@ -74,7 +110,7 @@ func openStore(ctx context.Context, cfg *config, mustExist bool) (*sqldb.DB, err
 // random bytes, mode 0600) when missing, unless the store already holds
 // sealed keys: then the file was lost, and a new one could open nothing.
 // A KEK that cannot be had or does not fit is invalid configuration.
-func openSealer(ctx context.Context, cfg *config, db *sqldb.DB, log *slog.Logger) (*keyseal.Sealer, int, error) {
+func openSealer(ctx context.Context, cfg *config, db *store, log *slog.Logger) (*keyseal.Sealer, int, error) {
 	var kek []byte
 	var source string
 	if cfg.SecretKey != "" {
@@ -94,7 +130,7 @@ func openSealer(ctx context.Context, cfg *config, db *sqldb.DB, log *slog.Logger
 			}
 			for _, k := range keys {
 				if token.IsSealed(k) {
-					return nil, 0, usagef("no key file at %s and LATCHKEY_SECRET_KEY is not set, but the signing keys in %s are encrypted: restore the key file or set LATCHKEY_SECRET_KEY", path, cfg.SQLitePath)
+					return nil, 0, usagef("no key file at %s and LATCHKEY_SECRET_KEY is not set, but the signing keys in %s are encrypted: restore the key file or set LATCHKEY_SECRET_KEY", path, cfg.database())
 				}
 			}
 		}
@@ -127,14 +163,14 @@ func openSealer(ctx context.Context, cfg *config, db *sqldb.DB, log *slog.Logger
 // wrongKEK is the one-line error for a key-encryption key that does not
 // open the store's keys (keyseal.ErrOpen says no more than that).
 func wrongKEK(source string, cfg *config) error {
-	return usagef("the key-encryption key from %s does not open the signing keys in %s: wrong key, or the stored keys were altered", source, cfg.SQLitePath)
+	return usagef("the key-encryption key from %s does not open the signing keys in %s: wrong key, or the stored keys were altered", source, cfg.database())
 }
 
 // app is the server's object graph, built once from the configuration.
 type app struct {
 	cfg      *config
 	log      *slog.Logger
-	store    *sqldb.DB
+	store    *store
 	sealer   *keyseal.Sealer
 	ring     *token.KeyRing // nil in HS256 mode
 	revoked  *auth.Revocations
@@ -250,6 +286,26 @@ func trustedVerifier(ctx context.Context, cfg *config, log *slog.Logger) (*verif
 	return v, stop, nil
 }
 
+// listen returns the channels that wake the revocation and key watchers
+// when another instance changed something: on PostgreSQL, fed by LISTEN
+// (reconnecting, and waking both after each reconnect to catch up on what
+// was missed); on SQLite nil, and the watchers poll. A wake-up that finds
+// one pending is dropped: the read it triggers covers both.
+func (a *app) listen(ctx context.Context) (revoked, keys <-chan struct{}) {
+	if a.store.pg == nil {
+		return nil, nil
+	}
+	r, k := make(chan struct{}, 1), make(chan struct{}, 1)
+	wake := map[string]chan struct{}{sqldb.ChannelRevocations: r, sqldb.ChannelKeys: k}
+	go a.store.pg.Listen(ctx, []string{sqldb.ChannelRevocations, sqldb.ChannelKeys}, func(channel string) {
+		select {
+		case wake[channel] <- struct{}{}:
+		default:
+		}
+	}, a.log)
+	return r, k
+}
+
 func (a *app) jwks() []byte {
 	if a.ring == nil {
 		return []byte(`{"keys":[]}`)
@@ -291,8 +347,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			a.store.Close()
 		}
 	}()
-	for _, w := range cfg.notYetEnforced() {
-		log.Warn("setting accepted but not enforced by this version", "setting", w)
+	for _, w := range cfg.ignored() {
+		log.Warn("setting has no effect on SQLite", "setting", w)
 	}
 
 	since, err := a.revoked.Load(ctx, a.store)
@@ -301,9 +357,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	go a.revoked.Watch(watchCtx, a.store, since, revocationPoll, log)
+	wakeRevoked, wakeKeys := a.listen(watchCtx)
+	go a.revoked.Watch(watchCtx, a.store, since, revocationPoll, wakeRevoked, log)
 	if a.ring != nil {
-		go a.ring.Watch(watchCtx, watchInterval, log)
+		go a.ring.Watch(watchCtx, watchInterval, wakeKeys, log)
 	}
 	go auth.Prune(watchCtx, a.store, auth.Retention{
 		Sessions: a.revoked.Retain + time.Hour,
@@ -329,6 +386,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		TrustProxy:    cfg.TrustProxy,
 		AuthRate:      cfg.AuthRate,
 		CORSOrigins:   cfg.CORSOrigins,
+		// Well inside WriteTimeout, so the 503 still reaches the client.
+		RequestTimeout: requestTimeout,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -357,7 +416,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("LATCHKEY_ISSUER is https but this server speaks plain HTTP and trusts no proxy: put it behind a TLS-terminating proxy (and set LATCHKEY_TRUST_PROXY) or set LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY")
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
-		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.SQLitePath)
+		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.database())
 	if len(cfg.CORSOrigins) > 0 {
 		log.Info("browsers on these origins may call the API (CORS, without credentials)", "origins", strings.Join(cfg.CORSOrigins, ","))
 	}

@@ -55,10 +55,16 @@ var (
 // if one was started. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
+// StopShared destroys the package's shared cluster, if one was started:
+// for a TestMain that does more than Main.
+func StopShared() {
 	if shared != nil {
 		shared.Destroy()
 	}
-	os.Exit(code)
 }
 
 // Shared returns the package's shared cluster, starting it on first use;
