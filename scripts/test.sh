@@ -1,28 +1,48 @@
 #!/usr/bin/env bash
 # Runs every check and test of Latchkey: the README's test command, and what
 # .ci/run calls: go vet, staticcheck, every test with the race detector, and
-# under CI=true each fuzz target for 15 s (scripts/fuzz.sh). Needs Go (and gcc, for the race detector), and Debian's
-# chromium for the browser tests of the web app, which this script installs
-# with apt-get when it is missing. Under CI=true a missing browser fails the
-# browser tests; elsewhere they are skipped with a message saying so.
+# under CI=true each fuzz target for 15 s (scripts/fuzz.sh). Needs Go (and
+# gcc, for the race detector), Debian's chromium for the browser tests of the
+# web app and Debian's postgresql for the PostgreSQL tests, which this script
+# installs with apt-get when they are missing. Under CI=true a missing
+# browser or PostgreSQL fails those tests; elsewhere they are skipped with a
+# message saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-	echo "test.sh: chromium is missing; installing Debian's chromium package for the browser tests" >&2
+# apt_install PACKAGE WHAT installs a Debian package with apt-get (as root,
+# or through passwordless sudo); when it cannot, the tests that need it skip
+# (or fail under CI=true) with a message saying what is missing.
+updated=
+apt_install() {
+	local apt_get
 	if [ "$(id -u)" = 0 ]; then
 		apt_get=(apt-get)
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 		apt_get=(sudo -n apt-get)
 	else
-		apt_get=()
-		echo "test.sh: not root and no sudo: cannot install chromium; the browser tests will skip (or fail under CI=true)" >&2
+		echo "test.sh: not root and no sudo: cannot install $1; the $2 will skip (or fail under CI=true)" >&2
+		return 0
 	fi
-	if [ ${#apt_get[@]} -gt 0 ]; then
-		export DEBIAN_FRONTEND=noninteractive
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$updated" ]; then
 		"${apt_get[@]}" update -qq
-		"${apt_get[@]}" install -y -qq chromium >/dev/null
+		updated=1
 	fi
+	"${apt_get[@]}" install -y -qq "$1" >/dev/null
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+	echo "test.sh: chromium is missing; installing Debian's chromium package for the browser tests" >&2
+	apt_install chromium "browser tests"
+fi
+
+# The PostgreSQL tests start throwaway clusters themselves (internal/pgtest:
+# initdb and pg_ctl in a temporary directory, on a free loopback port); they
+# only need the server binaries.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+	echo "test.sh: PostgreSQL is missing; installing Debian's postgresql package for the PostgreSQL tests" >&2
+	apt_install postgresql "PostgreSQL tests"
 fi
 
 # The Better Auth integration test runs the real better-auth npm package

@@ -209,9 +209,11 @@ func freePort() (int, error) {
 }
 
 // Restart starts the server (again, after Stop or Kill), on the same port,
-// and waits until it accepts connections.
+// and waits until it accepts connections. fsync is off (a throwaway
+// cluster need not survive the machine crashing) but commits still wait
+// for the WAL write, so Kill loses no acknowledged transaction.
 func (c *Cluster) Restart() error {
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
 		c.port, c.dir)
 	if out, err := c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "30", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
