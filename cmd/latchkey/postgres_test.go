@@ -293,3 +293,47 @@ func TestE2EPostgresOutage(t *testing.T) {
 	ca.do("POST", "/api/auth/signout", s.AccessToken, nil).wantStatus(t, "sign-out on A after the outage", http.StatusNoContent)
 	t.Logf("after the outage, sign-out on A refused on B after %v", refusedWithin(t, cb, "sign-out after the outage", s.AccessToken, start))
 }
+
+// TestE2EPostgresThrottleAndAudit: the per-account sign-in throttle counts
+// failures made on any instance, and each instance's audit log shows the
+// events of all of them.
+func TestE2EPostgresThrottleAndAudit(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Shared(t).URL(t)
+	// No per-IP limit: it is per instance, and would blur what is tested.
+	pa, pb := servePG(t, url, "--auth-rate", "0"), servePG(t, url, "--auth-rate", "0")
+	pa.waitReady(t)
+	pb.waitReady(t)
+	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
+	const pw = "throttle-and-audit-password"
+	cliPG(t, url, pw+"\n", "user", "create", "--email", "admin@example.com", "--role", "admin", "--password-stdin")
+	ca.signUp("target@example.com", pw, "")
+
+	wrong := map[string]string{"email": "target@example.com", "password": "not the password"}
+	for i := range 10 { // the per-account limit, half on each instance
+		c, ua := ca, "via-A"
+		if i%2 == 1 {
+			c, ua = cb, "via-B"
+		}
+		c.do("POST", "/api/auth/signin", "", wrong, "User-Agent", ua).
+			wantProblem(t, "wrong password on "+ua, http.StatusUnauthorized, "invalid_credentials")
+	}
+	for name, c := range map[string]*api{"A": ca, "B": cb} {
+		r := c.do("POST", "/api/auth/signin", "", map[string]string{"email": "target@example.com", "password": pw})
+		r.wantProblem(t, "the right password on "+name+" after 10 failures over both", http.StatusTooManyRequests, "rate_limited")
+	}
+
+	admin := cb.signIn("admin@example.com", pw)
+	seen := map[string]int{}
+	if _, ok := poll(5*time.Second, 50*time.Millisecond, func() bool {
+		var page struct{ Events []struct{ UserAgent string `json:"user_agent"` } }
+		cb.do("GET", "/api/admin/audit?type=signin_failed&limit=100", admin.AccessToken, nil).decode(t, &page)
+		clear(seen)
+		for _, e := range page.Events {
+			seen[e.UserAgent]++
+		}
+		return seen["via-A"] == 5 && seen["via-B"] == 5
+	}); !ok {
+		t.Fatalf("B's audit log shows failed sign-ins by user agent %v, want 5 via-A and 5 via-B", seen)
+	}
+}

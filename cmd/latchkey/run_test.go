@@ -137,6 +137,13 @@ func TestRunConfigErrors(t *testing.T) {
 		{"user create without --password-stdin", nil, []string{"user", "create", "--database-url", db, "--email", "a@example.com"}, "secret-password\n", "--password-stdin"},
 		{"flag wins over env: env good, flag bad", map[string]string{"LATCHKEY_ACCESS_TTL": "15m"}, serve("--database-url", db, "--access-ttl", "abc"), "", "LATCHKEY_ACCESS_TTL"},
 		{"migrate with bad alg", map[string]string{"LATCHKEY_JWT_ALG": "none"}, []string{"migrate", "--database-url", db}, "", "LATCHKEY_JWT_ALG"},
+		{"postgres without a shared secret key", nil, serve("--database-url", "postgres://lk:pw@127.0.0.1:1/lk"), "", "LATCHKEY_SECRET_KEY"},
+		{"unknown database scheme", nil, serve("--database-url", "mysql://lk@localhost/lk"), "", "LATCHKEY_DATABASE_URL"},
+		{"pool size 0", map[string]string{"LATCHKEY_DB_MAX_CONNS": "0"}, serve("--database-url", db), "", "LATCHKEY_DB_MAX_CONNS"},
+		{"pool size not a number", nil, serve("--database-url", db, "--db-max-conns", "ten"), "", "LATCHKEY_DB_MAX_CONNS"},
+		{"connect timeout not a duration", map[string]string{"LATCHKEY_DB_CONNECT_TIMEOUT": "5"}, serve("--database-url", db), "", "LATCHKEY_DB_CONNECT_TIMEOUT"},
+		{"connection lifetime too short", nil, serve("--database-url", db, "--db-max-conn-lifetime", "1ms"), "", "LATCHKEY_DB_MAX_CONN_LIFETIME"},
+		{"idle time not a duration", map[string]string{"LATCHKEY_DB_MAX_CONN_IDLE_TIME": "forever"}, serve("--database-url", db), "", "LATCHKEY_DB_MAX_CONN_IDLE_TIME"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +166,45 @@ func TestRunConfigErrors(t *testing.T) {
 	}
 	if b, err := os.ReadFile(notDB); err != nil || !bytes.HasPrefix(b, []byte("this is not a SQLite database\n")) {
 		t.Errorf("the file that is not a database was changed (err %v)", err)
+	}
+}
+
+// TestRunPostgresUnreachable: a PostgreSQL server that does not answer is
+// a run-time failure (exit 1), reported in one line without the password,
+// within the connect timeout.
+func TestRunPostgresUnreachable(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"LATCHKEY_SECRET_KEY":         "a-secret-key-of-at-least-32-bytes-long",
+		"LATCHKEY_DATABASE_URL":       "postgres://lk:hunter2-password@127.0.0.1:1/lk",
+		"LATCHKEY_DB_CONNECT_TIMEOUT": "1s",
+	}
+	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"migrate"}, {"keys", "rotate"}} {
+		start := time.Now()
+		code, stdout, stderr := runCLI(t, env, "", args...)
+		if code != 1 {
+			t.Errorf("%v: exit status %d, want 1; stderr %q", args, code, stderr)
+		}
+		wantOneLineError(t, stderr)
+		if strings.Contains(stderr+stdout, "hunter2") {
+			t.Errorf("%v: the output shows the password: %q", args, stderr)
+		}
+		if !strings.Contains(stderr, "127.0.0.1:1") {
+			t.Errorf("%v: stderr %q does not name the server", args, stderr)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("%v: took %v to give up", args, took)
+		}
+	}
+}
+
+// TestRunServeWarnsOfPoolSettingsOnSQLite: the PostgreSQL pool settings
+// have no effect on SQLite, and serve says so rather than ignore them.
+func TestRunServeWarnsOfPoolSettingsOnSQLite(t *testing.T) {
+	t.Parallel()
+	s := serveInProcess(t, map[string]string{"LATCHKEY_DB_MAX_CONNS": "4"}, filepath.Join(t.TempDir(), "lk.db"))
+	if log := s.log.String(); !strings.Contains(log, "no effect on SQLite") || !strings.Contains(log, "LATCHKEY_DB_MAX_CONNS") {
+		t.Errorf("no warning that LATCHKEY_DB_MAX_CONNS does nothing on SQLite:\n%s", log)
 	}
 }
 
