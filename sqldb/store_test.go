@@ -80,6 +80,12 @@ func TestMigrateConcurrent(t *testing.T) {
 		for _, err := range errs {
 			must(t, err)
 		}
+		var rows, versions int
+		must(t, dbs[0].Reader().QueryRowContext(ctx,
+			`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions))
+		if rows != versions {
+			t.Fatalf("schema_migrations has %d rows for %d versions: a migration ran twice", rows, versions)
+		}
 		newUser(t, dbs[0])
 	})
 }
