@@ -638,7 +638,8 @@ func (s *Service) Record(typ string, c Client, userID, sessionID, reason string)
 // hashFailure turns a full hashing gate into a 503 that tells the client to
 // come back, rather than a 500.
 func hashFailure(op string, err error) error {
-	if errors.Is(err, password.ErrBusy) {
+	// A request out of time while queued for the gate is the same overload.
+	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
 		return latchkey.Errorf(latchkey.EUNAVAILABLE, "too many sign-ins at once; retry shortly")
 	}
 	return fmt.Errorf("auth: %s: %w", op, err)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,9 @@ func TestAdminNoOpUpdate(t *testing.T) {
 	}
 	if m := h.do(req{method: "GET", path: "/metrics"}); !strings.Contains(string(m.body), "latchkey_audit_events_dropped_total 0") {
 		t.Error("no audit drop counter in the metrics")
+	}
+	// Two sign-ups and a sign-in so far: one argon2id run each.
+	if m := h.do(req{method: "GET", path: "/metrics"}); !regexp.MustCompile(`(?m)^latchkey_password_hashes_total [1-9]`).Match(m.body) {
+		t.Errorf("no count of password hashes in the metrics")
 	}
 }

@@ -22,6 +22,15 @@ func registerAuditDrops(reg *prometheus.Registry, dropped func() int64) {
 	}, func() float64 { return float64(dropped()) }))
 }
 
+// registerHashes exposes how many argon2id derivations ran, so that a load
+// test can set sign-ins per second beside hashes per second.
+func registerHashes(reg *prometheus.Registry, derived func() uint64) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latchkey_password_hashes_total",
+		Help: "Argon2id derivations run: password hashes, checks and the dummy checks of unknown emails.",
+	}, func() float64 { return float64(derived()) }))
+}
+
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -70,6 +70,9 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.Auth != nil && cfg.Auth.Audit != nil {
 		registerAuditDrops(cfg.Registry, cfg.Auth.Audit.Dropped)
 	}
+	if cfg.Auth != nil && cfg.Auth.Hasher != nil {
+		registerHashes(cfg.Registry, cfg.Auth.Hasher.Derived)
+	}
 	if cfg.AuthRate > 0 {
 		s.authLimiter = newIPLimiter(cfg.AuthRate)
 	}

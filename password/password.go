@@ -37,6 +37,8 @@ type Hasher struct {
 	maxWait atomic.Int64  // time.Duration; <= 0 waits until ctx is done
 	dummy   string        // a hash with h's params that no password matches
 
+	derived atomic.Uint64 // argon2id runs completed
+
 	// Test hooks. idKey is argon2.IDKey; waiting, if set, is called when a
 	// caller finds the gate full and starts to wait.
 	idKey   func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
@@ -148,8 +150,14 @@ func (h *Hasher) derive(ctx context.Context, p Params, password string, salt []b
 		return nil, err
 	}
 	defer h.leave()
-	return h.idKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	key := h.idKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	h.derived.Add(1)
+	return key, nil
 }
+
+// Derived is how many argon2id derivations h has run (hashes, checks and
+// dummy checks): the figure that bounds sign-in throughput.
+func (h *Hasher) Derived() uint64 { return h.derived.Load() }
 
 // enter takes a token from the gate. A context that is already done fails
 // even when the gate is free: nobody is waiting for the answer.

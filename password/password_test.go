@@ -317,6 +317,9 @@ func TestGateBusy(t *testing.T) {
 	if err := bounded(t, func() error { return h.VerifyDummy(ctx, "pw") }); !errors.Is(err, ErrBusy) {
 		t.Errorf("VerifyDummy with the gate full: err = %v, want ErrBusy", err)
 	}
+	if n := h.Derived(); n != 1 {
+		t.Errorf("Derived = %d after one hash and three calls refused at the gate, want 1", n)
+	}
 	// A malformed hash is rejected without queueing.
 	if _, err := h.Verify(ctx, "pw", "$argon2id$v=19$m=1,t=1,p=1$$"); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Verify(malformed) with the gate full: err = %v, want ErrMalformed", err)

@@ -74,11 +74,12 @@ func (l *loader) close() { l.hc.CloseIdleConnections() }
 // (timeout or other). cancelled means the run was interrupted; such a
 // request is not counted.
 type outcome struct {
-	status    int
-	code      string // the problem's code when status is not the wanted one
-	timeout   bool
-	transport bool
-	cancelled bool
+	status     int
+	code       string // the problem's code when status is not the wanted one
+	retryAfter bool   // the answer carried Retry-After
+	timeout    bool
+	transport  bool
+	cancelled  bool
 }
 
 // do sends one request and reads the answer in full (so the connection is
@@ -116,7 +117,7 @@ func (l *loader) do(ctx context.Context, method, path, bearer string, body any, 
 		return outcome{transport: true}, err
 	}
 	defer resp.Body.Close()
-	o := outcome{status: resp.StatusCode}
+	o := outcome{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After") != ""}
 	if resp.StatusCode == want && into != nil {
 		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 			return outcome{transport: true}, fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
@@ -362,6 +363,12 @@ func (l *loader) opMixed(ctx context.Context) (outcome, int) {
 // rss reads process_resident_memory_bytes from the server's /metrics, or
 // -1 when it cannot.
 func (l *loader) rss(ctx context.Context) int64 {
+	return int64(l.metric(ctx, "process_resident_memory_bytes"))
+}
+
+// metric reads one unlabelled sample from the server's /metrics, or -1
+// when it cannot.
+func (l *loader) metric(ctx context.Context, name string) float64 {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+"/metrics", nil)
 	if err != nil {
 		return -1
@@ -378,13 +385,13 @@ func (l *loader) rss(ctx context.Context) int64 {
 	if err != nil {
 		return -1
 	}
-	return parseRSS(string(b))
+	return parseMetric(string(b), name)
 }
 
-// parseRSS finds process_resident_memory_bytes in Prometheus text, or -1.
-func parseRSS(text string) int64 {
+// parseMetric finds the unlabelled sample name in Prometheus text, or -1.
+func parseMetric(text, name string) float64 {
 	for line := range strings.Lines(text) {
-		rest, ok := strings.CutPrefix(line, "process_resident_memory_bytes")
+		rest, ok := strings.CutPrefix(line, name)
 		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
 			continue
 		}
@@ -396,7 +403,7 @@ func parseRSS(text string) int64 {
 		if err != nil || v < 0 {
 			return -1
 		}
-		return int64(v)
+		return v
 	}
 	return -1
 }
@@ -406,7 +413,8 @@ type result struct {
 	name      string
 	requests  int            // counted requests (successes and failures)
 	errors    int            // failed requests: bad status, transport error, timeout
-	byStatus  map[string]int // "429 rate_limited": count
+	shed      int            // 503 with Retry-After: load shed as designed, not an error
+	byStatus  map[string]int // "429 rate_limited": count, shed included
 	timeouts  int
 	transport int
 	missed    int // -rate only: requests not sent because every worker was busy
@@ -414,6 +422,16 @@ type result struct {
 	latencies []time.Duration // sorted
 	rssStart  int64
 	rssEnd    int64
+	rssPeak   int64   // highest RSS sampled during the scenario
+	hashes    float64 // argon2id runs the server counted during it (-1: unknown)
+}
+
+// okRPS is the rate of requests that got the wanted answer.
+func (r *result) okRPS() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.requests-r.errors-r.shed) / r.elapsed.Seconds()
 }
 
 func (r *result) rps() float64 {
@@ -428,6 +446,7 @@ type tally struct {
 	lat       []time.Duration
 	byStatus  map[string]int
 	errors    int
+	shed      int
 	timeouts  int
 	transport int
 }
@@ -443,7 +462,13 @@ func (t *tally) add(o outcome, want int, d time.Duration) {
 		t.errors++
 	case o.status != want:
 		t.byStatus[strings.TrimSpace(strconv.Itoa(o.status)+" "+o.code)]++
-		t.errors++
+		// A 503 with Retry-After is the server shedding load, as the
+		// contract says it must when a queue forms: counted apart.
+		if o.status == http.StatusServiceUnavailable && o.retryAfter {
+			t.shed++
+		} else {
+			t.errors++
+		}
 	}
 }
 
@@ -524,6 +549,7 @@ func drive(ctx context.Context, name string, f op, c int, d time.Duration, rate 
 			r.byStatus[s] += k
 		}
 		r.errors += t.errors
+		r.shed += t.shed
 		r.timeouts += t.timeouts
 		r.transport += t.transport
 	}

@@ -180,16 +180,16 @@ func TestCheckTarget(t *testing.T) {
 	}
 }
 
-func TestParseRSS(t *testing.T) {
+func TestParseMetric(t *testing.T) {
 	text := "# HELP process_resident_memory_bytes Resident memory size in bytes.\n" +
 		"# TYPE process_resident_memory_bytes gauge\n" +
 		"process_resident_memory_bytes_other 5\n" +
 		"process_resident_memory_bytes 2.1504e+07\n"
-	if got := parseRSS(text); got != 21504000 {
-		t.Errorf("parseRSS = %d, want 21504000", got)
+	if got := parseMetric(text, "process_resident_memory_bytes"); got != 21504000 {
+		t.Errorf("parseMetric = %v, want 21504000", got)
 	}
-	if got := parseRSS("go_goroutines 7\n"); got != -1 {
-		t.Errorf("parseRSS without the metric = %d, want -1", got)
+	if got := parseMetric("go_goroutines 7\n", "process_resident_memory_bytes"); got != -1 {
+		t.Errorf("parseMetric without the metric = %v, want -1", got)
 	}
 }
 
@@ -294,6 +294,8 @@ func TestRunListHealthz(t *testing.T) {
 			Errors   int     `json:"errors"`
 			P99      float64 `json:"p99_ms"`
 			RSSEnd   int64   `json:"rss_end_bytes"`
+			RSSPeak  int64   `json:"rss_peak_bytes"`
+			Hashes   float64 `json:"hashes_per_s"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil || code != 0 {
@@ -303,7 +305,8 @@ func TestRunListHealthz(t *testing.T) {
 		t.Fatalf("-json results: %+v", got.Results)
 	}
 	for _, r := range got.Results {
-		if r.Requests == 0 || r.Errors != 0 || r.P99 <= 0 || r.RSSEnd <= 0 {
+		// No argon2id run during list or healthz: the rate is known and 0.
+		if r.Requests == 0 || r.Errors != 0 || r.P99 <= 0 || r.RSSEnd <= 0 || r.RSSPeak < r.RSSEnd || r.Hashes != 0 {
 			t.Errorf("-json %s: %+v", r.Scenario, r)
 		}
 	}
@@ -377,5 +380,19 @@ func TestMixedShares(t *testing.T) {
 	}
 	if a, r := u.tokens(); a != "a2" || r != "r2" {
 		t.Errorf("tokens after refresh = %q, %q; want the rotated pair", a, r)
+	}
+}
+
+// TestTallyShed: a 503 with Retry-After is load shed as designed and
+// counted apart; any other failure is an error.
+func TestTallyShed(t *testing.T) {
+	tl := &tally{byStatus: map[string]int{}}
+	tl.add(outcome{status: 200}, 200, time.Millisecond)
+	tl.add(outcome{status: 503, code: "unavailable", retryAfter: true}, 200, time.Millisecond)
+	tl.add(outcome{status: 503, code: "unavailable"}, 200, time.Millisecond)
+	tl.add(outcome{status: 500, retryAfter: true}, 200, time.Millisecond)
+	tl.add(outcome{timeout: true}, 200, time.Millisecond)
+	if tl.shed != 1 || tl.errors != 3 || tl.byStatus["503 unavailable"] != 2 {
+		t.Errorf("shed %d, errors %d, by status %v; want 1, 3 and 2 503s", tl.shed, tl.errors, tl.byStatus)
 	}
 }

@@ -238,9 +238,15 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 
 	var results []*result
 	for _, name := range cfg.scenarios {
-		rs := l.rss(ctx)
+		rs, hashes := l.rss(ctx), l.metric(ctx, hashesMetric)
+		peak := l.samplePeakRSS(ctx, rs)
 		r := drive(ctx, name, l.scenario(name), cfg.concurrency, cfg.duration, cfg.rate)
-		r.rssStart, r.rssEnd = rs, l.rss(ctx)
+		r.rssStart, r.rssEnd, r.rssPeak = rs, l.rss(ctx), peak()
+		r.rssPeak = max(r.rssPeak, r.rssEnd)
+		r.hashes = -1
+		if after := l.metric(ctx, hashesMetric); hashes >= 0 && after >= 0 {
+			r.hashes = after - hashes
+		}
 		results = append(results, r)
 		if ctx.Err() != nil {
 			break
@@ -255,27 +261,57 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 	return results, ctx.Err()
 }
 
+// hashesMetric counts the server's argon2id runs.
+const hashesMetric = "latchkey_password_hashes_total"
+
+// samplePeakRSS reads the server's RSS every 200 ms until the returned
+// function is called, which returns the highest reading (at least first).
+// Sampled, so a peak between two readings can be missed.
+func (l *loader) samplePeakRSS(ctx context.Context, first int64) func() int64 {
+	ctx, cancel := context.WithCancel(ctx)
+	peak := make(chan int64, 1)
+	go func() {
+		p := first
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				peak <- p
+				return
+			case <-t.C:
+				p = max(p, l.rss(ctx))
+			}
+		}
+	}()
+	return func() int64 { cancel(); return <-peak }
+}
+
 // report prints one line per scenario, then errors, RSS and the list to
 // healthz ratio when both ran.
 func report(w io.Writer, results []*result, rated bool) {
-	fmt.Fprintf(w, "%-8s %9s %10s %10s %10s %10s %10s %7s\n",
-		"scenario", "requests", "req/s", "p50", "p90", "p99", "max", "errors")
+	fmt.Fprintf(w, "%-8s %9s %10s %10s %10s %10s %10s %7s %7s\n",
+		"scenario", "requests", "req/s", "p50", "p90", "p99", "max", "errors", "shed")
 	for _, r := range results {
 		var mx time.Duration
 		if len(r.latencies) > 0 {
 			mx = r.latencies[len(r.latencies)-1]
 		}
-		fmt.Fprintf(w, "%-8s %9d %10.1f %10s %10s %10s %10s %7d\n", r.name, r.requests, r.rps(),
+		fmt.Fprintf(w, "%-8s %9d %10.1f %10s %10s %10s %10s %7d %7d\n", r.name, r.requests, r.rps(),
 			ms(percentile(r.latencies, 50)), ms(percentile(r.latencies, 90)),
-			ms(percentile(r.latencies, 99)), ms(mx), r.errors)
+			ms(percentile(r.latencies, 99)), ms(mx), r.errors, r.shed)
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "%s: server RSS %s -> %s", r.name, mib(r.rssStart), mib(r.rssEnd))
+		fmt.Fprintf(w, "%s: server RSS %s -> %s, peak %s (sampled)", r.name, mib(r.rssStart), mib(r.rssEnd), mib(r.rssPeak))
 		if rated {
 			fmt.Fprintf(w, "; missed (all workers busy) %d", r.missed)
 		}
 		fmt.Fprintln(w)
-		if r.errors > 0 {
+		if r.hashes > 0 {
+			fmt.Fprintf(w, "%s: server argon2id runs %.1f/s beside successful requests %.1f/s\n",
+				r.name, r.hashes/r.elapsed.Seconds(), r.okRPS())
+		}
+		if r.errors > 0 || r.shed > 0 {
 			var parts []string
 			codes := make([]string, 0, len(r.byStatus))
 			for s := range r.byStatus {
@@ -286,7 +322,7 @@ func report(w io.Writer, results []*result, rated bool) {
 				parts = append(parts, fmt.Sprintf("%s=%d", strings.ReplaceAll(s, " ", ":"), r.byStatus[s]))
 			}
 			parts = append(parts, fmt.Sprintf("transport=%d", r.transport), fmt.Sprintf("timeouts=%d", r.timeouts))
-			fmt.Fprintf(w, "%s: errors by status: %s\n", r.name, strings.Join(parts, " "))
+			fmt.Fprintf(w, "%s: failures by status (shed = 503 with Retry-After: %d): %s\n", r.name, r.shed, strings.Join(parts, " "))
 		}
 	}
 	var list, health *result
@@ -309,6 +345,7 @@ type jsonResult struct {
 	Scenario       string         `json:"scenario"`
 	Requests       int            `json:"requests"`
 	Errors         int            `json:"errors"`
+	Shed           int            `json:"shed"`
 	ErrorsByStatus map[string]int `json:"errors_by_status"`
 	Transport      int            `json:"transport_errors"`
 	Timeouts       int            `json:"timeouts"`
@@ -321,6 +358,9 @@ type jsonResult struct {
 	Max            float64        `json:"max_ms"`
 	RSSStart       int64          `json:"rss_start_bytes"`
 	RSSEnd         int64          `json:"rss_end_bytes"`
+	RSSPeak        int64          `json:"rss_peak_bytes"`
+	OKRPS          float64        `json:"ok_rps"`
+	HashesPerS     float64        `json:"hashes_per_s"` // -1: unknown
 }
 
 func writeJSON(w io.Writer, cfg *config, results []*result) error {
@@ -344,10 +384,18 @@ func writeJSON(w io.Writer, cfg *config, results []*result) error {
 			Seconds: r.elapsed.Seconds(), RPS: r.rps(),
 			P50: toMS(percentile(r.latencies, 50)), P90: toMS(percentile(r.latencies, 90)),
 			P99: toMS(percentile(r.latencies, 99)), Max: toMS(mx),
-			RSSStart: r.rssStart, RSSEnd: r.rssEnd,
+			RSSStart: r.rssStart, RSSEnd: r.rssEnd, RSSPeak: r.rssPeak,
+			Shed: r.shed, OKRPS: r.okRPS(), HashesPerS: hashRate(r),
 		})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func hashRate(r *result) float64 {
+	if r.hashes < 0 || r.elapsed <= 0 {
+		return -1
+	}
+	return r.hashes / r.elapsed.Seconds()
 }
