@@ -326,7 +326,11 @@ func TestE2EPostgresThrottleAndAudit(t *testing.T) {
 	admin := cb.signIn("admin@example.com", pw)
 	seen := map[string]int{}
 	if _, ok := poll(5*time.Second, 50*time.Millisecond, func() bool {
-		var page struct{ Events []struct{ UserAgent string `json:"user_agent"` } }
+		var page struct {
+			Events []struct {
+				UserAgent string `json:"user_agent"`
+			}
+		}
 		cb.do("GET", "/api/admin/audit?type=signin_failed&limit=100", admin.AccessToken, nil).decode(t, &page)
 		clear(seen)
 		for _, e := range page.Events {
