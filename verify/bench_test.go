@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,9 +34,27 @@ func benchToken(b *testing.B, method jwt.SigningMethod, key any) string {
 	})
 }
 
+// The tokens a benchmark and its floor share, minted once per test binary
+// so that the floor checks exactly the signing input and signature the full
+// verification checks (valid for an hour, far longer than a benchmark run).
+var (
+	benchEdOnce, benchHSOnce sync.Once
+	benchEd, benchHS         string
+)
+
+func benchEdToken(b *testing.B) string {
+	benchEdOnce.Do(func() { benchEd = benchToken(b, jwt.SigningMethodEdDSA, testPriv) })
+	return benchEd
+}
+
+func benchHSToken(b *testing.B) string {
+	benchHSOnce.Do(func() { benchHS = benchToken(b, jwt.SigningMethodHS256, testSecret) })
+	return benchHS
+}
+
 func BenchmarkVerifyEdDSA(b *testing.B) {
 	v := newVerifier(b, benchConfig(edConfig()))
-	tok := benchToken(b, jwt.SigningMethodEdDSA, testPriv)
+	tok := benchEdToken(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -121,9 +141,10 @@ func BenchmarkVerifyEdDSACacheMiss(b *testing.B) {
 }
 
 // BenchmarkEd25519VerifyBare is the floor for BenchmarkVerifyEdDSA: the
-// signature check alone on the same signing input and signature.
+// signature check alone, with the same public key, on the same token's
+// signing input and signature.
 func BenchmarkEd25519VerifyBare(b *testing.B) {
-	tok := benchToken(b, jwt.SigningMethodEdDSA, testPriv)
+	tok := benchEdToken(b)
 	i := strings.LastIndexByte(tok, '.')
 	input := []byte(tok[:i])
 	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
@@ -140,7 +161,7 @@ func BenchmarkEd25519VerifyBare(b *testing.B) {
 
 func BenchmarkVerifyHS256(b *testing.B) {
 	v := newVerifier(b, benchConfig(hsConfig()))
-	tok := benchToken(b, jwt.SigningMethodHS256, testSecret)
+	tok := benchHSToken(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -150,11 +171,60 @@ func BenchmarkVerifyHS256(b *testing.B) {
 	}
 }
 
-// BenchmarkHS256Floor is a hand-rolled minimum for BenchmarkVerifyHS256:
-// split, decode, HMAC-SHA256 compare, and decode the claims into a map,
-// with none of the header or claim checks.
+// BenchmarkHS256Floor is a hand-rolled minimum for BenchmarkVerifyHS256 on
+// the same token: split, decode, HMAC-SHA256 compare, decode the claims into
+// a struct and check exp, with none of the header or other claim checks.
 func BenchmarkHS256Floor(b *testing.B) {
-	tok := benchToken(b, jwt.SigningMethodHS256, testSecret)
+	tok := benchHSToken(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		hs256Floor(b, tok)
+	}
+}
+
+func hs256Floor(b *testing.B, tok string) {
+	i := strings.LastIndexByte(tok, '.')
+	input, sigText := tok[:i], tok[i+1:]
+	sig, err := base64.RawURLEncoding.DecodeString(sigText)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte(input))
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		b.Fatal("bad signature")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(input[strings.IndexByte(input, '.')+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var claims floorClaims
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		b.Fatal(err)
+	}
+	if claims.Exp == 0 || time.Now().Unix() >= claims.Exp {
+		b.Fatal("expired")
+	}
+}
+
+// floorClaims is what BenchmarkHS256Floor decodes: the claims Verify returns
+// as fields.
+type floorClaims struct {
+	Iss  string          `json:"iss"`
+	Aud  json.RawMessage `json:"aud"`
+	Sub  string          `json:"sub"`
+	Sid  string          `json:"sid"`
+	Role string          `json:"role"`
+	Jti  string          `json:"jti"`
+	Iat  int64           `json:"iat"`
+	Exp  int64           `json:"exp"`
+}
+
+// BenchmarkHS256FloorMap is BenchmarkHS256Floor decoding the claims into a
+// map instead, as Verify must for Claims.Raw: the floor for a verifier with
+// this package's API.
+func BenchmarkHS256FloorMap(b *testing.B) {
+	tok := benchHSToken(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		i := strings.LastIndexByte(tok, '.')
@@ -176,5 +246,84 @@ func BenchmarkHS256Floor(b *testing.B) {
 		if err := json.Unmarshal(payload, &claims); err != nil {
 			b.Fatal(err)
 		}
+		if exp, _ := claims["exp"].(float64); exp == 0 || float64(time.Now().Unix()) >= exp {
+			b.Fatal("expired")
+		}
 	}
+}
+
+// The ratio benchmarks time a full verification and its floor alternately
+// in the same loop, so that load from other processes on a shared machine
+// weighs on both alike; the Verify and floor benchmarks above run seconds
+// apart, and their quotient swings with the load. Each reports
+// ratio (total full time over total floor time) and median-ratio (the median
+// of the ratios of blocks of 16 iterations).
+
+func BenchmarkVerifyEdDSARatio(b *testing.B) {
+	v := newVerifier(b, benchConfig(edConfig()))
+	tok := benchEdToken(b)
+	i := strings.LastIndexByte(tok, '.')
+	input := []byte(tok[:i])
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	benchRatio(b, func() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}, func() {
+		if !ed25519.Verify(testPub, input, sig) {
+			b.Fatal("bad signature")
+		}
+	})
+}
+
+func BenchmarkVerifyHS256Ratio(b *testing.B) {
+	v := newVerifier(b, benchConfig(hsConfig()))
+	tok := benchHSToken(b)
+	ctx := context.Background()
+	benchRatio(b, func() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}, func() { hs256Floor(b, tok) })
+}
+
+func benchRatio(b *testing.B, full, floor func()) {
+	const block = 16
+	var (
+		fullSum, floorSum     time.Duration
+		blockFull, blockFloor time.Duration
+		ratios                []float64
+		n                     int
+	)
+	for b.Loop() {
+		// Alternate which goes first, so neither always runs on a warm cache.
+		if n%2 == 0 {
+			t0 := time.Now()
+			full()
+			t1 := time.Now()
+			floor()
+			blockFull, blockFloor = blockFull+t1.Sub(t0), blockFloor+time.Since(t1)
+		} else {
+			t0 := time.Now()
+			floor()
+			t1 := time.Now()
+			full()
+			blockFloor, blockFull = blockFloor+t1.Sub(t0), blockFull+time.Since(t1)
+		}
+		if n++; n%block == 0 {
+			ratios = append(ratios, float64(blockFull)/float64(blockFloor))
+			fullSum, floorSum = fullSum+blockFull, floorSum+blockFloor
+			blockFull, blockFloor = 0, 0
+		}
+	}
+	if len(ratios) == 0 {
+		return
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(float64(fullSum)/float64(floorSum), "ratio")
+	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
 }
