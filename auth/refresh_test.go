@@ -27,7 +27,7 @@ func (s racingStore) RotateSession(ctx context.Context, r latchkey.Rotation) (bo
 	return s.Store.RotateSession(ctx, r)
 }
 
-func newService(t *testing.T, store latchkey.Store) *auth.Service {
+func newService(t testing.TB, store latchkey.Store) *auth.Service {
 	t.Helper()
 	return &auth.Service{
 		Store:  store,

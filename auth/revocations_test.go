@@ -13,7 +13,7 @@ import (
 	"github.com/latchkey/latchkey/sqlite"
 )
 
-func openStore(t *testing.T, path string) *sqldb.DB {
+func openStore(t testing.TB, path string) *sqldb.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestRefreshDerivation(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T) latchkey.Store {
+func openStore(t testing.TB) latchkey.Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"))
 	if err != nil {
