@@ -13,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -204,6 +206,8 @@ func TestUsage(t *testing.T) {
 		{"-scenarios", "list,bogus"},
 		{"-rate", "-1"},
 		{"extra"},
+		{"-soak", "-scenarios", "list"},
+		{"-soak", "-d", "16m"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); code != 2 {
@@ -395,4 +399,54 @@ func TestTallyShed(t *testing.T) {
 	if tl.shed != 1 || tl.errors != 3 || tl.byStatus["503 unavailable"] != 2 {
 		t.Errorf("shed %d, errors %d, by status %v; want 1, 3 and 2 503s", tl.shed, tl.errors, tl.byStatus)
 	}
+}
+
+// TestSoakFlags: -soak is the mixed scenario for 10 minutes, or -d.
+func TestSoakFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		d    time.Duration
+	}{
+		{[]string{"-soak"}, 10 * time.Minute},
+		{[]string{"-soak", "-d", "90s"}, 90 * time.Second},
+	} {
+		cfg, err := parseFlags(tc.args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if !slices.Equal(cfg.scenarios, []string{"mixed"}) || cfg.duration != tc.d {
+			t.Errorf("%q: scenarios %v for %v, want mixed for %v", tc.args, cfg.scenarios, cfg.duration, tc.d)
+		}
+	}
+}
+
+// TestProgress: the soak's progress lines carry the server's RSS.
+func TestProgress(t *testing.T) {
+	base := startServer(t, "--auth-rate", "0")
+	l := newLoader(base, 1, 5*time.Second)
+	defer l.close()
+	var out syncBuffer
+	stop := l.progress(context.Background(), &out, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	if n := strings.Count(out.String(), "server RSS "); n < 2 || strings.Contains(out.String(), "n/a") {
+		t.Errorf("progress printed %d lines with a known RSS:\n%s", n, out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

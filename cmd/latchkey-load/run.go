@@ -40,7 +40,11 @@ type config struct {
 	timeout     time.Duration
 	scenarios   []string
 	json        bool
+	soak        bool
 }
+
+// soakDuration is how long -soak runs unless -d says otherwise.
+const soakDuration = 10 * time.Minute
 
 // usageError is bad usage: exit status 2.
 type usageError struct{ err error }
@@ -110,6 +114,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
 	fs.BoolVar(&cfg.json, "json", false, "also write the results as one JSON object on stdout, after the report (which then goes to stderr)")
 	fs.StringVar(&scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
+	fs.BoolVar(&cfg.soak, "soak", false, fmt.Sprintf("soak test: the mixed scenario for %v (or -d), printing the server's RSS every minute; fails on any error", soakDuration))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: latchkey-load [flags]\n\nStart the server with --auth-rate 0 first. Flags:")
 		fs.PrintDefaults()
@@ -122,6 +127,17 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.soak {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if given["scenarios"] {
+			return nil, usagef("-soak runs the mixed scenario; leave out -scenarios")
+		}
+		scen = "mixed"
+		if !given["d"] {
+			cfg.duration = soakDuration
+		}
 	}
 	switch {
 	case cfg.users < 1 || cfg.users > maxUsers:
@@ -240,6 +256,10 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 	for _, name := range cfg.scenarios {
 		rs, hashes := l.rss(ctx), l.metric(ctx, hashesMetric)
 		peak := l.samplePeakRSS(ctx, rs)
+		if cfg.soak {
+			stop := l.progress(ctx, stdout, time.Minute)
+			defer stop()
+		}
 		r := drive(ctx, name, l.scenario(name), cfg.concurrency, cfg.duration, cfg.rate)
 		r.rssStart, r.rssEnd, r.rssPeak = rs, l.rss(ctx), peak()
 		r.rssPeak = max(r.rssPeak, r.rssEnd)
@@ -259,6 +279,32 @@ func execute(ctx context.Context, cfg *config, stdout io.Writer) ([]*result, err
 		return results, err
 	}
 	return results, ctx.Err()
+}
+
+// progress prints the elapsed time and the server's RSS every interval
+// until the returned function is called.
+func (l *loader) progress(ctx context.Context, w io.Writer, interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rss := l.rss(ctx)
+				if ctx.Err() != nil {
+					return // stopped while reading: no half-made line
+				}
+				fmt.Fprintf(w, "soak %v: server RSS %s\n", time.Since(start).Round(time.Second), mib(rss))
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // hashesMetric counts the server's argon2id runs.
