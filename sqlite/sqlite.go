@@ -85,6 +85,12 @@ func Dialect() sqldb.Dialect {
 			return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 		},
 		IsForeignKeyViolation: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+		// Another process held the write lock past the busy timeout: an
+		// overload to retry (503), not a fault.
+		IsUnavailable: func(err error) bool {
+			var e *sqlite.Error
+			return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
+		},
 	}
 }
 

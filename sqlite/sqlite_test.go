@@ -245,7 +245,8 @@ func TestSetPasswordAtomic(t *testing.T) {
 }
 
 func TestDialectErrors(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "d.db"))
+	path := filepath.Join(t.TempDir(), "d.db")
+	db := open(t, path)
 	if _, err := db.Writer().ExecContext(ctx, `CREATE TABLE p (id TEXT PRIMARY KEY, u TEXT UNIQUE);
 		CREATE TABLE c (p TEXT REFERENCES p (id))`); err != nil {
 		t.Fatal(err)
@@ -282,5 +283,25 @@ func TestDialectErrors(t *testing.T) {
 		if got := d.IsForeignKeyViolation(tt.err); got != tt.fk {
 			t.Errorf("%s: IsForeignKeyViolation(%v) = %v", tt.name, tt.err, got)
 		}
+		if d.IsUnavailable(tt.err) {
+			t.Errorf("%s: IsUnavailable(%v) = true", tt.name, tt.err)
+		}
+	}
+
+	// Another connection holds the write lock and this one may not wait:
+	// SQLITE_BUSY, an overload rather than a fault.
+	tx, err := db.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	impatient, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer impatient.Close()
+	_, busy := impatient.ExecContext(ctx, `INSERT INTO p VALUES ('c', 'z')`)
+	if busy == nil || !d.IsUnavailable(busy) {
+		t.Errorf("IsUnavailable(%v) = false for a write that found the lock taken", busy)
 	}
 }
