@@ -227,28 +227,32 @@ func BenchmarkHS256FloorMap(b *testing.B) {
 	tok := benchHSToken(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		i := strings.LastIndexByte(tok, '.')
-		input, sigText := tok[:i], tok[i+1:]
-		sig, err := base64.RawURLEncoding.DecodeString(sigText)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m := hmac.New(sha256.New, testSecret)
-		m.Write([]byte(input))
-		if !hmac.Equal(sig, m.Sum(nil)) {
-			b.Fatal("bad signature")
-		}
-		payload, err := base64.RawURLEncoding.DecodeString(input[strings.IndexByte(input, '.')+1:])
-		if err != nil {
-			b.Fatal(err)
-		}
-		var claims map[string]any
-		if err := json.Unmarshal(payload, &claims); err != nil {
-			b.Fatal(err)
-		}
-		if exp, _ := claims["exp"].(float64); exp == 0 || float64(time.Now().Unix()) >= exp {
-			b.Fatal("expired")
-		}
+		hs256FloorMap(b, tok)
+	}
+}
+
+func hs256FloorMap(b *testing.B, tok string) {
+	i := strings.LastIndexByte(tok, '.')
+	input, sigText := tok[:i], tok[i+1:]
+	sig, err := base64.RawURLEncoding.DecodeString(sigText)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte(input))
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		b.Fatal("bad signature")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(input[strings.IndexByte(input, '.')+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		b.Fatal(err)
+	}
+	if exp, _ := claims["exp"].(float64); exp == 0 || float64(time.Now().Unix()) >= exp {
+		b.Fatal("expired")
 	}
 }
 
@@ -289,6 +293,20 @@ func BenchmarkVerifyHS256Ratio(b *testing.B) {
 			b.Fatal(err)
 		}
 	}, func() { hs256Floor(b, tok) })
+}
+
+// BenchmarkVerifyHS256MapRatio is BenchmarkVerifyHS256Ratio against
+// BenchmarkHS256FloorMap's floor, which decodes the claims into a map as
+// Verify must for Claims.Raw.
+func BenchmarkVerifyHS256MapRatio(b *testing.B) {
+	v := newVerifier(b, benchConfig(hsConfig()))
+	tok := benchHSToken(b)
+	ctx := context.Background()
+	benchRatio(b, func() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}, func() { hs256FloorMap(b, tok) })
 }
 
 func benchRatio(b *testing.B, full, floor func()) {
