@@ -57,6 +57,9 @@ type SessionService interface {
 	// FindSessionByRefreshHash finds the session whose current refresh token
 	// has this hash, revoked or not; ENOTFOUND when none.
 	FindSessionByRefreshHash(ctx context.Context, hash []byte) (*Session, error)
+	// FindRefreshSession is FindSessionByRefreshHash that also returns the
+	// session's user, in one read.
+	FindRefreshSession(ctx context.Context, hash []byte) (*Session, *User, error)
 	// FindSessionBySpentHash finds the session that once held, and rotated
 	// away, a refresh token with this hash; ENOTFOUND when none.
 	FindSessionBySpentHash(ctx context.Context, hash []byte) (*Session, error)

@@ -330,7 +330,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	}
 	h := token.HashRefresh(refresh)
 	now := s.now()
-	sess, err := s.Store.FindSessionByRefreshHash(ctx, h)
+	sess, u, err := s.Store.FindRefreshSession(ctx, h)
 	switch latchkey.ErrorCode(err) {
 	case "":
 		if sess.Revoked() {
@@ -339,9 +339,8 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		if !now.Before(sess.ExpiresAt) {
 			return nil, errUnknownRefresh
 		}
-		u, err := s.liveUser(ctx, sess)
-		if err != nil {
-			return nil, err
+		if u.Disabled {
+			return nil, errRevoked
 		}
 		next := token.NextRefresh(sess.RefreshKey, refresh)
 		ev := event(latchkey.AuditRefresh, c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
@@ -12,22 +13,37 @@ import (
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
 	revoked_at, revoke_reason, refresh_key, refresh_hash, prev_hash, generation, rotated_at`
 
+// sessionRow receives sessionColumns.
+type sessionRow struct {
+	s                                  latchkey.Session
+	created, lastUsed, expires, rotate int64
+	revoked                            sql.NullInt64
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.UserID, &r.created, &r.lastUsed, &r.expires, &s.UserAgent, &s.IP,
+		&r.revoked, &s.RevokeReason, &s.RefreshKey, &s.RefreshHash, &s.PrevHash, &s.Generation, &r.rotate}
+}
+
+func (r *sessionRow) session() *latchkey.Session {
+	s := r.s
+	s.CreatedAt = fromNanos(r.created)
+	s.LastUsedAt = fromNanos(r.lastUsed)
+	s.ExpiresAt = fromNanos(r.expires)
+	s.RotatedAt = fromNanos(r.rotate)
+	if r.revoked.Valid {
+		s.RevokedAt = fromNanos(r.revoked.Int64)
+	}
+	return &s
+}
+
 func scanSession(r rowScanner) (*latchkey.Session, error) {
-	var s latchkey.Session
-	var created, lastUsed, expires, rotated int64
-	var revoked sql.NullInt64
-	if err := r.Scan(&s.ID, &s.UserID, &created, &lastUsed, &expires, &s.UserAgent, &s.IP,
-		&revoked, &s.RevokeReason, &s.RefreshKey, &s.RefreshHash, &s.PrevHash, &s.Generation, &rotated); err != nil {
+	var row sessionRow
+	if err := r.Scan(row.dest()...); err != nil {
 		return nil, err
 	}
-	s.CreatedAt = fromNanos(created)
-	s.LastUsedAt = fromNanos(lastUsed)
-	s.ExpiresAt = fromNanos(expires)
-	s.RotatedAt = fromNanos(rotated)
-	if revoked.Valid {
-		s.RevokedAt = fromNanos(revoked.Int64)
-	}
-	return &s, nil
+	return row.session(), nil
 }
 
 // findSession runs a query selecting sessionColumns of at most one row.
@@ -84,6 +100,34 @@ func (db *DB) FindSession(ctx context.Context, id string) (*latchkey.Session, er
 func (db *DB) FindSessionByRefreshHash(ctx context.Context, hash []byte) (*latchkey.Session, error) {
 	return db.findSession(ctx, "find session by refresh hash",
 		`SELECT `+sessionColumns+` FROM sessions WHERE refresh_hash = $1`, hash)
+}
+
+// FindRefreshSession is FindSessionByRefreshHash that also returns the
+// session's user, read in the same query: the refresh path needs both.
+func (db *DB) FindRefreshSession(ctx context.Context, hash []byte) (*latchkey.Session, *latchkey.User, error) {
+	var sr sessionRow
+	var ur userRow
+	err := db.reader.QueryRowContext(ctx, findRefreshSessionSQL, hash).Scan(append(sr.dest(), ur.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, notFound("session")
+	} else if err != nil {
+		return nil, nil, db.wrap("find refresh session", err)
+	}
+	return sr.session(), ur.user(), nil
+}
+
+// findRefreshSessionSQL is sessionColumns then userColumns, qualified.
+var findRefreshSessionSQL = `SELECT ` + qualify("s", sessionColumns) + `, ` + qualify("u", userColumns) + `
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	WHERE s.refresh_hash = $1`
+
+// qualify prefixes each name of a column list with table.
+func qualify(table, columns string) string {
+	var out []string
+	for c := range strings.SplitSeq(columns, ",") {
+		out = append(out, table+"."+strings.TrimSpace(c))
+	}
+	return strings.Join(out, ", ")
 }
 
 // FindSessionBySpentHash finds the session that rotated away a refresh

@@ -527,3 +527,23 @@ func TestPruneSessions(t *testing.T) {
 		}
 	})
 }
+
+// FindRefreshSession returns what FindSessionByRefreshHash and
+// FindUserByID return, in one read, and nothing for an unknown hash.
+func TestFindRefreshSession(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		s := newSession(t, db, u.ID, t0)
+		gotS, gotU, err := db.FindRefreshSession(ctx, s.RefreshHash)
+		must(t, err)
+		wantS, err := db.FindSessionByRefreshHash(ctx, s.RefreshHash)
+		must(t, err)
+		wantU, err := db.FindUserByID(ctx, u.ID)
+		must(t, err)
+		if !reflect.DeepEqual(gotS, wantS) || !reflect.DeepEqual(gotU, wantU) {
+			t.Fatalf("FindRefreshSession =\n%+v\n%+v\nwant\n%+v\n%+v", gotS, gotU, wantS, wantU)
+		}
+		_, _, err = db.FindRefreshSession(ctx, randBytes(t, 32))
+		wantCode(t, err, latchkey.ENOTFOUND)
+	})
+}

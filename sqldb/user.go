@@ -13,16 +13,31 @@ import (
 
 const userColumns = `id, email, name, role, password_hash, disabled, created_at, issuer`
 
+// userRow receives userColumns.
+type userRow struct {
+	u       latchkey.User
+	role    string
+	created int64
+}
+
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.Email, &u.Name, &r.role, &u.PasswordHash, &u.Disabled, &r.created, &u.Issuer}
+}
+
+func (r *userRow) user() *latchkey.User {
+	u := r.u
+	u.Role = latchkey.Role(r.role)
+	u.CreatedAt = fromNanos(r.created)
+	return &u
+}
+
 func scanUser(r rowScanner) (*latchkey.User, error) {
-	var u latchkey.User
-	var role string
-	var created int64
-	if err := r.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &u.Issuer); err != nil {
+	var row userRow
+	if err := r.Scan(row.dest()...); err != nil {
 		return nil, err
 	}
-	u.Role = latchkey.Role(role)
-	u.CreatedAt = fromNanos(created)
-	return &u, nil
+	return row.user(), nil
 }
 
 // CreateUser inserts u and fills in u.ID and u.CreatedAt. An empty role

@@ -339,6 +339,14 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "four segments", token: valid + ".x", code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "non-base64", token: "!!!!.@@@@.####", code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "padded base64", token: parts[0] + "=." + parts[1] + "." + parts[2], code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		// Go's base64 decoders skip \r and \n even in strict mode: one
+		// signed token must not have several spellings.
+		{name: "newline in the signature", token: parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:],
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "carriage return in the payload", token: parts[0] + "." + parts[1][:5] + "\r" + parts[1][5:] + "." + parts[2],
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "space in the header", token: parts[0][:3] + " " + parts[0][3:] + "." + parts[1] + "." + parts[2],
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "header not JSON", token: base64.RawURLEncoding.EncodeToString([]byte("not json")) + "." + parts[1] + "." + parts[2],
 			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "header a JSON array", token: b64json(t, []string{"EdDSA"}) + "." + parts[1] + "." + parts[2],
