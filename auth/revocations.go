@@ -79,6 +79,16 @@ func (r *Revocations) Load(ctx context.Context, store latchkey.SessionService) (
 	return start, nil
 }
 
+// readTimeout bounds one read of the watchers: a read stuck on a
+// connection the network dropped silently must not stop every later one.
+const readTimeout = 5 * time.Second
+
+func (r *Revocations) pullWithin(ctx context.Context, store latchkey.SessionService, since time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	return r.pull(ctx, store, since)
+}
+
 func (r *Revocations) pull(ctx context.Context, store latchkey.SessionService, since time.Time) error {
 	rs, err := store.RevokedSince(ctx, since)
 	if err != nil {
@@ -113,7 +123,7 @@ func (r *Revocations) Watch(ctx context.Context, store latchkey.SessionService, 
 		case <-wake:
 		}
 		start := r.now()
-		if err := r.pull(ctx, store, since.Add(-pollOverlap)); err != nil {
+		if err := r.pullWithin(ctx, store, since.Add(-pollOverlap)); err != nil {
 			if ctx.Err() == nil && !failing {
 				// Once per outage, not at every poll.
 				log.Warn("poll revocations: failing; retrying", "err", err)

@@ -8,23 +8,33 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Listen LISTENs on channels over a connection of its own, taken from the
-// pool and kept out of it, and calls notify(channel) for each notification
+// Listen LISTENs on channels over a connection of its own, opened with the
+// pool's settings but outside it, so that busy queries can never keep it
+// from reconnecting, and calls notify(channel) for each notification
 // received, until ctx ends. notify runs on Listen's goroutine: it should
 // only signal.
 //
 // When the connection is lost (the server restarted, a failover, a network
-// cut) Listen reconnects, waiting 100 ms and doubling up to 5 s between
-// attempts. Notifications sent while it was away are lost, so once it
-// listens again it calls notify for every channel: the handler re-reads
-// the store, which is the catch-up. It also calls notify for every channel
-// after the first LISTEN, since something may have happened between the
-// caller's first read and that moment.
+// cut) Listen reconnects, waiting 100 ms before the first attempt and
+// doubling up to 5 s between attempts; a connection that is cut again
+// within a minute keeps the longer wait, so a server that accepts and then
+// drops connections is not hammered. Notifications sent while it was away
+// are lost, so once it listens again it calls notify for every channel: the
+// handler re-reads the store, which is the catch-up. It also calls notify
+// for every channel after the first LISTEN, since something may have
+// happened between the caller's first read and that moment.
 func (db *DB) Listen(ctx context.Context, channels []string, notify func(channel string), log *slog.Logger) {
-	const minWait, maxWait = 100 * time.Millisecond, 5 * time.Second
+	const minWait, maxWait, stable = 100 * time.Millisecond, 5 * time.Second, time.Minute
 	wait := minWait
 	lost := false
-	for ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
 		conn, err := db.listen(ctx, channels)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -34,11 +44,6 @@ func (db *DB) Listen(ctx context.Context, channels []string, notify func(channel
 				log.Warn("listen for notifications: cannot connect; retrying", "err", err)
 				lost = true
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
 			wait = min(2*wait, maxWait)
 			continue
 		}
@@ -46,7 +51,7 @@ func (db *DB) Listen(ctx context.Context, channels []string, notify func(channel
 			log.Info("listening for notifications again; catching up")
 			lost = false
 		}
-		wait = minWait
+		up := time.Now()
 		for _, c := range channels {
 			notify(c)
 		}
@@ -64,16 +69,21 @@ func (db *DB) Listen(ctx context.Context, channels []string, notify func(channel
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		conn.Close(closeCtx)
 		cancel()
+		if time.Since(up) >= stable {
+			wait = minWait
+		} else {
+			wait = min(2*wait, maxWait)
+		}
 	}
 }
 
-// listen takes a connection out of the pool and LISTENs on channels.
+// listen opens a connection with the pool's settings and LISTENs on
+// channels.
 func (db *DB) listen(ctx context.Context, channels []string) (*pgx.Conn, error) {
-	pc, err := db.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig)
 	if err != nil {
 		return nil, err
 	}
-	conn := pc.Hijack()
 	for _, c := range channels {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{c}.Sanitize()); err != nil {
 			conn.Close(context.Background())

@@ -1,8 +1,8 @@
 // Package postgres opens Latchkey's store in PostgreSQL, using jackc/pgx:
 // one pgxpool pool serves database/sql (through pgx's stdlib adapter) for
-// every query in package sqldb, and lends a dedicated connection to Listen,
-// which fans revocations and key rotations out to every instance with
-// LISTEN/NOTIFY. It knows only how to connect, how PostgreSQL's dialect
+// every query in package sqldb, and Listen holds one more connection with
+// the same settings, outside the pool, over which every instance hears of
+// revocations and key rotations (LISTEN/NOTIFY). It knows only how to connect, how PostgreSQL's dialect
 // differs and how it reports failures; every query lives in package sqldb.
 package postgres
 
@@ -35,7 +35,7 @@ const (
 // Options are the pool settings. Zero values take the defaults above.
 type Options struct {
 	// MaxConns bounds the connections this process opens for queries;
-	// Listen holds one more.
+	// Listen holds one more, outside the pool.
 	MaxConns int
 	// ConnectTimeout bounds each attempt to connect, so that a request
 	// made while the server is unreachable fails (503) instead of hanging.
@@ -162,6 +162,8 @@ func IsUnavailable(err error) bool {
 		case pgErr.Code == "53300": // too many connections
 			return true
 		case pgErr.Code == "25006": // read-only transaction: a standby, mid-failover
+			return true
+		case pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock: retry
 			return true
 		}
 		return false

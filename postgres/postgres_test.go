@@ -137,10 +137,51 @@ func TestListen(t *testing.T) {
 	if err := a.RevokeSession(ctx, u.ID, s.ID, latchkey.ReasonSignout, now); err == nil {
 		t.Fatal("revoking twice succeeded")
 	}
-	if err := a.CreateSigningKey(ctx, &latchkey.SigningKey{Algorithm: "EdDSA", PublicKey: []byte("p"), PrivateKey: []byte("k")}); err != nil {
+	// Every other write that revokes sessions announces it too.
+	yes := true
+	for _, tc := range []struct {
+		name   string
+		revoke func(u *latchkey.User, s *latchkey.Session) error
+	}{
+		{"RevokeSessionByID (refresh reuse)", func(u *latchkey.User, s *latchkey.Session) error {
+			return a.RevokeSessionByID(ctx, s.ID, latchkey.ReasonRefreshReuse, now)
+		}},
+		{"RevokeUserSessions (sign-out everywhere)", func(u *latchkey.User, s *latchkey.Session) error {
+			_, err := a.RevokeUserSessions(ctx, u.ID, "", latchkey.ReasonSignout, now)
+			return err
+		}},
+		{"SetPassword (password change)", func(u *latchkey.User, s *latchkey.Session) error {
+			_, err := a.SetPassword(ctx, u.ID, "$argon2id$y", "", now)
+			return err
+		}},
+		{"UpdateUser (disable)", func(u *latchkey.User, s *latchkey.Session) error {
+			_, _, err := a.UpdateUser(ctx, u.ID, latchkey.UserUpdate{Disabled: &yes}, now)
+			return err
+		}},
+	} {
+		u := &latchkey.User{Email: strings.ReplaceAll(strings.Fields(tc.name)[0], " ", "") + "@example.com", PasswordHash: "$argon2id$x"}
+		if err := a.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		s := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte(tc.name)}
+		if err := a.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.revoke(u, s); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		expect(t, got, "after "+tc.name, sqldb.ChannelRevocations)
+	}
+
+	k := &latchkey.SigningKey{Algorithm: "EdDSA", PublicKey: []byte("p"), PrivateKey: []byte("k")}
+	if err := a.CreateSigningKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, got, "after a new signing key", sqldb.ChannelKeys)
+	if err := a.DeleteSigningKeys(ctx, []string{k.ID}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, "after deleting a signing key", sqldb.ChannelKeys)
 	select {
 	case c := <-got:
 		t.Fatalf("unexpected notification %q", c)

@@ -142,11 +142,8 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate
 		default:
 			return nil
 		}
-		revoked, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, id, ""))
-		if err != nil || len(revoked) == 0 {
-			return err
-		}
-		return db.notify(ctx, tx, ChannelRevocations)
+		revoked, err = db.revokeUserSessions(ctx, tx, id, "", reason, now)
+		return err
 	})
 	if err != nil {
 		return nil, nil, db.wrap("update user", err)

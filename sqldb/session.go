@@ -200,11 +200,13 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 }
 
 // revokedAt is the time a revocation is stamped with: taken inside the write
-// transaction, after the write lock is held, so that it is at most
-// milliseconds older than the commit that makes it visible. Other processes
-// poll the revocation feed by this time (RevokedSince); a stamp taken before
-// waiting for the writer could land behind what they have already read. The
-// caller's now wins when it is later (a test clock).
+// transaction, so that on SQLite, where the write lock is already held, it
+// is at most milliseconds older than the commit that makes it visible. On
+// PostgreSQL it is taken before any row lock is waited for, and the stamp
+// comes from this process's clock: readers of the feed (RevokedSince) allow
+// for both by re-reading the last 10 s, which is why instances' clocks must
+// agree (docs/deploy.md). The caller's now wins when it is later (a test
+// clock).
 func (db *DB) revokedAt(now time.Time) int64 {
 	return nanos(later(now, db.now()))
 }
@@ -242,6 +244,18 @@ const revokeUserSessionsSQL = `UPDATE sessions SET revoked_at = $1, revoke_reaso
 	WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL
 	RETURNING id`
 
+// revokeUserSessions revokes, in tx, the unrevoked sessions of userID but
+// exceptID, announces them (Dialect.Notify) and returns their ids. Every
+// write that revokes a user's sessions goes through here, so that none
+// forgets the announcement.
+func (db *DB) revokeUserSessions(ctx context.Context, tx *tx, userID, exceptID, reason string, now time.Time) ([]string, error) {
+	out, err := ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, userID, exceptID))
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	return out, db.notify(ctx, tx, ChannelRevocations)
+}
+
 // RevokeUserSessions revokes every session of userID not yet revoked,
 // except exceptID (may be empty), and returns the ids it revoked, in no
 // particular order.
@@ -249,11 +263,8 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, exceptID, reason s
 	var out []string
 	err := db.inTx(ctx, func(tx *tx) error {
 		var err error
-		out, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL, db.revokedAt(now), reason, userID, exceptID))
-		if err != nil || len(out) == 0 {
-			return err
-		}
-		return db.notify(ctx, tx, ChannelRevocations)
+		out, err = db.revokeUserSessions(ctx, tx, userID, exceptID, reason, now)
+		return err
 	})
 	return out, db.wrap("revoke user sessions", err)
 }

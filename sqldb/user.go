@@ -121,8 +121,7 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash, keepSessionID strin
 		} else if n == 0 {
 			return notFound("user")
 		}
-		revoked, err = ids(tx.QueryContext(ctx, revokeUserSessionsSQL,
-			db.revokedAt(now), latchkey.ReasonPasswordChanged, userID, keepSessionID))
+		revoked, err = db.revokeUserSessions(ctx, tx, userID, keepSessionID, latchkey.ReasonPasswordChanged, now)
 		return err
 	})
 	if err != nil {

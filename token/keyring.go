@@ -197,9 +197,13 @@ func (r *KeyRing) Watch(ctx context.Context, interval time.Duration, wake <-chan
 		case <-t.C:
 		case <-wake:
 		}
-		if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
+		// Bounded, so that a read stuck on a connection the network
+		// dropped silently does not stop every later reload.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := r.Reload(rctx); err != nil && ctx.Err() == nil {
 			log.Warn("reload signing keys", "err", err)
 		}
+		cancel()
 	}
 }
 
