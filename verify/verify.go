@@ -486,10 +486,16 @@ func trimMediaPrefix(s string) string {
 // JWS: the base64url alphabet and dots.
 func compact(token string) bool {
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !jwsChar[token[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var jwsChar = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") {
+		t[c] = true
+	}
+	return t
+}()
