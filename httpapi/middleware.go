@@ -172,7 +172,10 @@ func (s *server) instrument(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.metrics.observe(route, status, d)
 			level := slog.LevelDebug
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn // load shed or a store outage, answered as designed
+			case status >= 500:
 				level = slog.LevelError
 			}
 			s.Logger.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path, "status", status, "duration", d)
