@@ -73,6 +73,32 @@ func TestIPRateLimit(t *testing.T) {
 	}
 }
 
+// TestIPRateLimitIPv6Prefix: IPv6 clients are limited by /64, since one
+// host can pick any address in its /64; IPv4-mapped addresses count as the
+// IPv4 address.
+func TestIPRateLimitIPv6Prefix(t *testing.T) {
+	h := newHarness(t, options{rate: 2, proxy: true})
+	post := func(from string) response {
+		return h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"X-Forwarded-For": from},
+			body: map[string]string{"email": "nobody@example.com", "password": "wrong password"}})
+	}
+	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"} {
+		if r := post(ip); r.status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s", ip, r.status, r.body)
+		}
+	}
+	post("2001:db8:1:2:abcd::9").problem(t, 429, "rate_limited")
+	if r := post("2001:db8:1:3::1"); r.status != http.StatusUnauthorized {
+		t.Fatalf("the next /64 was limited too: %d", r.status)
+	}
+	for _, ip := range []string{"192.0.2.7", "::ffff:192.0.2.7"} {
+		if r := post(ip); r.status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s", ip, r.status, r.body)
+		}
+	}
+	post("192.0.2.7").problem(t, 429, "rate_limited")
+}
+
 // TestAccountThrottleConcurrent: guesses sent all at once cannot slip past
 // the limit; at most ten are checked.
 func TestAccountThrottleConcurrent(t *testing.T) {
