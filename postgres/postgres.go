@@ -176,3 +176,20 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, pgconn.ErrConnClosed)
 }
+
+// ClockSkew returns how far this process's clock is ahead of the database
+// server's (negative: behind), measured against the middle of one round
+// trip. Revocations are stamped with the revoking instance's clock and read
+// back by time by the others, so instances whose clocks disagree by more
+// than a few seconds can miss one another's revocations; serve warns.
+func (db *DB) ClockSkew(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	var micros int64
+	err := db.pool.QueryRow(ctx, `SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`).Scan(&micros)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: read the server's clock: %w", err)
+	}
+	end := time.Now()
+	mid := start.Add(end.Sub(start) / 2)
+	return mid.Sub(time.UnixMicro(micros)), nil
+}

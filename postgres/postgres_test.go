@@ -293,3 +293,16 @@ func BenchmarkRevocationFanout(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)/2])/float64(time.Millisecond), "ms-median")
 	b.ReportMetric(float64(took[len(took)*99/100])/float64(time.Millisecond), "ms-p99")
 }
+
+// TestClockSkew: this process and the local server share a clock, so the
+// skew is within a few milliseconds.
+func TestClockSkew(t *testing.T) {
+	db := open(t, pgtest.Shared(t).URL(t))
+	skew, err := db.ClockSkew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skew < -50*time.Millisecond || skew > 50*time.Millisecond {
+		t.Fatalf("ClockSkew = %v against a server on this machine", skew)
+	}
+}

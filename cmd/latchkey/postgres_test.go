@@ -76,6 +76,14 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 	for _, c := range []*api{ca, cb} {
 		c.do("GET", "/readyz", "", nil).wantStatus(t, "readyz", http.StatusOK)
 	}
+	// Each instance checks its clock against the database's.
+	for _, p := range []*proc{pa, pb} {
+		if _, ok := poll(5*time.Second, 10*time.Millisecond, func() bool {
+			return strings.Contains(p.log.String(), `msg="clock checked against PostgreSQL"`)
+		}); !ok {
+			t.Errorf("no clock check in the log:\n%s", p.log.String())
+		}
+	}
 
 	const pw = "scale-out-password"
 	me := ca.signUp("pg@example.com", pw, "Pat")

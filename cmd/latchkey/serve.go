@@ -306,6 +306,37 @@ func (a *app) listen(ctx context.Context) (revoked, keys <-chan struct{}) {
 	return r, k
 }
 
+// maxClockSkew is how far an instance's clock may drift from the
+// database's before serve warns: revocations are read back by their time
+// stamps with 10 s to spare, and tokens carry times too.
+const maxClockSkew = 2 * time.Second
+
+// watchClock compares this machine's clock with PostgreSQL's at start and
+// then every interval, and warns when they disagree by more than
+// maxClockSkew: several instances must keep their clocks in step
+// (docs/deploy.md).
+func (a *app) watchClock(ctx context.Context, interval time.Duration) {
+	if a.store.pg == nil {
+		return
+	}
+	for first := true; ; first = false {
+		skew, err := a.store.pg.ClockSkew(ctx)
+		switch {
+		case err != nil:
+			// An outage: the store's own errors say so.
+		case skew > maxClockSkew || skew < -maxClockSkew:
+			a.log.Warn("this machine's clock disagrees with PostgreSQL's: keep every instance's clock synchronised (NTP), or revocations made on one may be missed by another", "skew", skew.Round(time.Millisecond))
+		case first:
+			a.log.Info("clock checked against PostgreSQL", "skew", skew.Round(time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
 func (a *app) jwks() []byte {
 	if a.ring == nil {
 		return []byte(`{"keys":[]}`)
@@ -358,6 +389,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	wakeRevoked, wakeKeys := a.listen(watchCtx)
+	go a.watchClock(watchCtx, 10*time.Minute)
 	go a.revoked.Watch(watchCtx, a.store, since, revocationPoll, wakeRevoked, log)
 	if a.ring != nil {
 		go a.ring.Watch(watchCtx, watchInterval, wakeKeys, log)
