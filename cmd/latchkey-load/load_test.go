@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -425,28 +424,13 @@ func TestProgress(t *testing.T) {
 	base := startServer(t, "--auth-rate", "0")
 	l := newLoader(base, 1, 5*time.Second)
 	defer l.close()
-	var out syncBuffer
+	// stop waits for the printing goroutine, so out is read after its
+	// last write.
+	var out bytes.Buffer
 	stop := l.progress(context.Background(), &out, 50*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	stop()
 	if n := strings.Count(out.String(), "server RSS "); n < 2 || strings.Contains(out.String(), "n/a") {
 		t.Errorf("progress printed %d lines with a known RSS:\n%s", n, out.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
