@@ -74,24 +74,3 @@ type AuditService interface {
 	// PruneAudit deletes events older than before and returns how many.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }
-
-// UserUpdate holds an admin's changes to a user; nil means leave as is.
-type UserUpdate struct {
-	Role     *Role
-	Disabled *bool
-}
-
-// AdminService is what the admin routes and commands need beyond
-// UserService.
-type AdminService interface {
-	// ListUsers returns at most limit users, newest first, and, when more
-	// follow, the cursor of the last one returned.
-	ListUsers(ctx context.Context, limit int, after *Cursor) ([]*User, *Cursor, error)
-	// UpdateUser applies upd in one transaction. Disabling a user, or
-	// changing its role, revokes every one of its sessions (reason
-	// user_disabled or role_changed), whose ids it returns, so that no
-	// token carries a stale role or outlives the account. It refuses, with
-	// EVALIDATION on the field, to disable or demote the last enabled
-	// admin; ENOTFOUND when there is no such user.
-	UpdateUser(ctx context.Context, id string, upd UserUpdate, now time.Time) (*User, []string, error)
-}
