@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/internal/app"
 )
 
 func cmdUserDisable(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -27,19 +27,20 @@ func cmdUserDisable(ctx context.Context, args []string, getenv func(string) stri
 	case *email == "":
 		return usagef("user disable: --email is required")
 	}
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), true)
+	cfg.MustExist = true
+	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
-	u, err := a.store.FindUserByEmail(ctx, *email)
+	defer a.Close()
+	u, err := a.Store.FindUserByEmail(ctx, *email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
 		return fmt.Errorf("user disable: no user with email %s", *email)
 	} else if err != nil {
 		return fmt.Errorf("user disable: %w", err)
 	}
 	disabled := true
-	_, err = a.auth.UpdateUser(ctx, "", u.ID, latchkey.UserUpdate{Disabled: &disabled},
+	_, err = a.Auth.UpdateUser(ctx, "", u.ID, latchkey.UserUpdate{Disabled: &disabled},
 		auth.Client{UserAgent: "latchkey user disable"})
 	if err != nil {
 		return fmt.Errorf("user disable: %s", latchkey.ErrorMessage(err))
@@ -64,7 +65,8 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 	case *limit < 1 || *limit > 1000:
 		return usagef("audit: --limit must be from 1 to 1000")
 	}
-	db, err := openStore(ctx, cfg, true)
+	cfg.MustExist = true
+	db, err := app.OpenStore(ctx, &cfg)
 	if err != nil {
 		return err
 	}

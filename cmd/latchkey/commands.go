@@ -15,21 +15,22 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/token"
 )
 
 // configured parses a subcommand's flags and configuration.
-func configured(name string, args []string, getenv func(string) string, stdout io.Writer, extra func(*flag.FlagSet)) (*config, []string, error) {
+func configured(name string, args []string, getenv func(string) string, stdout io.Writer, extra func(*flag.FlagSet)) (app.Config, []string, error) {
 	fs, parse := newFlags(name, getenv)
 	if extra != nil {
 		extra(fs)
 	}
 	if err := parseFlags(fs, args, stdout); err != nil {
-		return nil, nil, err
+		return app.Config{}, nil, err
 	}
 	cfg, err := parse()
 	if err != nil {
-		return nil, nil, usageError{err}
+		return app.Config{}, nil, err
 	}
 	return cfg, fs.Args(), nil
 }
@@ -42,11 +43,11 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(rest) > 0 {
 		return usagef("migrate: unexpected argument %q", rest[0])
 	}
-	db, err := openStore(ctx, cfg, false)
+	db, err := app.OpenStore(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	_, sealed, err := openSealer(ctx, cfg, db, slog.New(slog.DiscardHandler))
+	_, sealed, err := app.OpenSealer(ctx, &cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		db.Close()
 		return err
@@ -91,13 +92,13 @@ func cmdUserCreate(ctx context.Context, args []string, getenv func(string) strin
 	if pw == "" {
 		return usagef("user create: no password on standard input")
 	}
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), false)
+	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.Close()
 	ev := &latchkey.AuditEvent{Type: latchkey.AuditSignup, UserAgent: "latchkey user create", Reason: "role=" + *role}
-	u, err := a.auth.NewUser(latchkey.WithAudit(ctx, ev), *email, pw, *name, latchkey.Role(*role))
+	u, err := a.Auth.NewUser(latchkey.WithAudit(ctx, ev), *email, pw, *name, latchkey.Role(*role))
 	switch latchkey.ErrorCode(err) {
 	case "":
 	case latchkey.EVALIDATION:
@@ -125,14 +126,15 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if len(rest) > 0 {
 		return usagef("keys rotate: unexpected argument %q", rest[0])
 	}
-	db, err := openStore(ctx, cfg, true)
+	cfg.MustExist = true
+	db, err := app.OpenStore(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// openSealer checks that the key-encryption key opens the keys there
+	// OpenSealer checks that the key-encryption key opens the keys there
 	// already, so the new key is sealed under the one the servers use.
-	sealer, _, err := openSealer(ctx, cfg, db, slog.New(slog.DiscardHandler))
+	sealer, _, err := app.OpenSealer(ctx, &cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -163,15 +165,16 @@ func cmdTokenInspect(ctx context.Context, args []string, getenv func(string) str
 	out.SetIndent("", "  ")
 	_ = out.Encode(map[string]any{"header": parsed.Header, "claims": parsed.Claims})
 
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler), true)
+	cfg.MustExist = true
+	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
-	if _, err := a.revoked.Load(ctx, a.store); err != nil {
+	defer a.Close()
+	if _, err := a.Revoked.Load(ctx, a.Store); err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}
-	c, err := a.verifier.Verify(ctx, raw)
+	c, err := a.Verifier.Verify(ctx, raw)
 	if err != nil {
 		return fmt.Errorf("token inspect: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/latchkey/latchkey/internal/app"
 )
 
 // usageError is bad usage or invalid configuration: exit status 2.
@@ -32,8 +34,9 @@ commands:
   audit [--type T] [--limit N]
                              print recent audit events
 
-Every command takes the settings of the configuration table as flags
-(LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey serve -h" lists them.
+Every command takes the settings of the configuration table it uses as
+flags (LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey COMMAND -h" lists
+them, and "latchkey serve -h" lists them all.
 `
 
 // run is the whole program; main only wires it to the process. It returns
@@ -49,7 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fmt.Fprintln(stderr, "latchkey: "+strings.ReplaceAll(err.Error(), "\n", " "))
 	var ue usageError
-	if errors.As(err, &ue) {
+	var ce *app.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) {
 		return 2
 	}
 	return 1
@@ -103,15 +107,15 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	return usagef("unknown command %q; run latchkey help", cmd)
 }
 
-// newFlags makes a subcommand's flag set carrying every setting. Parse
-// errors come back as usage errors; -h prints the flags to stdout.
-func newFlags(name string, getenv func(string) string) (*flag.FlagSet, func() (*config, error)) {
+// newFlags makes a command's flag set carrying every setting it takes.
+// Parse errors come back as usage errors; -h prints the flags to stdout.
+func newFlags(name string, getenv func(string) string) (*flag.FlagSet, func() (app.Config, error)) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	// The flag package calls Usage on every parse error; errors get one
 	// line from run instead, and only -h prints the flags (parseFlags).
 	fs.Usage = func() {}
-	return fs, configFlags(fs, getenv)
+	return fs, configFlags(fs, name, getenv)
 }
 
 // parseFlags parses args, turning flag errors into usage errors. On -h it

@@ -1,0 +1,206 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/keyseal"
+)
+
+// Setting is one row of the configuration table: an environment variable,
+// the flag named after it, its default, its one-line doc, the commands
+// that take it, and how a value is parsed and checked. Everything that
+// reads configuration (flags, environment, --help, the README's table and
+// its test) comes from Settings, so a new setting is one new row.
+type Setting struct {
+	Env      string   // LATCHKEY_ACCESS_TTL
+	Default  string   // as a user would write it
+	Doc      string   // one line, for --help
+	Commands []string // the commands that take it
+	// parse checks one value and stores it in c. Its error is prefixed
+	// with Env by the caller, so it need not name the setting.
+	parse func(c *Config, v string) error
+}
+
+// Flag is the flag named after the setting: LATCHKEY_ACCESS_TTL is access-ttl.
+func (s Setting) Flag() string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.Env, "LATCHKEY_")), "_", "-")
+}
+
+// Takes reports whether the command (such as "user create") takes s.
+func (s Setting) Takes(command string) bool { return slices.Contains(s.Commands, command) }
+
+// Commands are the commands of the latchkey binary.
+var Commands = []string{"serve", "migrate", "user create", "user disable", "keys rotate", "token inspect", "audit"}
+
+// Which commands take a setting. Every command opens the store under the
+// servers' key-encryption key, and checks the token settings, so that a
+// tool and the servers it runs beside agree (token inspect verifies with
+// them; migrate refuses what serve would). What only a listening server
+// uses is serve's alone.
+var (
+	allCommands = Commands
+	serveOnly   = []string{"serve"}
+)
+
+// Settings is the configuration table, in the order --help lists it.
+var Settings = []Setting{
+	{"LATCHKEY_ADDR", "127.0.0.1:8080", "listen address", serveOnly, func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("%q is not host:port", v)
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://...", allCommands, parseDatabaseURL},
+	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens", allCommands, func(c *Config, v string) error {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an http(s) URL", v)
+		}
+		c.Issuer = v
+		return nil
+	}},
+	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", allCommands, func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.Audience = v
+		return nil
+	}},
+	{"LATCHKEY_ACCESS_TTL", "15m", "access token lifetime (Go duration)", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.AccessTTL })},
+	{"LATCHKEY_REFRESH_TTL", "720h", "refresh token lifetime, counted afresh at each rotation", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.RefreshTTL })},
+	{"LATCHKEY_REFRESH_GRACE", "10s", "reuse window for concurrent refreshes; 0 = strict", allCommands, func(c *Config, v string) error {
+		if err := duration(0, func(c *Config) *time.Duration { return &c.RefreshGrace })(c, v); err != nil {
+			return err
+		}
+		if c.RefreshGrace > time.Minute {
+			return errors.New("must be at most 1m; a long window weakens reuse detection")
+		}
+		return nil
+	}},
+	{"LATCHKEY_JWT_ALG", "EdDSA", "EdDSA or HS256", allCommands, func(c *Config, v string) error {
+		if v != "EdDSA" && v != "HS256" {
+			return fmt.Errorf("%q is not EdDSA or HS256", v)
+		}
+		c.JWTAlg = v
+		return nil
+	}},
+	{"LATCHKEY_JWT_SECRET", "", "HS256 secret, at least 32 bytes (prefer the environment variable to the flag)", allCommands, func(c *Config, v string) error {
+		// The raw bytes of the setting are the key, as the contract says;
+		// whether one is needed depends on LATCHKEY_JWT_ALG (check).
+		c.JWTSecret = []byte(v)
+		return nil
+	}},
+	{"LATCHKEY_TLS_CERT", "", "TLS certificate file (PEM)", serveOnly, text(func(c *Config) *string { return &c.TLSCert })},
+	{"LATCHKEY_TLS_KEY", "", "TLS private key file (PEM)", serveOnly, text(func(c *Config) *string { return &c.TLSKey })},
+	{"LATCHKEY_AUTH_RATE", "60", "POSTs to /api/auth/* per minute per client IP; 0 = off", serveOnly, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number >= 0", v)
+		}
+		c.AuthRate = n
+		return nil
+	}},
+	{"LATCHKEY_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For", serveOnly, func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		c.TrustProxy = b
+		return nil
+	}},
+	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest, at least 32 bytes; unset: a key file PATH.key beside the database (prefer the environment variable to the flag)", allCommands, func(c *Config, v string) error {
+		if v != "" && len(v) < keyseal.MinSecret {
+			return fmt.Errorf("needs at least %d bytes", keyseal.MinSecret)
+		}
+		c.SecretKey = v
+		return nil
+	}},
+	{"LATCHKEY_AUDIT_RETENTION", "2160h", "audit events older than this are pruned; 0 keeps them", serveOnly, duration(0, func(c *Config) *time.Duration { return &c.AuditRetention })},
+	{"LATCHKEY_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser", serveOnly, parseCORSOrigins},
+	{"LATCHKEY_TRUSTED_JWKS_URL", "", "JWKS URL of an external issuer to trust on the task routes", serveOnly, text(func(c *Config) *string { return &c.TrustedJWKSURL })},
+	{"LATCHKEY_TRUSTED_ISSUER", "", "iss of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedIssuer })},
+	{"LATCHKEY_TRUSTED_AUDIENCE", "", "aud of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedAud })},
+	{"LATCHKEY_TRUSTED_SECRET", "", "shared HS256 secret of the trusted external issuer, at least 32 bytes", serveOnly, func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return errors.New("needs at least 32 bytes")
+		}
+		c.TrustedSecret = v
+		return nil
+	}},
+	{"LATCHKEY_DB_MAX_CONNS", "10", "PostgreSQL pool size (plus one connection for LISTEN)", allCommands, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a whole number >= 1", v)
+		}
+		c.DBMaxConns = n
+		return nil
+	}},
+	{"LATCHKEY_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long one attempt to connect may take", allCommands, duration(100*time.Millisecond, func(c *Config) *time.Duration { return &c.DBConnect })},
+	{"LATCHKEY_DB_MAX_CONN_LIFETIME", "1h", "PostgreSQL: connections are replaced after this long", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBLifetime })},
+	{"LATCHKEY_DB_MAX_CONN_IDLE_TIME", "30m", "PostgreSQL: idle connections are closed after this long", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBIdleTime })},
+}
+
+// text stores a value as it is.
+func text(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		return nil
+	}
+}
+
+// duration parses a Go duration of at least min.
+func duration(min time.Duration, field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%q is not a duration (e.g. 15m, 720h)", v)
+		case d < min:
+			return fmt.Errorf("must be at least %s", min)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func parseDatabaseURL(c *Config, v string) error {
+	c.DatabaseURL, c.SQLitePath, c.PostgresURL = v, "", ""
+	switch {
+	case strings.HasPrefix(v, "sqlite:"):
+		c.SQLitePath = strings.TrimPrefix(strings.TrimPrefix(v, "sqlite:"), "//")
+		if c.SQLitePath == "" {
+			return errors.New("sqlite: needs a file path")
+		}
+	case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+		if _, err := url.Parse(v); err != nil {
+			// url's message would quote the password.
+			return errors.New("not a valid postgres:// URL")
+		}
+		c.PostgresURL = v
+	default:
+		return errors.New("must start with sqlite: or postgres://")
+	}
+	return nil
+}
+
+func parseCORSOrigins(c *Config, v string) error {
+	c.CORSOrigins = nil
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, e := url.Parse(o); e != nil || o == "*" || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/httpapi"
+)
+
+// Intervals of the background jobs.
+const (
+	// revocationPoll is how often a server reads the revocations other
+	// processes made: half a second keeps the contract's 2 s with room to
+	// spare on a loaded machine, for one indexed range query.
+	revocationPoll = 500 * time.Millisecond
+	// keyPoll is how often a server re-reads the signing keys other
+	// processes sharing the store may have added.
+	keyPoll = time.Second
+	// clockCheck is how often an instance on PostgreSQL compares its clock
+	// with the database's.
+	clockCheck = 10 * time.Minute
+	// pruneEvery is how often expired sessions, old sign-in failures and
+	// old audit events are deleted.
+	pruneEvery = time.Hour
+	// requestTimeout bounds the work of one request: a database that does
+	// not answer within it (an outage, a failover) gets the client a 503
+	// rather than a hang. It is well inside the server's WriteTimeout, so
+	// the 503 still reaches the client.
+	requestTimeout = 10 * time.Second
+)
+
+// Start loads the revocations still relevant, starts the background jobs
+// (revocation and key watchers, LISTEN on PostgreSQL, the clock check,
+// pruning, the audit writer), sets up the trusted issuer's verifier and
+// builds the HTTP handler. Close stops what it started.
+func (a *App) Start(ctx context.Context) error {
+	since, err := a.Revoked.Load(ctx, a.Store)
+	if err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	// The jobs outlive the request that started them (a test's, or
+	// serve's signal context): Close stops them, after the requests.
+	jobs, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopJobs = stop
+	wakeRevoked, wakeKeys := a.listen(jobs)
+	a.goJob(func() { a.watchClock(jobs, clockCheck) })
+	a.goJob(func() { a.Revoked.Watch(jobs, a.Store, since, revocationPoll, wakeRevoked, a.Log) })
+	if a.Ring != nil {
+		a.goJob(func() { a.Ring.Watch(jobs, keyPoll, wakeKeys, a.Log) })
+	}
+	a.goJob(func() {
+		auth.Prune(jobs, a.Store, auth.Retention{
+			Sessions: a.Revoked.Retain + time.Hour,
+			Audit:    a.Config.AuditRetention,
+		}, pruneEvery, a.Log)
+	})
+	// The audit writer drains its queue when stopped, so Close waits for
+	// the queued events before the store closes.
+	a.goJob(func() { a.Audit.Run(jobs) })
+
+	trusted, stopTrusted, err := a.trustedVerifier(jobs)
+	if err != nil {
+		return err
+	}
+	a.stopTrusted = stopTrusted
+	a.handler = httpapi.NewServer(httpapi.Config{
+		Trusted:        trusted,
+		TrustedIssuer:  a.Config.TrustedIssuer,
+		Logger:         a.Log,
+		Auth:           a.Auth,
+		Store:          a.Store,
+		Verifier:       a.Verifier,
+		JWKS:           a.JWKS,
+		Issuer:         a.Config.Issuer,
+		TrustProxy:     a.Config.TrustProxy,
+		AuthRate:       a.Config.AuthRate,
+		CORSOrigins:    a.Config.CORSOrigins,
+		Registry:       a.Config.Registry,
+		RequestTimeout: requestTimeout,
+	})
+	return nil
+}
+
+// goJob runs a background job that Close waits for.
+func (a *App) goJob(job func()) {
+	a.jobs.Add(1)
+	go func() {
+		defer a.jobs.Done()
+		job()
+	}()
+}
+
+// Handler is the whole HTTP API; nil before Start.
+func (a *App) Handler() http.Handler { return a.handler }

@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/verify"
+)
+
+// trustedVerifier builds the verifier of the trusted external issuer, when
+// one is configured: its JWKS (fetched, cached, refreshed in the
+// background until ctx ends or stop is called, re-fetched on an unknown
+// kid) or its shared HS256 secret. Its tokens may carry no typ (Better
+// Auth sets none) and no session id.
+func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop func(), err error) {
+	cfg := &a.Config
+	stop = func() {}
+	if cfg.TrustedIssuer == "" {
+		return nil, stop, nil
+	}
+	vc := verify.Config{Issuer: cfg.TrustedIssuer, Audience: cfg.TrustedAud, AllowNoType: true, Now: cfg.Now}
+	if cfg.TrustedSecret != "" {
+		vc.Algorithms, vc.Keys = []string{verify.AlgHS256}, verify.HMACSecret([]byte(cfg.TrustedSecret))
+	} else {
+		keys, stopJWKS, err := verify.RemoteJWKS(ctx, cfg.TrustedJWKSURL, verify.JWKSOptions{
+			MinRefetch: cfg.TrustedJWKSRefetch,
+			OnError:    func(err error) { a.Log.Warn("fetch the trusted issuer's JWKS", "err", err) },
+		})
+		if err != nil {
+			return nil, stop, configErrorf("LATCHKEY_TRUSTED_JWKS_URL: %w", err)
+		}
+		vc.Algorithms, vc.Keys, stop = []string{verify.AlgEdDSA}, keys, stopJWKS
+	}
+	v, err = verify.New(vc)
+	if err != nil {
+		stop()
+		return nil, func() {}, configErrorf("trusted issuer: %w", err)
+	}
+	a.Log.Info("trusting an external issuer on the task routes", "issuer", cfg.TrustedIssuer)
+	return v, stop, nil
+}
