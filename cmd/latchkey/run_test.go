@@ -21,6 +21,7 @@ import (
 
 	_ "modernc.org/sqlite" // reopen the database file behind the server's back
 
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -604,5 +605,25 @@ func TestRunTrustedIssuerConfig(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, stderr.String())
 			}
 		})
+	}
+}
+
+// TestRunHelpListsSettings: every command's -h lists the flag and the
+// environment variable of each setting it takes, from the configuration
+// table, and none that it does not take.
+func TestRunHelpListsSettings(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range app.Commands {
+		code, stdout, stderr := runCLI(t, nil, "", append(strings.Fields(cmd), "-h")...)
+		if code != 0 {
+			t.Errorf("latchkey %s -h: exit %d, stderr %q", cmd, code, stderr)
+			continue
+		}
+		for _, s := range app.Settings {
+			listed := strings.Contains(stdout, "-"+s.Flag()+" ") && strings.Contains(stdout, "("+s.Env+")")
+			if listed != s.Takes(cmd) {
+				t.Errorf("latchkey %s -h: lists %s: %t, takes it: %t", cmd, s.Env, listed, s.Takes(cmd))
+			}
+		}
 	}
 }

@@ -1,0 +1,97 @@
+package app_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/app"
+)
+
+// TestREADMEConfiguration: the README's configuration table lists exactly
+// the settings of app.Settings, each with its default, so that the two
+// cannot drift. A row may name several settings that share a default.
+func TestREADMEConfiguration(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README has no ## Configuration section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	envRE := regexp.MustCompile("`(LATCHKEY_[A-Z0-9_]+)`")
+	documented := map[string]string{} // env -> default
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(line, "| `LATCHKEY_") {
+			continue
+		}
+		def := strings.Trim(strings.TrimSpace(cells[2]), "`")
+		for _, m := range envRE.FindAllStringSubmatch(cells[1], -1) {
+			if _, dup := documented[m[1]]; dup {
+				t.Errorf("README lists %s twice", m[1])
+			}
+			documented[m[1]] = def
+		}
+	}
+	for _, s := range app.Settings {
+		def, ok := documented[s.Env]
+		switch {
+		case !ok:
+			t.Errorf("README's configuration table lacks %s", s.Env)
+		case def != s.Default:
+			t.Errorf("README gives %s the default %q, the code %q", s.Env, def, s.Default)
+		}
+		delete(documented, s.Env)
+	}
+	for env := range documented {
+		t.Errorf("README documents %s, which is no setting", env)
+	}
+}
+
+// TestSettingsTable: every row can be set from its own default, names a
+// command that exists, and has a flag and a doc line.
+func TestSettingsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range app.Settings {
+		if seen[s.Env] || seen[s.Flag()] {
+			t.Errorf("%s appears twice", s.Env)
+		}
+		seen[s.Env], seen[s.Flag()] = true, true
+		if s.Doc == "" || len(s.Commands) == 0 || !strings.HasPrefix(s.Env, "LATCHKEY_") {
+			t.Errorf("%s: incomplete row %+v", s.Env, s)
+		}
+		for _, c := range s.Commands {
+			if !strings.Contains(strings.Join(app.Commands, "|")+"|", c+"|") {
+				t.Errorf("%s: unknown command %q", s.Env, c)
+			}
+		}
+		if !s.Takes("serve") {
+			t.Errorf("%s: serve takes every setting", s.Env)
+		}
+	}
+	d := app.Defaults()
+	if d.Addr != "127.0.0.1:8080" || d.SQLitePath != "latchkey.db" || d.AuthRate != 60 || d.JWTAlg != "EdDSA" || len(d.Given) != 0 {
+		t.Errorf("Defaults() = %+v", d)
+	}
+}
+
+// TestLoadTakesOnlyTheCommandsSettings: a setting a command does not take
+// is left at its default, even when the environment sets it badly.
+func TestLoadTakesOnlyTheCommandsSettings(t *testing.T) {
+	env := map[string]string{"LATCHKEY_ADDR": "not an address", "LATCHKEY_ACCESS_TTL": "5m"}
+	get := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	c, err := app.Load("migrate", get)
+	if err != nil {
+		t.Fatalf("migrate, which takes no LATCHKEY_ADDR: %v", err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.AccessTTL.String() != "5m0s" || !c.Given["LATCHKEY_ACCESS_TTL"] || c.Given["LATCHKEY_ADDR"] {
+		t.Errorf("migrate config = %+v", c)
+	}
+	if _, err := app.Load("serve", get); err == nil || !strings.Contains(err.Error(), "LATCHKEY_ADDR") {
+		t.Errorf("serve with a bad LATCHKEY_ADDR: %v", err)
+	}
+}
