@@ -93,62 +93,85 @@ func drive(ctx context.Context, name string, f op, c int, d time.Duration, rate 
 	}
 	start := time.Now()
 	end := start.Add(d)
-	var wg sync.WaitGroup
 	var missed int
 	if rate <= 0 {
-		for i := range c {
-			wg.Add(1)
-			go func(t *tally) {
-				defer wg.Done()
-				for ctx.Err() == nil && time.Now().Before(end) {
-					s := time.Now()
-					o, want := f(ctx)
-					if o.cancelled {
-						return
-					}
-					t.add(o, want, time.Since(s))
-				}
-			}(tallies[i])
-		}
+		closedLoop(ctx, f, tallies, end)
 	} else {
-		jobs := make(chan time.Time, c)
-		for i := range c {
-			wg.Add(1)
-			go func(t *tally) {
-				defer wg.Done()
-				for s := range jobs {
-					o, want := f(ctx)
-					if o.cancelled {
-						continue
-					}
-					t.add(o, want, time.Since(s))
+		missed = openLoop(ctx, f, tallies, start, end, rate)
+	}
+	r := &result{name: name, byStatus: map[string]int{}, missed: missed, elapsed: time.Since(start)}
+	r.merge(tallies)
+	return r
+}
+
+// closedLoop runs one worker per tally until end, each sending its next
+// request as soon as the last is answered.
+func closedLoop(ctx context.Context, f op, tallies []*tally, end time.Time) {
+	var wg sync.WaitGroup
+	for _, t := range tallies {
+		wg.Add(1)
+		go func(t *tally) {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(end) {
+				s := time.Now()
+				o, want := f(ctx)
+				if o.cancelled {
+					return
 				}
-			}(tallies[i])
-		}
-		interval := time.Duration(float64(time.Second) / rate)
-	loop:
-		for i := 0; ; i++ {
-			at := start.Add(time.Duration(i) * interval)
-			if !at.Before(end) {
-				break
+				t.add(o, want, time.Since(s))
 			}
-			if w := time.Until(at); w > 0 {
-				select {
-				case <-ctx.Done():
-					break loop
-				case <-time.After(w):
-				}
-			}
-			select {
-			case jobs <- at:
-			default:
-				missed++
-			}
-		}
-		close(jobs)
+		}(t)
 	}
 	wg.Wait()
-	r := &result{name: name, byStatus: map[string]int{}, missed: missed, elapsed: time.Since(start)}
+}
+
+// openLoop schedules rate requests per second from start until end through
+// one worker per tally. A request due while every worker is busy is not
+// sent but counted in missed, so that a slow server cannot slow the
+// schedule down and hide its queue.
+func openLoop(ctx context.Context, f op, tallies []*tally, start, end time.Time, rate float64) (missed int) {
+	var wg sync.WaitGroup
+	jobs := make(chan time.Time, len(tallies))
+	for _, t := range tallies {
+		wg.Add(1)
+		go func(t *tally) {
+			defer wg.Done()
+			for s := range jobs {
+				o, want := f(ctx)
+				if o.cancelled {
+					continue
+				}
+				t.add(o, want, time.Since(s))
+			}
+		}(t)
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+loop:
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if !at.Before(end) {
+			break
+		}
+		if w := time.Until(at); w > 0 {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-time.After(w):
+			}
+		}
+		select {
+		case jobs <- at:
+		default:
+			missed++
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return missed
+}
+
+// merge adds the workers' tallies into r and sorts its latencies.
+func (r *result) merge(tallies []*tally) {
 	n := 0
 	for _, t := range tallies {
 		n += len(t.lat)
@@ -166,5 +189,4 @@ func drive(ctx context.Context, name string, f op, c int, d time.Duration, rate 
 	}
 	r.requests = len(r.latencies)
 	sortDurations(r.latencies)
-	return r
 }
