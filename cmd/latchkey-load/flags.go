@@ -48,29 +48,9 @@ func (e usageError) Error() string { return e.err.Error() }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
-	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfg := &config{}
-	defURL := getenv("LATCHKEY_LOAD_URL")
-	if defURL == "" {
-		defURL = "http://127.0.0.1:8080"
-	}
 	var scen string
-	fs.StringVar(&cfg.url, "url", defURL, "base URL of the server (env LATCHKEY_LOAD_URL); loopback only unless -allow-remote")
-	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow a target host that is not loopback")
-	fs.IntVar(&cfg.users, "users", 20, fmt.Sprintf("users to sign up (at most %d)", maxUsers))
-	fs.IntVar(&cfg.tasks, "tasks", 20, fmt.Sprintf("tasks to create per user (at most %d)", maxTasks))
-	fs.IntVar(&cfg.concurrency, "c", 4, fmt.Sprintf("concurrent workers (at most %d)", maxConcurrency))
-	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (all of them together at most %v)", maxDuration))
-	fs.Float64Var(&cfg.rate, "rate", 0, "fixed rate in requests/s (open loop, through -c workers); 0 = as fast as -c workers go")
-	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
-	fs.BoolVar(&cfg.json, "json", false, "also write the results as one JSON object on stdout, after the report (which then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
-	fs.BoolVar(&cfg.soak, "soak", false, fmt.Sprintf("soak test: the mixed scenario for %v (or -d), printing the server's RSS every minute; fails on any error", soakDuration))
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: latchkey-load [flags]\n\nStart the server with --auth-rate 0 first. Flags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet(cfg, &scen, getenv, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -91,32 +71,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			cfg.duration = soakDuration
 		}
 	}
-	switch {
-	case cfg.users < 1 || cfg.users > maxUsers:
-		return nil, usagef("-users must be 1 to %d", maxUsers)
-	case cfg.tasks < 0 || cfg.tasks > maxTasks:
-		return nil, usagef("-tasks must be 0 to %d", maxTasks)
-	case cfg.concurrency < 1 || cfg.concurrency > maxConcurrency:
-		return nil, usagef("-c must be 1 to %d", maxConcurrency)
-	case cfg.duration <= 0 || cfg.duration > maxDuration:
-		return nil, usagef("-d must be above 0 and at most %v", maxDuration)
-	case cfg.rate < 0 || cfg.rate > maxRate:
-		return nil, usagef("-rate must be 0 to %d", maxRate)
-	case cfg.timeout <= 0 || cfg.timeout > 5*time.Minute:
-		return nil, usagef("-timeout must be above 0 and at most 5m")
+	if err := cfg.checkCaps(); err != nil {
+		return nil, err
 	}
-	for s := range strings.SplitSeq(scen, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if !slices.Contains(knownScenarios, s) {
-			return nil, usagef("unknown scenario %q (known: %s)", s, strings.Join(knownScenarios, ", "))
-		}
-		cfg.scenarios = append(cfg.scenarios, s)
-	}
-	if len(cfg.scenarios) == 0 {
-		return nil, usagef("-scenarios: none given")
+	var err error
+	if cfg.scenarios, err = parseScenarios(scen); err != nil {
+		return nil, err
 	}
 	if total := cfg.duration * time.Duration(len(cfg.scenarios)); total > maxDuration {
 		return nil, usagef("-d %v times %d scenarios is %v, over the cap of %v", cfg.duration, len(cfg.scenarios), total, maxDuration)
@@ -127,4 +87,70 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	cfg.url = u.String()
 	return cfg, nil
+}
+
+// newFlagSet defines the flags into cfg, and -scenarios into scen, which
+// parseFlags reads only after -soak may have replaced it.
+func newFlagSet(cfg *config, scen *string, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defURL := getenv("LATCHKEY_LOAD_URL")
+	if defURL == "" {
+		defURL = "http://127.0.0.1:8080"
+	}
+	fs.StringVar(&cfg.url, "url", defURL, "base URL of the server (env LATCHKEY_LOAD_URL); loopback only unless -allow-remote")
+	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow a target host that is not loopback")
+	fs.IntVar(&cfg.users, "users", 20, fmt.Sprintf("users to sign up (at most %d)", maxUsers))
+	fs.IntVar(&cfg.tasks, "tasks", 20, fmt.Sprintf("tasks to create per user (at most %d)", maxTasks))
+	fs.IntVar(&cfg.concurrency, "c", 4, fmt.Sprintf("concurrent workers (at most %d)", maxConcurrency))
+	fs.DurationVar(&cfg.duration, "d", 10*time.Second, fmt.Sprintf("duration of each scenario (all of them together at most %v)", maxDuration))
+	fs.Float64Var(&cfg.rate, "rate", 0, "fixed rate in requests/s (open loop, through -c workers); 0 = as fast as -c workers go")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "timeout of each request")
+	fs.BoolVar(&cfg.json, "json", false, "also write the results as one JSON object on stdout, after the report (which then goes to stderr)")
+	fs.StringVar(scen, "scenarios", "list", "comma-separated scenarios run one after the other: "+strings.Join(knownScenarios, ", "))
+	fs.BoolVar(&cfg.soak, "soak", false, fmt.Sprintf("soak test: the mixed scenario for %v (or -d), printing the server's RSS every minute; fails on any error", soakDuration))
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: latchkey-load [flags]\n\nStart the server with --auth-rate 0 first. Flags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// checkCaps reports the first numeric flag outside its hard cap.
+func (cfg *config) checkCaps() error {
+	switch {
+	case cfg.users < 1 || cfg.users > maxUsers:
+		return usagef("-users must be 1 to %d", maxUsers)
+	case cfg.tasks < 0 || cfg.tasks > maxTasks:
+		return usagef("-tasks must be 0 to %d", maxTasks)
+	case cfg.concurrency < 1 || cfg.concurrency > maxConcurrency:
+		return usagef("-c must be 1 to %d", maxConcurrency)
+	case cfg.duration <= 0 || cfg.duration > maxDuration:
+		return usagef("-d must be above 0 and at most %v", maxDuration)
+	case cfg.rate < 0 || cfg.rate > maxRate:
+		return usagef("-rate must be 0 to %d", maxRate)
+	case cfg.timeout <= 0 || cfg.timeout > 5*time.Minute:
+		return usagef("-timeout must be above 0 and at most 5m")
+	}
+	return nil
+}
+
+// parseScenarios splits the comma-separated -scenarios, skipping empty
+// entries; it refuses an unknown name and an empty list.
+func parseScenarios(scen string) ([]string, error) {
+	var out []string
+	for s := range strings.SplitSeq(scen, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !slices.Contains(knownScenarios, s) {
+			return nil, usagef("unknown scenario %q (known: %s)", s, strings.Join(knownScenarios, ", "))
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, usagef("-scenarios: none given")
+	}
+	return out, nil
 }
