@@ -58,8 +58,9 @@ func (l *loader) refreshUser(ctx context.Context, u *vuser) (outcome, error) {
 	return o, err
 }
 
-// refreshAll renews every user's access token (used between scenarios so
-// that a long run does not outlive the tokens).
+// refreshAll renews every user's access token (execute calls it in the
+// background every renewEvery so that a long run does not outlive the
+// tokens).
 func (l *loader) refreshAll(ctx context.Context, workers int) error {
 	return parallel(ctx, len(l.users), min(workers, 16), func(i int) error {
 		u := l.users[i]
@@ -73,11 +74,13 @@ func (l *loader) refreshAll(ctx context.Context, workers int) error {
 	})
 }
 
-// scenarios maps a name to its operation. start is when the request's
-// latency is counted from: the scheduled time under -rate, else zero (now,
-// after any wait for the user's refresh lock).
+// op sends one request of a scenario and returns its outcome and the status
+// that counts as success. drive counts its latency from the request's
+// scheduled time under -rate, else from just before the call, so a wait for
+// the user's refresh lock counts too.
 type op func(ctx context.Context) (outcome, int)
 
+// scenario maps a name to its operation; nil for an unknown name.
 func (l *loader) scenario(name string) op {
 	switch name {
 	case "signin":
