@@ -12,10 +12,6 @@ import (
 
 var _ latchkey.AdminService = (*DB)(nil)
 
-// DefaultUserLimit is the page size ListUsers uses when limit is not
-// positive.
-const DefaultUserLimit = 50
-
 // The keyset queries of ListUsers, newest first, written as ListTasks'.
 const (
 	listUsersSQL = `SELECT ` + userColumns + ` FROM users
@@ -25,42 +21,17 @@ const (
 		ORDER BY created_at DESC, id DESC LIMIT $3`
 )
 
-// ListUsers returns up to limit (DefaultUserLimit when not positive) users,
-// disabled ones included, newest first by (CreatedAt, ID), starting
-// strictly after after. When more follow, it also returns the cursor of the
-// last user returned.
+// ListUsers returns up to limit (latchkey.DefaultPageSize when not
+// positive) users, disabled ones included, newest first by (CreatedAt, ID),
+// starting strictly after after. When more follow, it also returns the
+// cursor of the last user returned.
 func (db *DB) ListUsers(ctx context.Context, limit int, after *latchkey.Cursor) ([]*latchkey.User, *latchkey.Cursor, error) {
-	if limit <= 0 {
-		limit = DefaultUserLimit
+	query := listUsersSQL
+	if after != nil {
+		query = listUsersAfterSQL
 	}
-	var rows *sql.Rows
-	var err error
-	if after == nil {
-		rows, err = db.reader.QueryContext(ctx, listUsersSQL, limit+1)
-	} else {
-		rows, err = db.reader.QueryContext(ctx, listUsersAfterSQL, nanos(after.CreatedAt), after.ID, limit+1)
-	}
-	if err != nil {
-		return nil, nil, db.wrap("list users", err)
-	}
-	defer rows.Close()
-	out := make([]*latchkey.User, 0, min(limit+1, 64))
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, nil, db.wrap("list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, db.wrap("list users", err)
-	}
-	if len(out) <= limit {
-		return out, nil, nil
-	}
-	out = out[:limit]
-	last := out[limit-1]
-	return out, &latchkey.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return listPage(ctx, db, "list users", limit, after, query, nil, scanUser,
+		func(u *latchkey.User) latchkey.Cursor { return latchkey.Cursor{CreatedAt: u.CreatedAt, ID: u.ID} })
 }
 
 // lockAdminsSQL returns the enabled admins. It is a write that changes

@@ -103,13 +103,13 @@ func TestListUsers(t *testing.T) {
 
 func TestListUsersDefaultLimit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		for range sqldb.DefaultUserLimit + 1 {
+		for range latchkey.DefaultPageSize + 1 {
 			newUser(t, db)
 		}
 		for _, limit := range []int{0, -3} {
 			got, next, err := db.ListUsers(ctx, limit, nil)
 			must(t, err)
-			if len(got) != sqldb.DefaultUserLimit || next == nil {
+			if len(got) != latchkey.DefaultPageSize || next == nil {
 				t.Fatalf("limit %d: %d users, next %v", limit, len(got), next)
 			}
 		}

@@ -30,6 +30,17 @@ type execer interface {
 
 const auditColumns = `id, at, type, user_id, actor_id, session_id, ip, user_agent, reason`
 
+func scanAudit(r rowScanner) (*latchkey.AuditEvent, error) {
+	var ev latchkey.AuditEvent
+	var at int64
+	if err := r.Scan(&ev.ID, &at, &ev.Type, &ev.UserID, &ev.ActorID, &ev.SessionID,
+		&ev.IP, &ev.UserAgent, &ev.Reason); err != nil {
+		return nil, err
+	}
+	ev.At = fromNanos(at)
+	return &ev, nil
+}
+
 // insertAuditSQL records one event. An event already recorded (its ID
 // filled in by an earlier change made with the same context) is not
 // recorded twice: a caller that attaches one event to a context used for
@@ -83,10 +94,6 @@ func (db *DB) AppendAudit(ctx context.Context, ev *latchkey.AuditEvent) error {
 	return db.wrap("append audit", db.insertAudit(ctx, db.writer, ev))
 }
 
-// DefaultAuditLimit is the page size ListAudit uses when f.Limit is not
-// positive.
-const DefaultAuditLimit = 50
-
 // The keyset queries of ListAudit, newest first, one per filter: none, by
 // type, by user, by both (which the user index serves). The cursor bound is
 // written as in ListTasks, so that it is an index range.
@@ -116,17 +123,13 @@ const (
 		ORDER BY at DESC, id DESC LIMIT $5`
 )
 
-// ListAudit returns up to f.Limit (DefaultAuditLimit when not positive)
-// events, newest first by (At, ID), starting strictly after f.After, of
-// type f.Type and about user f.UserID where those are set. When more
-// follow, it also returns the cursor of the last event returned.
+// ListAudit returns up to f.Limit (latchkey.DefaultPageSize when not
+// positive) events, newest first by (At, ID), starting strictly after
+// f.After, of type f.Type and about user f.UserID where those are set. When
+// more follow, it also returns the cursor of the last event returned.
 func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchkey.AuditEvent, *latchkey.Cursor, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultAuditLimit
-	}
 	var query string
-	args := make([]any, 0, 5)
+	args := make([]any, 0, 5) // room for listPage's cursor and limit
 	switch {
 	case f.UserID != "" && f.Type != "":
 		query, args = listAuditUserTypeSQL, append(args, f.UserID, f.Type)
@@ -149,36 +152,8 @@ func (db *DB) ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchke
 			query = listAuditAfterSQL
 		}
 	}
-	if f.After != nil {
-		args = append(args, nanos(f.After.CreatedAt), f.After.ID)
-	}
-	args = append(args, limit+1) // one more tells whether a next page exists
-
-	rows, err := db.reader.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, nil, db.wrap("list audit", err)
-	}
-	defer rows.Close()
-	out := make([]*latchkey.AuditEvent, 0, min(limit+1, 64))
-	for rows.Next() {
-		var ev latchkey.AuditEvent
-		var at int64
-		if err := rows.Scan(&ev.ID, &at, &ev.Type, &ev.UserID, &ev.ActorID, &ev.SessionID,
-			&ev.IP, &ev.UserAgent, &ev.Reason); err != nil {
-			return nil, nil, db.wrap("list audit", err)
-		}
-		ev.At = fromNanos(at)
-		out = append(out, &ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, db.wrap("list audit", err)
-	}
-	if len(out) <= limit {
-		return out, nil, nil
-	}
-	out = out[:limit]
-	last := out[limit-1]
-	return out, &latchkey.Cursor{CreatedAt: last.At, ID: last.ID}, nil
+	return listPage(ctx, db, "list audit", f.Limit, f.After, query, args, scanAudit,
+		func(ev *latchkey.AuditEvent) latchkey.Cursor { return latchkey.Cursor{CreatedAt: ev.At, ID: ev.ID} })
 }
 
 // PruneAudit deletes the events older than before and returns how many.

@@ -524,11 +524,11 @@ func TestListAuditDefaultLimit(t *testing.T) {
 		if len(got) != 0 || next != nil {
 			t.Fatalf("empty log lists %d events, next %v", len(got), next)
 		}
-		all := seedEvents(t, db, sqldb.DefaultAuditLimit+1)
+		all := seedEvents(t, db, latchkey.DefaultPageSize+1)
 		for _, limit := range []int{0, -1} {
 			got, next, err = db.ListAudit(ctx, latchkey.AuditFilter{Limit: limit})
 			must(t, err)
-			if len(got) != sqldb.DefaultAuditLimit || next == nil || next.ID != all[sqldb.DefaultAuditLimit-1].ID {
+			if len(got) != latchkey.DefaultPageSize || next == nil || next.ID != all[latchkey.DefaultPageSize-1].ID {
 				t.Fatalf("limit %d: %d events, next %v", limit, len(got), next)
 			}
 		}

@@ -125,10 +125,6 @@ func (db *DB) DeleteTask(ctx context.Context, userID, id string) error {
 	return db.wrap("delete task", err)
 }
 
-// DefaultTaskLimit is the page size ListTasks uses when f.Limit is not
-// positive.
-const DefaultTaskLimit = 50
-
 // The keyset queries of ListTasks, newest first. "created_at <= c AND
 // (created_at < c OR id < i)" is "(created_at, id) < (c, i)" written so that
 // the created_at bound is an index range, not a filter over the rows before
@@ -148,17 +144,14 @@ const (
 		ORDER BY created_at DESC, id DESC LIMIT $5`
 )
 
-// ListTasks returns up to f.Limit (DefaultTaskLimit when not positive) of
-// the user's tasks, newest first by (CreatedAt, ID), starting strictly after
-// f.After. When more follow, it also returns the cursor of the last task
-// returned. An empty status means all; an unknown one is EINVALID.
+// ListTasks returns up to f.Limit (latchkey.DefaultPageSize when not
+// positive) of the user's tasks, newest first by (CreatedAt, ID), starting
+// strictly after f.After. When more follow, it also returns the cursor of
+// the last task returned. An empty status means all; an unknown one is
+// EINVALID.
 func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey.Task, *latchkey.Cursor, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultTaskLimit
-	}
 	var query string
-	args := make([]any, 0, 5)
+	args := make([]any, 0, 5) // room for listPage's cursor and limit
 	args = append(args, f.UserID)
 	switch f.Status {
 	case latchkey.TaskStatusAll, "":
@@ -175,31 +168,6 @@ func (db *DB) ListTasks(ctx context.Context, f latchkey.TaskFilter) ([]*latchkey
 	default:
 		return nil, nil, latchkey.Errorf(latchkey.EINVALID, "unknown task status %q", f.Status)
 	}
-	if f.After != nil {
-		args = append(args, nanos(f.After.CreatedAt), f.After.ID)
-	}
-	args = append(args, limit+1) // one more tells whether a next page exists
-
-	rows, err := db.reader.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, nil, db.wrap("list tasks", err)
-	}
-	defer rows.Close()
-	out := make([]*latchkey.Task, 0, min(limit+1, 64))
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, nil, db.wrap("list tasks", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, db.wrap("list tasks", err)
-	}
-	if len(out) <= limit {
-		return out, nil, nil
-	}
-	out = out[:limit]
-	last := out[limit-1]
-	return out, &latchkey.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return listPage(ctx, db, "list tasks", f.Limit, f.After, query, args, scanTask,
+		func(t *latchkey.Task) latchkey.Cursor { return latchkey.Cursor{CreatedAt: t.CreatedAt, ID: t.ID} })
 }

@@ -291,10 +291,10 @@ func TestListTasksEmptyAndDefaultLimit(t *testing.T) {
 		if len(got) != 0 || next != nil {
 			t.Fatalf("empty list: %v, %v", got, next)
 		}
-		seedTasks(t, db, u.ID, sqldb.DefaultTaskLimit+1)
+		seedTasks(t, db, u.ID, latchkey.DefaultPageSize+1)
 		got, next, err = db.ListTasks(ctx, latchkey.TaskFilter{UserID: u.ID})
 		must(t, err)
-		if len(got) != sqldb.DefaultTaskLimit || next == nil {
+		if len(got) != latchkey.DefaultPageSize || next == nil {
 			t.Fatalf("default limit: %d tasks, next %v", len(got), next)
 		}
 	})
