@@ -1,0 +1,204 @@
+// Package testkit runs Latchkey for tests the way `latchkey serve` runs it:
+// built by internal/app from a configuration that differs from the
+// production defaults only where a test says so, on 127.0.0.1:0 with a new
+// SQLite file. It also holds what the handler and end-to-end tests share:
+// an HTTP client for the contract's routes, checks of its answers, a
+// settable clock, a goroutine-safe log buffer and the check that no
+// secret reaches the log.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/app"
+	"github.com/latchkey/latchkey/password"
+)
+
+// What tests sign up with, and the issuer and audience of the defaults.
+const (
+	Issuer   = "http://localhost:8080"
+	Audience = "latchkey"
+	Password = "correct horse battery"
+)
+
+// FastPassword keeps argon2id cheap in tests; production uses
+// password.DefaultParams, and the tests of the hashing itself do too.
+var FastPassword = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Config is the production configuration (app.Defaults) with a new SQLite
+// file in a temporary directory, a loopback address and cheap hashing.
+// Tests change what they test, nothing else.
+func Config(t testing.TB) app.Config {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "lk.db")
+	cfg.SQLitePath = strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Password = FastPassword
+	return cfg
+}
+
+// Server is a running app and a client for it.
+type Server struct {
+	*Client
+	App  *app.App
+	URL  string
+	Logs *LogBuffer
+	// Secrets are the passwords and tokens the test used; at the end, none
+	// may appear in Logs. The client adds every token it is granted.
+	Secrets []string
+}
+
+// Start builds cfg through internal/app, starts it and serves it on a
+// loopback port, with the log at debug level in Logs. Everything stops at
+// the end of the test, and then the log is checked for secrets.
+func Start(t testing.TB, cfg app.Config) *Server {
+	t.Helper()
+	s := &Server{Logs: &LogBuffer{}, Secrets: []string{Password}}
+	log := slog.New(slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("build the app: %v", err)
+	}
+	s.App = a
+	if err := a.Start(ctx); err != nil {
+		a.Close()
+		t.Fatalf("start the app: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(serveCtx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("the server did not stop within 20 s")
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("close the app: %v", err)
+		}
+		AssertNoSecrets(t, s.Logs.String(), s.Secrets...)
+	})
+	scheme, transport := "http", &http.Transport{}
+	if cfg.TLSCert != "" {
+		scheme, transport.TLSClientConfig = "https", &tls.Config{RootCAs: certPool(t, cfg.TLSCert)}
+	}
+	s.URL = scheme + "://" + ln.Addr().String()
+	s.Client = NewClient(t, s.URL, transport)
+	s.Client.FailOnServerError = true
+	s.Client.granted = func(tokens ...string) { s.Secrets = append(s.Secrets, tokens...) }
+	return s
+}
+
+// certPool trusts the certificate in file.
+func certPool(t testing.TB, file string) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", file)
+	}
+	return pool
+}
+
+// LogBuffer is a bytes.Buffer safe for one writer (a server's logger, a
+// child's stderr copier) and concurrent readers (the test polling it).
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Clock is a settable time, for Config.Now.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts at the real time.
+func NewClock() *Clock { return &Clock{now: time.Now().UTC()} }
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Poll calls cond every interval until it returns true or timeout passes,
+// and reports whether it did and how long that took. The number of calls is
+// bounded by timeout/interval+1.
+func Poll(timeout, interval time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start), true
+		}
+		if time.Since(start) > timeout {
+			return time.Since(start), false
+		}
+		time.Sleep(interval)
+	}
+}
+
+// AssertNoSecrets fails when log holds any of secrets, or the claims or
+// signature segment of a JWT among them (the header is not secret: every
+// token of a key shares it).
+func AssertNoSecrets(t testing.TB, log string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		needles := []string{s}
+		if parts := strings.Split(s, "."); len(parts) == 3 {
+			needles = append(needles, parts[1], parts[2])
+		}
+		for _, n := range needles {
+			if len(n) >= 8 && strings.Contains(log, n) {
+				t.Errorf("the server log contains a secret used by the test (%.12s...)", n)
+			}
+		}
+	}
+}
