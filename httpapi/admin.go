@@ -19,16 +19,6 @@ func (s *server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// parseListPage reads a list route's page when it has no other parameter
-// to check.
-func parseListPage(rawQuery string) (*page, error) {
-	p, err := parsePage(rawQuery)
-	if err != nil {
-		return nil, err
-	}
-	return p, p.err()
-}
-
 // adminUser is a user as admins see it: with disabled.
 type adminUser struct {
 	ID        string        `json:"id"`

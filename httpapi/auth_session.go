@@ -139,13 +139,3 @@ func (s *server) handleChangePassword() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
-
-func (s *server) handleJWKS() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/jwk-set+json")
-		// Short enough that a rotation reaches verifiers well within the
-		// old key's retention.
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.JWKS())
-	})
-}

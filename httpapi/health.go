@@ -26,9 +26,3 @@ func (s *server) handleReadyz() http.Handler {
 		encode(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 }
-
-func (s *server) handleNotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Logger, latchkey.Errorf(latchkey.ENOTFOUND, "no such resource"))
-	})
-}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkey/latchkey"
 )
 
 // addRoutes is the whole API surface in one place.
@@ -45,4 +47,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	// Everything else, any method, is a problem+json 404 rather than
 	// ServeMux's plain-text one.
 	mux.Handle("/", s.handleNotFound())
+}
+
+// handleNotFound answers every path no route matches, with any method.
+func (s *server) handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Logger, latchkey.Errorf(latchkey.ENOTFOUND, "no such resource"))
+	})
 }

@@ -3,16 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey"
-)
-
-// Page sizes of every list route.
-const (
-	defaultLimit = 50
-	maxLimit     = 200
 )
 
 type taskListResponse struct {
@@ -38,58 +31,6 @@ func (s *server) handleListTasks() http.Handler {
 		}
 		encode(w, http.StatusOK, out)
 	})
-}
-
-// page is what every list route reads from its query: a limit and a cursor.
-type page struct {
-	q     url.Values
-	limit int
-	after *latchkey.Cursor
-	errs  []latchkey.FieldError
-}
-
-// parsePage reads limit (1 to 200, default 50) and cursor. More fields may
-// be checked with p.q and p.errs before p.err is called.
-func parsePage(rawQuery string) (*page, error) {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
-	}
-	p := &page{q: q, limit: defaultLimit}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			p.errs = append(p.errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
-		}
-		p.limit = n
-	}
-	return p, nil
-}
-
-// err reports the field errors gathered, then a cursor we did not make: a
-// bad status or limit is a validation error, a foreign cursor a malformed
-// request.
-func (p *page) err() error {
-	if len(p.errs) > 0 {
-		return latchkey.ValidationError(p.errs...)
-	}
-	if v := p.q.Get("cursor"); v != "" {
-		c, err := latchkey.DecodeCursor(v)
-		if err != nil {
-			return err
-		}
-		p.after = c
-	}
-	return nil
-}
-
-// nextCursor is the JSON next_cursor: null on the last page.
-func nextCursor(c *latchkey.Cursor) *string {
-	if c == nil {
-		return nil
-	}
-	s := c.Encode()
-	return &s
 }
 
 // taskFilter reads status, limit and cursor.
