@@ -7,12 +7,6 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// Page sizes of every list route.
-const (
-	defaultLimit = 50
-	maxLimit     = 200
-)
-
 // page is what every list route reads from its query: a limit and a cursor.
 type page struct {
 	q     url.Values
@@ -21,18 +15,22 @@ type page struct {
 	errs  []latchkey.FieldError
 }
 
-// parsePage reads limit (1 to 200, default 50) and cursor. More fields may
-// be checked with p.q and p.errs before p.err is called.
+// limitRule is the message of a limit out of range.
+var limitRule = "must be an integer from 1 to " + strconv.Itoa(latchkey.MaxPageSize)
+
+// parsePage reads limit (1 to latchkey.MaxPageSize, default
+// latchkey.DefaultPageSize) and cursor. More fields may be checked with p.q
+// and p.errs before p.err is called.
 func parsePage(rawQuery string) (*page, error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
 	}
-	p := &page{q: q, limit: defaultLimit}
+	p := &page{q: q, limit: latchkey.DefaultPageSize}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			p.errs = append(p.errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+		if err != nil || n < 1 || n > latchkey.MaxPageSize {
+			p.errs = append(p.errs, latchkey.FieldError{Field: "limit", Message: limitRule})
 		}
 		p.limit = n
 	}
