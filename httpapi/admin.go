@@ -7,18 +7,6 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// requireAdmin lets only tokens with role admin through. A role change
-// revokes the user's sessions, so the claim is never stale for long.
-func (s *server) requireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if claims(r).Role != string(latchkey.RoleAdmin) {
-			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "admin role required"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // adminUser is a user as admins see it: with disabled.
 type adminUser struct {
 	ID        string        `json:"id"`

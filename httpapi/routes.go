@@ -25,15 +25,15 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 
-	mux.Handle("GET /api/{user_id}/tasks", tasks(s.owner(s.handleListTasks())))
-	mux.Handle("POST /api/{user_id}/tasks", tasks(s.owner(s.handleCreateTask())))
-	mux.Handle("GET /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleGetTask())))
-	mux.Handle("PUT /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleReplaceTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}", tasks(s.owner(s.handlePatchTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(s.owner(s.handleToggleTask())))
-	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleDeleteTask())))
+	mux.Handle("GET /api/{user_id}/tasks", tasks(requireOwner(s.handleListTasks())))
+	mux.Handle("POST /api/{user_id}/tasks", tasks(requireOwner(s.handleCreateTask())))
+	mux.Handle("GET /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleGetTask())))
+	mux.Handle("PUT /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleReplaceTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handlePatchTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(requireOwner(s.handleToggleTask())))
+	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleDeleteTask())))
 
-	admin := func(h http.Handler) http.Handler { return authed(s.requireAdmin(h)) }
+	admin := func(h http.Handler) http.Handler { return authed(requireAdmin(h)) }
 	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))
 	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
 	mux.Handle("GET /api/admin/audit", admin(s.handleAdminAudit()))
