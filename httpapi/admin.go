@@ -22,16 +22,14 @@ func toAdminUser(u *latchkey.User) adminUser {
 }
 
 func (s *server) handleAdminListUsers() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		users, next, err := s.Store.ListUsers(r.Context(), p.limit, p.after)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		out := make([]adminUser, 0, len(users))
 		for _, u := range users {
@@ -42,6 +40,7 @@ func (s *server) handleAdminListUsers() http.Handler {
 			Users      []adminUser `json:"users"`
 			NextCursor *string     `json:"next_cursor"`
 		}{out, nextCursor(next)})
+		return nil
 	})
 }
 
@@ -50,38 +49,35 @@ func (s *server) handleAdminUpdateUser() http.Handler {
 		Role     *latchkey.Role `json:"role"`
 		Disabled *bool          `json:"disabled"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		u, err := s.Auth.UpdateUser(r.Context(), claims(r).Subject, r.PathValue("id"),
 			latchkey.UserUpdate{Role: in.Role, Disabled: in.Disabled}, s.client(r))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, struct {
 			User adminUser `json:"user"`
 		}{toAdminUser(u)})
+		return nil
 	})
 }
 
 func (s *server) handleAdminAudit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		events, next, err := s.Store.ListAudit(r.Context(), latchkey.AuditFilter{
 			Type: p.q.Get("type"), UserID: p.q.Get("user_id"), Limit: p.limit, After: p.after,
 		})
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		if events == nil {
 			events = []*latchkey.AuditEvent{}
@@ -91,5 +87,6 @@ func (s *server) handleAdminAudit() http.Handler {
 			Events     []*latchkey.AuditEvent `json:"events"`
 			NextCursor *string                `json:"next_cursor"`
 		}{events, nextCursor(next)})
+		return nil
 	})
 }

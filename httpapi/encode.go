@@ -177,3 +177,17 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// apiHandler is a handler that returns its failure rather than writing it.
+// It returns an error only before it has written anything.
+type apiHandler func(http.ResponseWriter, *http.Request) error
+
+// handler adapts fn to http.Handler: the error fn returns is answered with
+// writeError, so no handler can write an error and then go on.
+func (s *server) handler(fn apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, s.Logger, err)
+		}
+	})
+}

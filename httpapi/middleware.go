@@ -99,7 +99,7 @@ func securityHeaders(next http.Handler) http.Handler {
 // passes, whatever Sec-Fetch-Site says; it does not pass the cookie's own
 // Origin check (refreshToken), which only our own origin does.
 func (s *server) refuseCrossSite(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
@@ -108,11 +108,11 @@ func (s *server) refuseCrossSite(next http.Handler) http.Handler {
 				break
 			}
 			if (origin != "" && !s.ownOrigin(r, origin)) || strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
-				writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "cross-site request refused"))
-				return
+				return latchkey.Errorf(latchkey.EFORBIDDEN, "cross-site request refused")
 			}
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

@@ -51,7 +51,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 // handleNotFound answers every path no route matches, with any method.
 func (s *server) handleNotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Logger, latchkey.Errorf(latchkey.ENOTFOUND, "no such resource"))
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		return latchkey.Errorf(latchkey.ENOTFOUND, "no such resource")
 	})
 }

@@ -14,22 +14,21 @@ type taskListResponse struct {
 }
 
 func (s *server) handleListTasks() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		f, err := taskFilter(r.PathValue("user_id"), r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		tasks, next, err := s.Store.ListTasks(r.Context(), f)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		out := taskListResponse{Tasks: tasks, NextCursor: nextCursor(next)}
 		if out.Tasks == nil {
 			out.Tasks = []*latchkey.Task{}
 		}
 		encode(w, http.StatusOK, out)
+		return nil
 	})
 }
 
@@ -65,42 +64,39 @@ func (s *server) handleCreateTask() http.Handler {
 		Title       *string `json:"title"`
 		Description *string `json:"description"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		if in.Title == nil {
-			writeError(w, r, s.Logger, latchkey.ValidationError(latchkey.FieldError{Field: "title", Message: "is required"}))
-			return
+			return latchkey.ValidationError(latchkey.FieldError{Field: "title", Message: "is required"})
 		}
 		title := strings.TrimSpace(*in.Title)
 		if errs := latchkey.ValidateTaskFields(&title, in.Description); len(errs) > 0 {
-			writeError(w, r, s.Logger, latchkey.ValidationError(errs...))
-			return
+			return latchkey.ValidationError(errs...)
 		}
 		t := &latchkey.Task{UserID: r.PathValue("user_id"), Title: title}
 		if in.Description != nil {
 			t.Description = *in.Description
 		}
 		if err := s.Store.CreateTask(r.Context(), t); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.Header().Set("Location", taskLocation(t))
 		encode(w, http.StatusCreated, t)
+		return nil
 	})
 }
 
 func (s *server) handleGetTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		t, err := s.Store.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
@@ -142,43 +138,41 @@ func (s *server) handleReplaceTask() http.Handler { return s.handleUpdateTask(tr
 func (s *server) handlePatchTask() http.Handler   { return s.handleUpdateTask(false) }
 
 func (s *server) handleUpdateTask(replace bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[taskInput](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		upd, err := in.update(replace)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		t, err := s.Store.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
 func (s *server) handleToggleTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		t, err := s.Store.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
 func (s *server) handleDeleteTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.Store.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
