@@ -27,7 +27,7 @@ func (s *server) handleAdminListUsers() http.Handler {
 		if err != nil {
 			return err
 		}
-		users, next, err := s.Store.ListUsers(r.Context(), p.limit, p.after)
+		users, next, err := s.Admin.ListUsers(r.Context(), p.limit, p.after)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *server) handleAdminAudit() http.Handler {
 		if err != nil {
 			return err
 		}
-		events, next, err := s.Store.ListAudit(r.Context(), latchkey.AuditFilter{
+		events, next, err := s.Admin.ListAudit(r.Context(), latchkey.AuditFilter{
 			Type: p.q.Get("type"), UserID: p.q.Get("user_id"), Limit: p.limit, After: p.after,
 		})
 		if err != nil {

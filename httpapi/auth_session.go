@@ -64,7 +64,7 @@ func (s *server) handleSignOut() http.Handler {
 
 func (s *server) handleMe() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		u, err := s.Store.FindUserByID(r.Context(), claims(r).Subject)
+		u, err := s.Users.FindUserByID(r.Context(), claims(r).Subject)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func (s *server) handleReadyz() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.Store.Ping(ctx); err != nil {
+		if err := s.Ready.Ping(ctx); err != nil {
 			s.Logger.Warn("readiness check failed", "err", err)
 			return latchkey.Errorf(latchkey.EUNAVAILABLE, "store unavailable")
 		}

@@ -19,7 +19,7 @@ func (s *server) handleListTasks() http.Handler {
 		if err != nil {
 			return err
 		}
-		tasks, next, err := s.Store.ListTasks(r.Context(), f)
+		tasks, next, err := s.Tasks.ListTasks(r.Context(), f)
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *server) handleCreateTask() http.Handler {
 		if in.Description != nil {
 			t.Description = *in.Description
 		}
-		if err := s.Store.CreateTask(r.Context(), t); err != nil {
+		if err := s.Tasks.CreateTask(r.Context(), t); err != nil {
 			return err
 		}
 		w.Header().Set("Location", taskLocation(t))
@@ -91,7 +91,7 @@ func (s *server) handleCreateTask() http.Handler {
 
 func (s *server) handleGetTask() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		t, err := s.Store.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+		t, err := s.Tasks.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (s *server) handleUpdateTask(replace bool) http.Handler {
 		if err != nil {
 			return err
 		}
-		t, err := s.Store.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
+		t, err := s.Tasks.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *server) handleUpdateTask(replace bool) http.Handler {
 
 func (s *server) handleToggleTask() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		t, err := s.Store.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+		t, err := s.Tasks.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func (s *server) handleToggleTask() http.Handler {
 
 func (s *server) handleDeleteTask() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.Store.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
+		if err := s.Tasks.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
