@@ -7,28 +7,6 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// requireAdmin lets only tokens with role admin through. A role change
-// revokes the user's sessions, so the claim is never stale for long.
-func (s *server) requireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if claims(r).Role != string(latchkey.RoleAdmin) {
-			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EFORBIDDEN, "admin role required"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// parseListPage reads a list route's page when it has no other parameter
-// to check.
-func parseListPage(rawQuery string) (*page, error) {
-	p, err := parsePage(rawQuery)
-	if err != nil {
-		return nil, err
-	}
-	return p, p.err()
-}
-
 // adminUser is a user as admins see it: with disabled.
 type adminUser struct {
 	ID        string        `json:"id"`
@@ -44,16 +22,14 @@ func toAdminUser(u *latchkey.User) adminUser {
 }
 
 func (s *server) handleAdminListUsers() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
-		users, next, err := s.Store.ListUsers(r.Context(), p.limit, p.after)
+		users, next, err := s.Admin.ListUsers(r.Context(), p.limit, p.after)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		out := make([]adminUser, 0, len(users))
 		for _, u := range users {
@@ -64,6 +40,7 @@ func (s *server) handleAdminListUsers() http.Handler {
 			Users      []adminUser `json:"users"`
 			NextCursor *string     `json:"next_cursor"`
 		}{out, nextCursor(next)})
+		return nil
 	})
 }
 
@@ -72,38 +49,35 @@ func (s *server) handleAdminUpdateUser() http.Handler {
 		Role     *latchkey.Role `json:"role"`
 		Disabled *bool          `json:"disabled"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		u, err := s.Auth.UpdateUser(r.Context(), claims(r).Subject, r.PathValue("id"),
 			latchkey.UserUpdate{Role: in.Role, Disabled: in.Disabled}, s.client(r))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, struct {
 			User adminUser `json:"user"`
 		}{toAdminUser(u)})
+		return nil
 	})
 }
 
 func (s *server) handleAdminAudit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parseListPage(r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
-		events, next, err := s.Store.ListAudit(r.Context(), latchkey.AuditFilter{
+		events, next, err := s.Admin.ListAudit(r.Context(), latchkey.AuditFilter{
 			Type: p.q.Get("type"), UserID: p.q.Get("user_id"), Limit: p.limit, After: p.after,
 		})
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		if events == nil {
 			events = []*latchkey.AuditEvent{}
@@ -113,5 +87,6 @@ func (s *server) handleAdminAudit() http.Handler {
 			Events     []*latchkey.AuditEvent `json:"events"`
 			NextCursor *string                `json:"next_cursor"`
 		}{events, nextCursor(next)})
+		return nil
 	})
 }

@@ -25,55 +25,52 @@ func (s *server) handleSignOut() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
-	bearer := s.requireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	bearer := s.requireToken(s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, true)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		c := claims(r)
 		if err := s.Auth.SignOut(r.Context(), c.Subject, c.SessionID, in.Scope, s.client(r)); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		done(w, r, in.Scope)
+		return nil
 	}))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		var ve *verify.Error
 		if _, err := verify.BearerToken(r); !errors.As(err, &ve) || ve.Code != verify.CodeMissingToken {
 			bearer.ServeHTTP(w, r)
-			return
+			return nil
 		}
 		in, err := decode[request](w, r, true)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope, s.client(r)); err != nil {
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
 				s.setRefreshCookie(w, r, "", 0)
 			}
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		done(w, r, in.Scope)
+		return nil
 	})
 }
 
 func (s *server) handleMe() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := s.Store.FindUserByID(r.Context(), claims(r).Subject)
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		u, err := s.Users.FindUserByID(r.Context(), claims(r).Subject)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, userResponse{User: u})
+		return nil
 	})
 }
 
@@ -88,12 +85,11 @@ type sessionJSON struct {
 }
 
 func (s *server) handleListSessions() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		c := claims(r)
 		list, err := s.Auth.Sessions(r.Context(), c.Subject)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		out := make([]sessionJSON, 0, len(list))
 		for _, x := range list {
@@ -106,17 +102,18 @@ func (s *server) handleListSessions() http.Handler {
 		encode(w, http.StatusOK, struct {
 			Sessions []sessionJSON `json:"sessions"`
 		}{out})
+		return nil
 	})
 }
 
 func (s *server) handleRevokeSession() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		c := claims(r)
 		if err := s.Auth.RevokeSession(r.Context(), c.Subject, r.PathValue("id"), s.client(r)); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
@@ -125,27 +122,16 @@ func (s *server) handleChangePassword() http.Handler {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		c := claims(r)
 		if err := s.Auth.ChangePassword(r.Context(), c.Subject, c.SessionID, in.CurrentPassword, in.NewPassword, s.client(r)); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-func (s *server) handleJWKS() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/jwk-set+json")
-		// Short enough that a rotation reaches verifiers well within the
-		// old key's retention.
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.JWKS())
+		return nil
 	})
 }

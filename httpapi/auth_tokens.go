@@ -69,18 +69,17 @@ func (s *server) handleSignUp() http.Handler {
 		Password string `json:"password"`
 		Name     string `json:"name"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		g, err := s.Auth.SignUp(r.Context(), in.Email, in.Password, in.Name, s.client(r))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, http.StatusCreated, g)
+		return nil
 	})
 }
 
@@ -89,18 +88,17 @@ func (s *server) handleSignIn() http.Handler {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		g, err := s.Auth.SignIn(r.Context(), in.Email, in.Password, s.client(r))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, http.StatusOK, g)
+		return nil
 	})
 }
 
@@ -108,16 +106,14 @@ func (s *server) handleRefresh() http.Handler {
 	type request struct {
 		RefreshToken string `json:"refresh_token"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, true)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		g, err := s.Auth.Refresh(r.Context(), tok, s.client(r))
 		if err != nil {
@@ -126,10 +122,10 @@ func (s *server) handleRefresh() http.Handler {
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
 				s.setRefreshCookie(w, r, "", 0)
 			}
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		s.writeGrant(w, r, http.StatusOK, g)
+		return nil
 	})
 }
 

@@ -118,8 +118,14 @@ var statusOf = map[string]int{
 	latchkey.EINTERNAL:           http.StatusInternalServerError,
 }
 
+// errUnmapped stands in for an application error whose code has no status:
+// it is answered as internal, without its message.
+var errUnmapped = errors.New("error code without an HTTP status")
+
 // writeError answers err as problem+json. Anything that is not an
-// application error is logged and answered as a bare 500.
+// application error is logged and answered as a bare 500, and so is an
+// application error whose code statusOf does not know (logged with its
+// code): a missing entry must never reach WriteHeader as status 0.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client hung up: nobody reads this answer, and it is no
@@ -128,17 +134,20 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	code := latchkey.ErrorCode(err)
-	switch code {
-	case latchkey.EINTERNAL:
+	status, mapped := statusOf[code]
+	switch {
+	case !mapped:
+		log.Error("error code without a status", "code", code, "method", r.Method, "path", r.URL.Path, "err", err)
+		code, status, err = latchkey.EINTERNAL, http.StatusInternalServerError, errUnmapped
+	case code == latchkey.EINTERNAL:
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	case latchkey.EUNAVAILABLE:
+	case code == latchkey.EUNAVAILABLE:
 		// A database outage wraps its cause around the application error:
 		// the log gets the cause, the client only the code.
 		if _, bare := err.(*latchkey.Error); !bare {
 			log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 	}
-	status := statusOf[code]
 	if err == errTooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
@@ -167,4 +176,18 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// apiHandler is a handler that returns its failure rather than writing it.
+// It returns an error only before it has written anything.
+type apiHandler func(http.ResponseWriter, *http.Request) error
+
+// handler adapts fn to http.Handler: the error fn returns is answered with
+// writeError, so no handler can write an error and then go on.
+func (s *server) handler(fn apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, s.Logger, err)
+		}
+	})
 }

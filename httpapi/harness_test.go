@@ -144,7 +144,7 @@ func newHarness(t testing.TB, opts options) *harness {
 		jwks = h.ring.JWKS
 	}
 	h.srv = httptest.NewUnstartedServer(httpapi.NewServer(httpapi.Config{
-		Logger: logger, Auth: svc, Store: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate, TrustProxy: opts.proxy,
+		Logger: logger, Auth: svc, Users: db, Tasks: db, Admin: db, Ready: db, Verifier: v, JWKS: jwks, Issuer: testIssuer, AuthRate: opts.rate, TrustProxy: opts.proxy,
 		CORSOrigins: opts.cors, Trusted: opts.trusted, TrustedIssuer: opts.trustedIssuer,
 	}))
 	if opts.tls {

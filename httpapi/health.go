@@ -15,20 +15,14 @@ func handleHealthz() http.Handler {
 }
 
 func (s *server) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.Store.Ping(ctx); err != nil {
+		if err := s.Ready.Ping(ctx); err != nil {
 			s.Logger.Warn("readiness check failed", "err", err)
-			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.EUNAVAILABLE, "store unavailable"))
-			return
+			return latchkey.Errorf(latchkey.EUNAVAILABLE, "store unavailable")
 		}
 		encode(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-}
-
-func (s *server) handleNotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Logger, latchkey.Errorf(latchkey.ENOTFOUND, "no such resource"))
+		return nil
 	})
 }

@@ -87,14 +87,14 @@ func (s *server) limitAuth(next http.Handler) http.Handler {
 	if s.authLimiter == nil {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		if ok, wait := s.authLimiter.reserve(rateKey(s.clientIP(r)), time.Now()); !ok {
 			s.Auth.Record(latchkey.AuditRateLimited, s.client(r), "", "", "ip")
-			writeError(w, r, s.Logger, &latchkey.Error{
+			return &latchkey.Error{
 				Code: latchkey.ERATELIMITED, Message: "too many requests from this address; try again later", RetryAfter: wait,
-			})
-			return
+			}
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }

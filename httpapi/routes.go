@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkey/latchkey"
 )
 
 // addRoutes is the whole API surface in one place.
@@ -23,15 +25,15 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 
-	mux.Handle("GET /api/{user_id}/tasks", tasks(s.owner(s.handleListTasks())))
-	mux.Handle("POST /api/{user_id}/tasks", tasks(s.owner(s.handleCreateTask())))
-	mux.Handle("GET /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleGetTask())))
-	mux.Handle("PUT /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleReplaceTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}", tasks(s.owner(s.handlePatchTask())))
-	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(s.owner(s.handleToggleTask())))
-	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(s.owner(s.handleDeleteTask())))
+	mux.Handle("GET /api/{user_id}/tasks", tasks(requireOwner(s.handleListTasks())))
+	mux.Handle("POST /api/{user_id}/tasks", tasks(requireOwner(s.handleCreateTask())))
+	mux.Handle("GET /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleGetTask())))
+	mux.Handle("PUT /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleReplaceTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handlePatchTask())))
+	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(requireOwner(s.handleToggleTask())))
+	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleDeleteTask())))
 
-	admin := func(h http.Handler) http.Handler { return authed(s.requireAdmin(h)) }
+	admin := func(h http.Handler) http.Handler { return authed(requireAdmin(h)) }
 	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))
 	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
 	mux.Handle("GET /api/admin/audit", admin(s.handleAdminAudit()))
@@ -45,4 +47,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	// Everything else, any method, is a problem+json 404 rather than
 	// ServeMux's plain-text one.
 	mux.Handle("/", s.handleNotFound())
+}
+
+// handleNotFound answers every path no route matches, with any method.
+func (s *server) handleNotFound() http.Handler {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		return latchkey.Errorf(latchkey.ENOTFOUND, "no such resource")
+	})
 }

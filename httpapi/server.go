@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,11 +17,20 @@ import (
 	"github.com/latchkey/latchkey/verify"
 )
 
-// Config is everything the HTTP layer depends on.
+// Config is everything the HTTP layer depends on. Of the store it takes
+// only the parts its handlers use; one latchkey.Store fills them all.
 type Config struct {
-	Logger   *slog.Logger
-	Auth     *auth.Service
-	Store    latchkey.Store
+	Logger *slog.Logger
+	Auth   *auth.Service
+	// Users finds the user of GET /api/auth/me.
+	Users UserFinder
+	// Tasks keeps the tasks of the /api/{user_id}/tasks routes.
+	Tasks latchkey.TaskService
+	// Admin lists users and audit events for GET /api/admin/*.
+	Admin AdminLister
+	// Ready is pinged by GET /readyz.
+	Ready Pinger
+	// Verifier checks Latchkey's own access tokens.
 	Verifier *verify.Verifier
 	// Trusted, when set, also verifies access tokens of a trusted external
 	// issuer (TrustedIssuer) on the task routes.
@@ -47,6 +57,24 @@ type Config struct {
 	// that does not answer in time (a database outage) then gets the
 	// client a 503 problem+json instead of a hang.
 	RequestTimeout time.Duration
+}
+
+// UserFinder finds a user by id; latchkey.UserService is one.
+type UserFinder interface {
+	// FindUserByID returns ENOTFOUND when there is no such user.
+	FindUserByID(ctx context.Context, id string) (*latchkey.User, error)
+}
+
+// AdminLister is what the admin routes read: the lists of
+// latchkey.AdminService and latchkey.AuditService.
+type AdminLister interface {
+	ListUsers(ctx context.Context, limit int, after *latchkey.Cursor) ([]*latchkey.User, *latchkey.Cursor, error)
+	ListAudit(ctx context.Context, f latchkey.AuditFilter) ([]*latchkey.AuditEvent, *latchkey.Cursor, error)
+}
+
+// Pinger reports whether a store answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // server holds the dependencies the handlers close over.

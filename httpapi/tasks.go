@@ -3,16 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey"
-)
-
-// Page sizes of every list route.
-const (
-	defaultLimit = 50
-	maxLimit     = 200
 )
 
 type taskListResponse struct {
@@ -21,75 +14,22 @@ type taskListResponse struct {
 }
 
 func (s *server) handleListTasks() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		f, err := taskFilter(r.PathValue("user_id"), r.URL.RawQuery)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
-		tasks, next, err := s.Store.ListTasks(r.Context(), f)
+		tasks, next, err := s.Tasks.ListTasks(r.Context(), f)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		out := taskListResponse{Tasks: tasks, NextCursor: nextCursor(next)}
 		if out.Tasks == nil {
 			out.Tasks = []*latchkey.Task{}
 		}
 		encode(w, http.StatusOK, out)
-	})
-}
-
-// page is what every list route reads from its query: a limit and a cursor.
-type page struct {
-	q     url.Values
-	limit int
-	after *latchkey.Cursor
-	errs  []latchkey.FieldError
-}
-
-// parsePage reads limit (1 to 200, default 50) and cursor. More fields may
-// be checked with p.q and p.errs before p.err is called.
-func parsePage(rawQuery string) (*page, error) {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, latchkey.Errorf(latchkey.EINVALID, "malformed query string")
-	}
-	p := &page{q: q, limit: defaultLimit}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			p.errs = append(p.errs, latchkey.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
-		}
-		p.limit = n
-	}
-	return p, nil
-}
-
-// err reports the field errors gathered, then a cursor we did not make: a
-// bad status or limit is a validation error, a foreign cursor a malformed
-// request.
-func (p *page) err() error {
-	if len(p.errs) > 0 {
-		return latchkey.ValidationError(p.errs...)
-	}
-	if v := p.q.Get("cursor"); v != "" {
-		c, err := latchkey.DecodeCursor(v)
-		if err != nil {
-			return err
-		}
-		p.after = c
-	}
-	return nil
-}
-
-// nextCursor is the JSON next_cursor: null on the last page.
-func nextCursor(c *latchkey.Cursor) *string {
-	if c == nil {
 		return nil
-	}
-	s := c.Encode()
-	return &s
+	})
 }
 
 // taskFilter reads status, limit and cursor.
@@ -124,42 +64,39 @@ func (s *server) handleCreateTask() http.Handler {
 		Title       *string `json:"title"`
 		Description *string `json:"description"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		if in.Title == nil {
-			writeError(w, r, s.Logger, latchkey.ValidationError(latchkey.FieldError{Field: "title", Message: "is required"}))
-			return
+			return latchkey.ValidationError(latchkey.FieldError{Field: "title", Message: "is required"})
 		}
 		title := strings.TrimSpace(*in.Title)
 		if errs := latchkey.ValidateTaskFields(&title, in.Description); len(errs) > 0 {
-			writeError(w, r, s.Logger, latchkey.ValidationError(errs...))
-			return
+			return latchkey.ValidationError(errs...)
 		}
 		t := &latchkey.Task{UserID: r.PathValue("user_id"), Title: title}
 		if in.Description != nil {
 			t.Description = *in.Description
 		}
-		if err := s.Store.CreateTask(r.Context(), t); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+		if err := s.Tasks.CreateTask(r.Context(), t); err != nil {
+			return err
 		}
 		w.Header().Set("Location", taskLocation(t))
 		encode(w, http.StatusCreated, t)
+		return nil
 	})
 }
 
 func (s *server) handleGetTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.Store.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		t, err := s.Tasks.FindTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
@@ -201,43 +138,41 @@ func (s *server) handleReplaceTask() http.Handler { return s.handleUpdateTask(tr
 func (s *server) handlePatchTask() http.Handler   { return s.handleUpdateTask(false) }
 
 func (s *server) handleUpdateTask(replace bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[taskInput](w, r, false)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		upd, err := in.update(replace)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
-		t, err := s.Store.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
+		t, err := s.Tasks.UpdateTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"), upd)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
 func (s *server) handleToggleTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.Store.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		t, err := s.Tasks.ToggleTask(r.Context(), r.PathValue("user_id"), r.PathValue("id"))
 		if err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, t)
+		return nil
 	})
 }
 
 func (s *server) handleDeleteTask() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Store.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.Tasks.DeleteTask(r.Context(), r.PathValue("user_id"), r.PathValue("id")); err != nil {
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }

@@ -48,12 +48,12 @@ func (s *server) fromTrustedIssuer(tok string) bool {
 // admitExternal makes sure the external subject is a user before its task
 // routes run; email and name claims are never read, stored or logged.
 func (s *server) admitExternal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		c := claims(r)
 		if _, err := s.Auth.ExternalUser(r.Context(), s.TrustedIssuer, c.Subject, c.Role); err != nil {
-			writeError(w, r, s.Logger, err)
-			return
+			return err
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }

@@ -106,13 +106,13 @@ func (s *server) handleWebApp() http.Handler {
 // handleWebAssets serves the app's files under /assets/: exact file paths
 // only, no directory listings; anything else is the usual problem+json 404.
 func (s *server) handleWebAssets() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		f := webFiles[name]
 		if f == nil || !strings.HasPrefix(name, "assets/") {
-			writeError(w, r, s.Logger, latchkey.Errorf(latchkey.ENOTFOUND, "no such resource"))
-			return
+			return latchkey.Errorf(latchkey.ENOTFOUND, "no such resource")
 		}
 		serveWebFile(w, r, f)
+		return nil
 	})
 }
