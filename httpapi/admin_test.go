@@ -23,15 +23,15 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 	h := newHarness(t, options{})
 	user := h.signUp("user@example.com")
 	for _, r := range []req{
-		{method: "GET", path: "/api/admin/users"},
-		{method: "PATCH", path: "/api/admin/users/" + user.User.ID, body: map[string]any{"disabled": true}},
-		{method: "GET", path: "/api/admin/audit"},
+		{Method: "GET", Path: "/api/admin/users"},
+		{Method: "PATCH", Path: "/api/admin/users/" + user.User.ID, Body: map[string]any{"disabled": true}},
+		{Method: "GET", Path: "/api/admin/audit"},
 	} {
-		h.do(r).problem(t, 401, "missing_token")
-		r.bearer = user.AccessToken
-		h.do(r).problem(t, 403, "forbidden")
+		h.Do(r).Problem(t, 401, "missing_token")
+		r.Bearer = user.AccessToken
+		h.Do(r).Problem(t, 403, "forbidden")
 	}
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: user.AccessToken}); r.status != 200 {
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: user.AccessToken}); r.Status != 200 {
 		t.Fatal("a refused admin call touched the user")
 	}
 }
@@ -42,11 +42,11 @@ func TestAdminUsers(t *testing.T) {
 	ada := h.signUp("ada@example.com")
 	h.signUp("bob@example.com")
 
-	r := h.do(req{method: "GET", path: "/api/admin/users?limit=2", bearer: root.AccessToken})
-	if r.status != 200 {
-		t.Fatalf("list: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "GET", Path: "/api/admin/users?limit=2", Bearer: root.AccessToken})
+	if r.Status != 200 {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	users := m["users"].([]any)
 	if len(users) != 2 || m["next_cursor"] == nil {
 		t.Fatalf("first page: %v", m)
@@ -55,30 +55,30 @@ func TestAdminUsers(t *testing.T) {
 	if u0["email"] != "bob@example.com" || u0["disabled"] != false || u0["password_hash"] != nil {
 		t.Errorf("newest user = %v", u0)
 	}
-	r = h.do(req{method: "GET", path: "/api/admin/users?limit=2&cursor=" + m["next_cursor"].(string), bearer: root.AccessToken})
-	if m := r.json(t); len(m["users"].([]any)) != 1 || m["next_cursor"] != nil {
+	r = h.Do(req{Method: "GET", Path: "/api/admin/users?limit=2&cursor=" + m["next_cursor"].(string), Bearer: root.AccessToken})
+	if m := r.JSON(t); len(m["users"].([]any)) != 1 || m["next_cursor"] != nil {
 		t.Fatalf("last page: %v", m)
 	}
-	h.do(req{method: "GET", path: "/api/admin/users?limit=0", bearer: root.AccessToken}).problem(t, 400, "validation_failed")
+	h.Do(req{Method: "GET", Path: "/api/admin/users?limit=0", Bearer: root.AccessToken}).Problem(t, 400, "validation_failed")
 
 	// Disable: Ada's live token dies at once, sign-in says disabled, refresh is refused.
-	r = h.do(req{method: "PATCH", path: "/api/admin/users/" + ada.User.ID, bearer: root.AccessToken, body: map[string]any{"disabled": true}})
-	if r.status != 200 || r.json(t)["user"].(map[string]any)["disabled"] != true {
-		t.Fatalf("disable: %d %s", r.status, r.body)
+	r = h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + ada.User.ID, Bearer: root.AccessToken, Body: map[string]any{"disabled": true}})
+	if r.Status != 200 || r.JSON(t)["user"].(map[string]any)["disabled"] != true {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: ada.AccessToken}).problem(t, 401, "token_revoked")
-	h.refresh(ada.RefreshToken).problem(t, 401, "token_revoked")
-	h.signInStatus("ada@example.com", testPassword).problem(t, 403, "account_disabled")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: ada.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Refresh(ada.RefreshToken).Problem(t, 401, "token_revoked")
+	h.signInStatus("ada@example.com", testPassword).Problem(t, 403, "account_disabled")
 	// Enable again: signing in works.
-	h.do(req{method: "PATCH", path: "/api/admin/users/" + ada.User.ID, bearer: root.AccessToken, body: map[string]any{"disabled": false}})
+	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + ada.User.ID, Bearer: root.AccessToken, Body: map[string]any{"disabled": false}})
 	again := h.signIn("ada@example.com", testPassword)
 
 	// Promote: her sessions end, so no token keeps the old role; the next one says admin.
-	h.do(req{method: "PATCH", path: "/api/admin/users/" + ada.User.ID, bearer: root.AccessToken, body: map[string]any{"role": "admin"}})
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: again.AccessToken}).problem(t, 401, "token_revoked")
+	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + ada.User.ID, Bearer: root.AccessToken, Body: map[string]any{"role": "admin"}})
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: again.AccessToken}).Problem(t, 401, "token_revoked")
 	promoted := h.signIn("ada@example.com", testPassword)
-	if r := h.do(req{method: "GET", path: "/api/admin/users", bearer: promoted.AccessToken}); r.status != 200 {
-		t.Fatalf("promoted admin: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: promoted.AccessToken}); r.Status != 200 {
+		t.Fatalf("promoted admin: %d", r.Status)
 	}
 
 	for _, tc := range []struct {
@@ -93,7 +93,7 @@ func TestAdminUsers(t *testing.T) {
 		{"wrong type", ada.User.ID, `{"disabled":"yes"}`, 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h.do(req{method: "PATCH", path: "/api/admin/users/" + tc.id, bearer: root.AccessToken, body: tc.body}).problem(t, tc.status, tc.code)
+			h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + tc.id, Bearer: root.AccessToken, Body: tc.body}).Problem(t, tc.status, tc.code)
 		})
 	}
 }
@@ -102,15 +102,15 @@ func TestLastAdmin(t *testing.T) {
 	h := newHarness(t, options{})
 	root := h.admin("root@example.com")
 	id := root.User.ID
-	h.do(req{method: "PATCH", path: "/api/admin/users/" + id, bearer: root.AccessToken, body: map[string]any{"role": "user"}}).problem(t, 400, "validation_failed")
-	h.do(req{method: "PATCH", path: "/api/admin/users/" + id, bearer: root.AccessToken, body: map[string]any{"disabled": true}}).problem(t, 400, "validation_failed")
-	if r := h.do(req{method: "GET", path: "/api/admin/users", bearer: root.AccessToken}); r.status != 200 {
+	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + id, Bearer: root.AccessToken, Body: map[string]any{"role": "user"}}).Problem(t, 400, "validation_failed")
+	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + id, Bearer: root.AccessToken, Body: map[string]any{"disabled": true}}).Problem(t, 400, "validation_failed")
+	if r := h.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: root.AccessToken}); r.Status != 200 {
 		t.Fatal("the last admin lost access")
 	}
 	// With a second admin, the first may step down.
 	h.admin("second@example.com")
-	if r := h.do(req{method: "PATCH", path: "/api/admin/users/" + id, bearer: root.AccessToken, body: map[string]any{"role": "user"}}); r.status != 200 {
-		t.Fatalf("demote with another admin: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + id, Bearer: root.AccessToken, Body: map[string]any{"role": "user"}}); r.Status != 200 {
+		t.Fatalf("demote with another admin: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -121,18 +121,18 @@ func TestAuditLog(t *testing.T) {
 	root := h.admin("root@example.com")
 	ada := h.signUp("ada@example.com")                                            // signup
 	h.signInStatus("ada@example.com", "wrong password")                           // signin_failed
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: "garbage.token.value"}) // token_rejected
-	h.grantOf(h.refresh(ada.RefreshToken), 200)                                   // refresh
-	h.refresh(ada.RefreshToken)                                                   // refresh_reuse
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: "garbage.token.value"}) // token_rejected
+	h.Grant(h.Refresh(ada.RefreshToken), 200)                                     // refresh
+	h.Refresh(ada.RefreshToken)                                                   // refresh_reuse
 	s1 := h.signIn("ada@example.com", testPassword)                               // signin
 	s2 := h.signIn("ada@example.com", testPassword)
-	h.do(req{method: "DELETE", path: "/api/auth/sessions/" + s2.SessionID, bearer: s1.AccessToken}) // session_revoked
+	h.Do(req{Method: "DELETE", Path: "/api/auth/sessions/" + s2.SessionID, Bearer: s1.AccessToken}) // session_revoked
 	const next = "another long password"
-	h.secrets = append(h.secrets, next)
-	h.do(req{method: "POST", path: "/api/auth/password", bearer: s1.AccessToken,
-		body: map[string]string{"current_password": testPassword, "new_password": next}}) // password_changed
-	h.do(req{method: "POST", path: "/api/auth/signout", bearer: s1.AccessToken})                                                          // signout
-	h.do(req{method: "PATCH", path: "/api/admin/users/" + ada.User.ID, bearer: root.AccessToken, body: map[string]any{"disabled": true}}) // user_disabled
+	h.Secrets = append(h.Secrets, next)
+	h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: s1.AccessToken,
+		Body: map[string]string{"current_password": testPassword, "new_password": next}}) // password_changed
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: s1.AccessToken})                                                          // signout
+	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + ada.User.ID, Bearer: root.AccessToken, Body: map[string]any{"disabled": true}}) // user_disabled
 	for range 11 {
 		h.signInStatus("nobody@example.com", "wrong password") // rate_limited at the 11th
 	}
@@ -142,11 +142,11 @@ func TestAuditLog(t *testing.T) {
 	var body string
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		r := h.do(req{method: "GET", path: "/api/admin/audit?limit=200", bearer: root.AccessToken})
-		if r.status != 200 {
-			t.Fatalf("audit: %d %s", r.status, r.body)
+		r := h.Do(req{Method: "GET", Path: "/api/admin/audit?limit=200", Bearer: root.AccessToken})
+		if r.Status != 200 {
+			t.Fatalf("audit: %d %s", r.Status, r.Body)
 		}
-		body = string(r.body)
+		body = string(r.Body)
 		missing := ""
 		for _, typ := range want {
 			if !strings.Contains(body, `"type":"`+typ+`"`) {
@@ -162,7 +162,7 @@ func TestAuditLog(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, s := range h.secrets {
+	for _, s := range h.Secrets {
 		if s != "" && strings.Contains(body, s) {
 			t.Fatalf("a secret is in the audit log: %.12s...", s)
 		}
@@ -173,8 +173,8 @@ func TestAuditLog(t *testing.T) {
 	}
 
 	// The disable event names the admin as actor and Ada as the user.
-	r := h.do(req{method: "GET", path: "/api/admin/audit?type=user_disabled", bearer: root.AccessToken})
-	evs := r.json(t)["events"].([]any)
+	r := h.Do(req{Method: "GET", Path: "/api/admin/audit?type=user_disabled", Bearer: root.AccessToken})
+	evs := r.JSON(t)["events"].([]any)
 	if len(evs) != 1 {
 		t.Fatalf("user_disabled events: %v", evs)
 	}
@@ -183,8 +183,8 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("user_disabled event = %v", ev)
 	}
 	// Filter by user, and page.
-	r = h.do(req{method: "GET", path: "/api/admin/audit?user_id=" + ada.User.ID + "&limit=2", bearer: root.AccessToken})
-	m := r.json(t)
+	r = h.Do(req{Method: "GET", Path: "/api/admin/audit?user_id=" + ada.User.ID + "&limit=2", Bearer: root.AccessToken})
+	m := r.JSON(t)
 	for _, x := range m["events"].([]any) {
 		if x.(map[string]any)["user_id"] != ada.User.ID {
 			t.Errorf("user filter let through %v", x)
@@ -193,7 +193,7 @@ func TestAuditLog(t *testing.T) {
 	if len(m["events"].([]any)) != 2 || m["next_cursor"] == nil {
 		t.Fatalf("first page of Ada's events: %v", m)
 	}
-	h.do(req{method: "GET", path: "/api/admin/audit?cursor=nope", bearer: root.AccessToken}).problem(t, 400, "invalid_request")
+	h.Do(req{Method: "GET", Path: "/api/admin/audit?cursor=nope", Bearer: root.AccessToken}).Problem(t, 400, "invalid_request")
 }
 
 // TestAdminNoOpUpdate: a PATCH that restates the user changes nothing: no
@@ -202,24 +202,24 @@ func TestAdminNoOpUpdate(t *testing.T) {
 	h := newHarness(t, options{})
 	root := h.admin("root@example.com")
 	bob := h.signUp("bob@example.com")
-	r := h.do(req{method: "PATCH", path: "/api/admin/users/" + bob.User.ID, bearer: root.AccessToken, body: map[string]any{"role": "user", "disabled": false}})
-	if r.status != 200 {
-		t.Fatalf("no-op patch: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + bob.User.ID, Bearer: root.AccessToken, Body: map[string]any{"role": "user", "disabled": false}})
+	if r.Status != 200 {
+		t.Fatalf("no-op patch: %d %s", r.Status, r.Body)
 	}
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: bob.AccessToken}); r.status != 200 {
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: bob.AccessToken}); r.Status != 200 {
 		t.Fatal("a no-op update revoked the user's session")
 	}
 	for _, typ := range []string{"role_changed", "user_enabled"} {
-		evs := h.do(req{method: "GET", path: "/api/admin/audit?type=" + typ, bearer: root.AccessToken}).json(t)["events"].([]any)
+		evs := h.Do(req{Method: "GET", Path: "/api/admin/audit?type=" + typ, Bearer: root.AccessToken}).JSON(t)["events"].([]any)
 		if len(evs) != 0 {
 			t.Errorf("a no-op update recorded %s: %v", typ, evs)
 		}
 	}
-	if m := h.do(req{method: "GET", path: "/metrics"}); !strings.Contains(string(m.body), "latchkey_audit_events_dropped_total 0") {
+	if m := h.Do(req{Method: "GET", Path: "/metrics"}); !strings.Contains(string(m.Body), "latchkey_audit_events_dropped_total 0") {
 		t.Error("no audit drop counter in the metrics")
 	}
 	// Two sign-ups and a sign-in so far: one argon2id run each.
-	if m := h.do(req{method: "GET", path: "/metrics"}); !regexp.MustCompile(`(?m)^latchkey_password_hashes_total [1-9]`).Match(m.body) {
+	if m := h.Do(req{Method: "GET", Path: "/metrics"}); !regexp.MustCompile(`(?m)^latchkey_password_hashes_total [1-9]`).Match(m.Body) {
 		t.Errorf("no count of password hashes in the metrics")
 	}
 }

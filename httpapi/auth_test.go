@@ -14,9 +14,9 @@ import (
 
 func TestSignUp(t *testing.T) {
 	h := newHarness(t, options{})
-	r := h.do(req{method: "POST", path: "/api/auth/signup",
-		body: map[string]string{"email": "Ada@Example.com", "password": testPassword, "name": "Ada"}})
-	g := h.grantOf(r, http.StatusCreated)
+	r := h.Do(req{Method: "POST", Path: "/api/auth/signup",
+		Body: map[string]string{"email": "Ada@Example.com", "password": testPassword, "name": "Ada"}})
+	g := h.Grant(r, http.StatusCreated)
 	if g.User.ID == "" || g.User.Email != "Ada@Example.com" || g.User.Name != "Ada" || g.User.Role != "user" || g.User.CreatedAt.IsZero() {
 		t.Errorf("user = %+v", g.User)
 	}
@@ -26,22 +26,22 @@ func TestSignUp(t *testing.T) {
 	if len(g.RefreshToken) < 43 || g.RefreshExpiresIn != 30*24*3600 || g.SessionID == "" {
 		t.Errorf("refresh fields: %+v", g)
 	}
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q", cc)
 	}
 	for _, k := range []string{"password_hash", "disabled", "PasswordHash"} {
-		if strings.Contains(string(r.body), k) {
-			t.Errorf("token response leaks %q: %s", k, r.body)
+		if strings.Contains(string(r.Body), k) {
+			t.Errorf("token response leaks %q: %s", k, r.Body)
 		}
 	}
-	c := cookieOf(t, r.header, "latchkey_refresh")
+	c := cookieOf(t, r.Header, "latchkey_refresh")
 	if c.Value != g.RefreshToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/api/auth" || c.Secure {
 		t.Errorf("cookie = %+v", c)
 	}
 
 	// The same email in another case is taken.
-	h.do(req{method: "POST", path: "/api/auth/signup",
-		body: map[string]string{"email": "ada@EXAMPLE.com", "password": testPassword}}).problem(t, 409, "email_taken")
+	h.Do(req{Method: "POST", Path: "/api/auth/signup",
+		Body: map[string]string{"email": "ada@EXAMPLE.com", "password": testPassword}}).Problem(t, 409, "email_taken")
 }
 
 func TestSignUpValidation(t *testing.T) {
@@ -66,7 +66,7 @@ func TestSignUpValidation(t *testing.T) {
 		{"129 after normalisation", map[string]string{"email": "a@b.co", "password": strings.Repeat("x", 127) + "\u00bd"}, []string{"password"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := h.do(req{method: "POST", path: "/api/auth/signup", body: tc.body}).problem(t, 400, "validation_failed")
+			m := h.Do(req{Method: "POST", Path: "/api/auth/signup", Body: tc.body}).Problem(t, 400, "validation_failed")
 			errs, _ := m["errors"].([]any)
 			var got []string
 			for _, e := range errs {
@@ -82,10 +82,10 @@ func TestSignUpValidation(t *testing.T) {
 		})
 	}
 	// Boundaries that pass: 8 and 128 characters, counted as characters.
-	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
-		body: map[string]string{"email": "eight@b.co", "password": "q7#Lv9!z"}}), 201)
-	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup",
-		body: map[string]string{"email": "max@b.co", "password": strings.Repeat("é", 128)}}), 201)
+	h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/signup",
+		Body: map[string]string{"email": "eight@b.co", "password": "q7#Lv9!z"}}), 201)
+	h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/signup",
+		Body: map[string]string{"email": "max@b.co", "password": strings.Repeat("é", 128)}}), 201)
 }
 
 func TestBadBodies(t *testing.T) {
@@ -108,13 +108,13 @@ func TestBadBodies(t *testing.T) {
 		{"over 1 MiB", `{"name":"` + strings.Repeat("a", 1<<20) + `"}`, 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := h.do(req{method: "POST", path: "/api/auth/signup", body: tc.body})
+			r := h.Do(req{Method: "POST", Path: "/api/auth/signup", Body: tc.body})
 			if tc.name == "null body" {
 				// null decodes to the zero request: then field validation speaks.
-				r.problem(t, 400, "validation_failed")
+				r.Problem(t, 400, "validation_failed")
 				return
 			}
-			r.problem(t, tc.status, "invalid_request")
+			r.Problem(t, tc.status, "invalid_request")
 		})
 	}
 	// Nothing was half-written.
@@ -130,90 +130,90 @@ func TestSignIn(t *testing.T) {
 	if in.User.ID != up.User.ID || in.SessionID == up.SessionID {
 		t.Fatalf("sign-in: %+v", in)
 	}
-	wrong := h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": "wrong password"}})
-	unknown := h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "bob@example.com", "password": "wrong password"}})
-	wrong.problem(t, 401, "invalid_credentials")
-	unknown.problem(t, 401, "invalid_credentials")
-	if string(wrong.body) != string(unknown.body) || wrong.header.Get("WWW-Authenticate") != unknown.header.Get("WWW-Authenticate") {
-		t.Errorf("unknown email and wrong password differ:\n%s\n%s", wrong.body, unknown.body)
+	wrong := h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": "wrong password"}})
+	unknown := h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "bob@example.com", "password": "wrong password"}})
+	wrong.Problem(t, 401, "invalid_credentials")
+	unknown.Problem(t, 401, "invalid_credentials")
+	if string(wrong.Body) != string(unknown.Body) || wrong.Header.Get("WWW-Authenticate") != unknown.Header.Get("WWW-Authenticate") {
+		t.Errorf("unknown email and wrong password differ:\n%s\n%s", wrong.Body, unknown.Body)
 	}
 	// No token came, so the challenge names none as invalid.
-	if got := wrong.header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+	if got := wrong.Header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
 		t.Errorf("WWW-Authenticate = %q", got)
 	}
-	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com"}}).problem(t, 400, "validation_failed")
+	h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com"}}).Problem(t, 400, "validation_failed")
 
 	// A disabled account learns so only with the right password.
 	if _, err := h.store.Writer().Exec(`UPDATE users SET disabled = TRUE WHERE id = $1`, up.User.ID); err != nil {
 		t.Fatal(err)
 	}
-	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": "wrong password"}}).problem(t, 401, "invalid_credentials")
-	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": testPassword}}).problem(t, 403, "account_disabled")
+	h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": "wrong password"}}).Problem(t, 401, "invalid_credentials")
+	h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": testPassword}}).Problem(t, 403, "account_disabled")
 	// And its refresh tokens stop working.
-	h.refresh(in.RefreshToken).problem(t, 401, "token_revoked")
+	h.Refresh(in.RefreshToken).Problem(t, 401, "token_revoked")
 }
 
 func TestMe(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
-	r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken})
-	if r.status != 200 {
-		t.Fatalf("me: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken})
+	if r.Status != 200 {
+		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
-	u := r.json(t)["user"].(map[string]any)
+	u := r.JSON(t)["user"].(map[string]any)
 	if u["id"] != g.User.ID || u["email"] != "ada@example.com" || u["role"] != "user" {
 		t.Errorf("me = %v", u)
 	}
-	h.do(req{method: "GET", path: "/api/auth/me"}).problem(t, 401, "missing_token")
+	h.Do(req{Method: "GET", Path: "/api/auth/me"}).Problem(t, 401, "missing_token")
 }
 
 func TestRefreshRotation(t *testing.T) {
 	h := newHarness(t, options{grace: 10 * time.Second})
 	g := h.signUp("ada@example.com")
-	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	g2 := h.Grant(h.Refresh(g.RefreshToken), 200)
 	if g2.RefreshToken == g.RefreshToken || g2.SessionID != g.SessionID || g2.AccessToken == "" {
 		t.Fatalf("refresh did not rotate: %+v", g2)
 	}
 	// Two tabs: the old token again inside the grace window answers the
 	// same new token.
-	g3 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	g3 := h.Grant(h.Refresh(g.RefreshToken), 200)
 	if g3.RefreshToken != g2.RefreshToken {
 		t.Fatal("second refresh in the grace window got a different token")
 	}
 	// The new token rotates on as usual.
-	g4 := h.grantOf(h.refresh(g2.RefreshToken), 200)
+	g4 := h.Grant(h.Refresh(g2.RefreshToken), 200)
 	// Now the first token is two generations old: reuse, session revoked.
-	h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
-	h.refresh(g4.RefreshToken).problem(t, 401, "token_revoked")
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: g4.AccessToken}).problem(t, 401, "token_revoked")
+	h.Refresh(g.RefreshToken).Problem(t, 401, "token_revoked")
+	h.Refresh(g4.RefreshToken).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g4.AccessToken}).Problem(t, 401, "token_revoked")
 }
 
 func TestRefreshReuseAfterGrace(t *testing.T) {
 	h := newHarness(t, options{grace: 10 * time.Second})
 	g := h.signUp("ada@example.com")
-	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	g2 := h.Grant(h.Refresh(g.RefreshToken), 200)
 	h.clock.Advance(11 * time.Second)
-	r := h.refresh(g.RefreshToken)
-	r.problem(t, 401, "token_revoked")
-	if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+	r := h.Refresh(g.RefreshToken)
+	r.Problem(t, 401, "token_revoked")
+	if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
 	}
 	// The whole session is gone: its refresh token and its live access tokens.
-	h.refresh(g2.RefreshToken).problem(t, 401, "token_revoked")
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: g2.AccessToken}).problem(t, 401, "token_revoked")
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}).problem(t, 401, "token_revoked")
+	h.Refresh(g2.RefreshToken).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g2.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken}).Problem(t, 401, "token_revoked")
 	// Other sessions of the user are untouched.
 	other := h.signIn("ada@example.com", testPassword)
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: other.AccessToken}); r.status != 200 {
-		t.Fatalf("other session: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: other.AccessToken}); r.Status != 200 {
+		t.Fatalf("other session: %d", r.Status)
 	}
 }
 
 func TestRefreshStrict(t *testing.T) {
 	h := newHarness(t, options{grace: 0})
 	g := h.signUp("ada@example.com")
-	h.grantOf(h.refresh(g.RefreshToken), 200)
-	h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
+	h.Grant(h.Refresh(g.RefreshToken), 200)
+	h.Refresh(g.RefreshToken).Problem(t, 401, "token_revoked")
 }
 
 func TestRefreshConcurrentTabs(t *testing.T) {
@@ -226,16 +226,16 @@ func TestRefreshConcurrentTabs(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i] = h.refresh(g.RefreshToken)
+			got[i] = h.Refresh(g.RefreshToken)
 		}()
 	}
 	wg.Wait()
 	var first string
 	for i, r := range got {
-		if r.status != 200 {
-			t.Fatalf("refresh %d: %d %s", i, r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("refresh %d: %d %s", i, r.Status, r.Body)
 		}
-		tok := r.json(t)["refresh_token"].(string)
+		tok := r.JSON(t)["refresh_token"].(string)
 		if first == "" {
 			first = tok
 		} else if tok != first {
@@ -247,13 +247,13 @@ func TestRefreshConcurrentTabs(t *testing.T) {
 func TestRefreshErrors(t *testing.T) {
 	h := newHarness(t, options{grace: 10 * time.Second})
 	g := h.signUp("ada@example.com")
-	h.refresh("not-a-token").problem(t, 401, "invalid_token")
-	h.refresh(strings.Repeat("A", 100_000)).problem(t, 401, "invalid_token")
-	h.do(req{method: "POST", path: "/api/auth/refresh"}).problem(t, 401, "missing_token")
-	h.do(req{method: "POST", path: "/api/auth/refresh", body: `{"refresh_token":1}`}).problem(t, 400, "invalid_request")
+	h.Refresh("not-a-token").Problem(t, 401, "invalid_token")
+	h.Refresh(strings.Repeat("A", 100_000)).Problem(t, 401, "invalid_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/refresh"}).Problem(t, 401, "missing_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/refresh", Body: `{"refresh_token":1}`}).Problem(t, 400, "invalid_request")
 	// Expired: the refresh lifetime has passed.
 	h.clock.Advance(31 * 24 * time.Hour)
-	h.refresh(g.RefreshToken).problem(t, 401, "invalid_token")
+	h.Refresh(g.RefreshToken).Problem(t, 401, "invalid_token")
 }
 
 func TestRefreshCookieCSRF(t *testing.T) {
@@ -261,20 +261,20 @@ func TestRefreshCookieCSRF(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	cookie := &http.Cookie{Name: "latchkey_refresh", Value: g.RefreshToken}
 	for _, origin := range []string{"", "null", "https://evil.example", "http://localhost:8080.evil.example"} {
-		r := h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": origin}})
-		r.problem(t, 403, "forbidden")
+		r := h.Do(req{Method: "POST", Path: "/api/auth/refresh", Cookie: cookie, Header: map[string]string{"Origin": origin}})
+		r.Problem(t, 403, "forbidden")
 	}
 	// The server's own origin, as reached...
-	r := h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": h.srv.URL}})
-	g2 := h.grantOf(r, 200)
-	if c := cookieOf(t, r.header, "latchkey_refresh"); c.Value != g2.RefreshToken {
+	r := h.Do(req{Method: "POST", Path: "/api/auth/refresh", Cookie: cookie, Header: map[string]string{"Origin": h.URL}})
+	g2 := h.Grant(r, 200)
+	if c := cookieOf(t, r.Header, "latchkey_refresh"); c.Value != g2.RefreshToken {
 		t.Fatal("refresh did not set the rotated cookie")
 	}
 	// ...or as the issuer names it.
 	cookie.Value = g2.RefreshToken
-	h.grantOf(h.do(req{method: "POST", path: "/api/auth/refresh", cookie: cookie, header: map[string]string{"Origin": testIssuer}}), 200)
+	h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/refresh", Cookie: cookie, Header: map[string]string{"Origin": testIssuer}}), 200)
 	// A token in the body needs no Origin: it is not sent by the browser on its own.
-	h.grantOf(h.refresh(g2.RefreshToken), 200)
+	h.Grant(h.Refresh(g2.RefreshToken), 200)
 }
 
 func TestSignOutScopes(t *testing.T) {
@@ -295,25 +295,25 @@ func TestSignOutScopes(t *testing.T) {
 			if tc.scope != "" {
 				body = map[string]string{"scope": tc.scope}
 			}
-			r := h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: body})
-			if r.status != 204 {
-				t.Fatalf("signout: %d %s", r.status, r.body)
+			r := h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: a.AccessToken, Body: body})
+			if r.Status != 204 {
+				t.Fatalf("signout: %d %s", r.Status, r.Body)
 			}
 			selfKept := tc.scope == "others"
 			check := func(name string, g grant, kept bool) {
-				r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken})
-				if kept && r.status != 200 {
-					t.Errorf("%s session should live: %d", name, r.status)
+				r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken})
+				if kept && r.Status != 200 {
+					t.Errorf("%s session should live: %d", name, r.Status)
 				}
 				if !kept {
-					r.problem(t, 401, "token_revoked")
-					h.refresh(g.RefreshToken).problem(t, 401, "token_revoked")
+					r.Problem(t, 401, "token_revoked")
+					h.Refresh(g.RefreshToken).Problem(t, 401, "token_revoked")
 				}
 			}
 			check("own", a, selfKept)
 			check("other", b, tc.keepOther)
 			if !selfKept {
-				if c := cookieOf(t, r.header, "latchkey_refresh"); c.MaxAge >= 0 || c.Value != "" {
+				if c := cookieOf(t, r.Header, "latchkey_refresh"); c.MaxAge >= 0 || c.Value != "" {
 					t.Errorf("signout did not clear the cookie: %+v", c)
 				}
 			}
@@ -321,9 +321,9 @@ func TestSignOutScopes(t *testing.T) {
 	}
 	h := newHarness(t, options{})
 	a := h.signUp("ada@example.com")
-	h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: map[string]string{"scope": "everything"}}).problem(t, 400, "validation_failed")
-	h.do(req{method: "POST", path: "/api/auth/signout"}).problem(t, 401, "missing_token")
-	h.do(req{method: "POST", path: "/api/auth/signout", bearer: a.AccessToken, body: `{"scope":1}`}).problem(t, 400, "invalid_request")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: a.AccessToken, Body: map[string]string{"scope": "everything"}}).Problem(t, 400, "validation_failed")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout"}).Problem(t, 401, "missing_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: a.AccessToken, Body: `{"scope":1}`}).Problem(t, 400, "invalid_request")
 }
 
 func TestSessions(t *testing.T) {
@@ -332,11 +332,11 @@ func TestSessions(t *testing.T) {
 	b := h.signIn("ada@example.com", testPassword)
 	bob := h.signUp("bob@example.com")
 
-	r := h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken, header: map[string]string{"User-Agent": "test-agent"}})
-	if r.status != 200 {
-		t.Fatalf("sessions: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: a.AccessToken, Header: map[string]string{"User-Agent": "test-agent"}})
+	if r.Status != 200 {
+		t.Fatalf("sessions: %d %s", r.Status, r.Body)
 	}
-	list := r.json(t)["sessions"].([]any)
+	list := r.JSON(t)["sessions"].([]any)
 	if len(list) != 2 {
 		t.Fatalf("want 2 sessions, got %d", len(list))
 	}
@@ -363,24 +363,24 @@ func TestSessions(t *testing.T) {
 	}
 
 	// Another user's session is not found, and untouched.
-	h.do(req{method: "DELETE", path: "/api/auth/sessions/" + bob.SessionID, bearer: a.AccessToken}).problem(t, 404, "not_found")
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: bob.AccessToken}); r.status != 200 {
+	h.Do(req{Method: "DELETE", Path: "/api/auth/sessions/" + bob.SessionID, Bearer: a.AccessToken}).Problem(t, 404, "not_found")
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: bob.AccessToken}); r.Status != 200 {
 		t.Fatal("bob's session was touched")
 	}
 	// Revoke b: it leaves the list and its token dies at once.
-	if r := h.do(req{method: "DELETE", path: "/api/auth/sessions/" + b.SessionID, bearer: a.AccessToken}); r.status != 204 {
-		t.Fatalf("revoke: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "DELETE", Path: "/api/auth/sessions/" + b.SessionID, Bearer: a.AccessToken}); r.Status != 204 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
-	h.do(req{method: "DELETE", path: "/api/auth/sessions/" + b.SessionID, bearer: a.AccessToken}).problem(t, 404, "not_found")
-	if n := len(h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken}).json(t)["sessions"].([]any)); n != 1 {
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: b.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "DELETE", Path: "/api/auth/sessions/" + b.SessionID, Bearer: a.AccessToken}).Problem(t, 404, "not_found")
+	if n := len(h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: a.AccessToken}).JSON(t)["sessions"].([]any)); n != 1 {
 		t.Fatalf("after revoke: %d sessions", n)
 	}
 	// The current one may be revoked too.
-	if r := h.do(req{method: "DELETE", path: "/api/auth/sessions/" + a.SessionID, bearer: a.AccessToken}); r.status != 204 {
-		t.Fatalf("revoke current: %d", r.status)
+	if r := h.Do(req{Method: "DELETE", Path: "/api/auth/sessions/" + a.SessionID, Bearer: a.AccessToken}); r.Status != 204 {
+		t.Fatalf("revoke current: %d", r.Status)
 	}
-	h.do(req{method: "GET", path: "/api/auth/sessions", bearer: a.AccessToken}).problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: a.AccessToken}).Problem(t, 401, "token_revoked")
 }
 
 func TestChangePassword(t *testing.T) {
@@ -388,44 +388,44 @@ func TestChangePassword(t *testing.T) {
 	a := h.signUp("ada@example.com")
 	b := h.signIn("ada@example.com", testPassword)
 	const next = "a new long password"
-	h.secrets = append(h.secrets, next)
-	h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
-		body: map[string]string{"current_password": "wrong password", "new_password": next}}).problem(t, 400, "validation_failed")
-	m := h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
-		body: map[string]string{"current_password": testPassword, "new_password": "short"}}).problem(t, 400, "validation_failed")
+	h.Secrets = append(h.Secrets, next)
+	h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: a.AccessToken,
+		Body: map[string]string{"current_password": "wrong password", "new_password": next}}).Problem(t, 400, "validation_failed")
+	m := h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: a.AccessToken,
+		Body: map[string]string{"current_password": testPassword, "new_password": "short"}}).Problem(t, 400, "validation_failed")
 	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "new_password" {
 		t.Errorf("field = %v", f)
 	}
-	h.do(req{method: "POST", path: "/api/auth/password",
-		body: map[string]string{"current_password": testPassword, "new_password": next}}).problem(t, 401, "missing_token")
-	m = h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
-		body: map[string]string{"current_password": "wrong password", "new_password": next}}).problem(t, 400, "validation_failed")
+	h.Do(req{Method: "POST", Path: "/api/auth/password",
+		Body: map[string]string{"current_password": testPassword, "new_password": next}}).Problem(t, 401, "missing_token")
+	m = h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: a.AccessToken,
+		Body: map[string]string{"current_password": "wrong password", "new_password": next}}).Problem(t, 400, "validation_failed")
 	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "current_password" {
 		t.Errorf("wrong current password: field = %v", f)
 	}
 
-	r := h.do(req{method: "POST", path: "/api/auth/password", bearer: a.AccessToken,
-		body: map[string]string{"current_password": testPassword, "new_password": next}})
-	if r.status != 204 {
-		t.Fatalf("change: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: a.AccessToken,
+		Body: map[string]string{"current_password": testPassword, "new_password": next}})
+	if r.Status != 204 {
+		t.Fatalf("change: %d %s", r.Status, r.Body)
 	}
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: a.AccessToken}); r.status != 200 {
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: a.AccessToken}); r.Status != 200 {
 		t.Fatal("the current session must survive a password change")
 	}
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
-	h.refresh(b.RefreshToken).problem(t, 401, "token_revoked")
-	h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": testPassword}}).problem(t, 401, "invalid_credentials")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: b.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Refresh(b.RefreshToken).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": testPassword}}).Problem(t, 401, "invalid_credentials")
 	h.signIn("ada@example.com", next)
 }
 
 func TestJWKS(t *testing.T) {
 	h := newHarness(t, options{})
 	for _, path := range []string{"/.well-known/jwks.json", "/api/auth/jwks"} {
-		r := h.do(req{method: "GET", path: path})
-		if r.status != 200 || !strings.Contains(r.header.Get("Cache-Control"), "max-age=") {
-			t.Fatalf("%s: %d %q", path, r.status, r.header.Get("Cache-Control"))
+		r := h.Do(req{Method: "GET", Path: path})
+		if r.Status != 200 || !strings.Contains(r.Header.Get("Cache-Control"), "max-age=") {
+			t.Fatalf("%s: %d %q", path, r.Status, r.Header.Get("Cache-Control"))
 		}
-		keys := r.json(t)["keys"].([]any)
+		keys := r.JSON(t)["keys"].([]any)
 		if len(keys) != 1 {
 			t.Fatalf("%s: %d keys", path, len(keys))
 		}
@@ -438,8 +438,8 @@ func TestJWKS(t *testing.T) {
 		}
 	}
 	hs := newHarness(t, options{secret: []byte(strings.Repeat("s", 32))})
-	if r := hs.do(req{method: "GET", path: "/.well-known/jwks.json"}); strings.TrimSpace(string(r.body)) != `{"keys":[]}` {
-		t.Fatalf("HS256 JWKS = %s", r.body)
+	if r := hs.Do(req{Method: "GET", Path: "/.well-known/jwks.json"}); strings.TrimSpace(string(r.Body)) != `{"keys":[]}` {
+		t.Fatalf("HS256 JWKS = %s", r.Body)
 	}
 }
 
@@ -464,28 +464,28 @@ func TestCrossSiteRefused(t *testing.T) {
 	h.signUp("mallory@example.com")
 	evil := map[string]string{"Origin": "https://evil.example", "Content-Type": "text/plain"}
 	for _, r := range []req{
-		{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "mallory@example.com", "password": testPassword}},
-		{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "new@example.com", "password": testPassword}},
-		{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": "x"}, cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
-		{method: "POST", path: "/api/auth/signout", cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
+		{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "mallory@example.com", "password": testPassword}},
+		{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "new@example.com", "password": testPassword}},
+		{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": "x"}, Cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
+		{Method: "POST", Path: "/api/auth/signout", Cookie: &http.Cookie{Name: "latchkey_refresh", Value: victim.RefreshToken}},
 	} {
-		r.header = evil
-		resp := h.do(r)
-		resp.problem(t, 403, "forbidden")
-		if len(resp.header.Values("Set-Cookie")) != 0 {
-			t.Errorf("%s: cross-site call touched the cookie: %v", r.path, resp.header.Values("Set-Cookie"))
+		r.Header = evil
+		resp := h.Do(r)
+		resp.Problem(t, 403, "forbidden")
+		if len(resp.Header.Values("Set-Cookie")) != 0 {
+			t.Errorf("%s: cross-site call touched the cookie: %v", r.Path, resp.Header.Values("Set-Cookie"))
 		}
 	}
 	// Sec-Fetch-Site tells the same story without an Origin.
-	h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"Sec-Fetch-Site": "cross-site"},
-		body: map[string]string{"email": "mallory@example.com", "password": testPassword}}).problem(t, 403, "forbidden")
+	h.Do(req{Method: "POST", Path: "/api/auth/signin", Header: map[string]string{"Sec-Fetch-Site": "cross-site"},
+		Body: map[string]string{"email": "mallory@example.com", "password": testPassword}}).Problem(t, 403, "forbidden")
 	// The victim's session is intact.
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: victim.AccessToken}); r.status != 200 {
-		t.Fatalf("victim signed out: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: victim.AccessToken}); r.Status != 200 {
+		t.Fatalf("victim signed out: %d", r.Status)
 	}
 	// Same origin and no Origin (curl, servers) pass.
-	h.grantOf(h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"Origin": h.srv.URL},
-		body: map[string]string{"email": "mallory@example.com", "password": testPassword}}), 200)
+	h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/signin", Header: map[string]string{"Origin": h.URL},
+		Body: map[string]string{"email": "mallory@example.com", "password": testPassword}}), 200)
 	h.signIn("mallory@example.com", testPassword)
 }
 
@@ -496,31 +496,31 @@ func TestSignOutWithRefreshToken(t *testing.T) {
 	c := h.signIn("ada@example.com", testPassword)
 
 	// The refresh token in the body, no Bearer: that session ends.
-	if r := h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": a.RefreshToken}}); r.status != 204 {
-		t.Fatalf("signout by body token: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "POST", Path: "/api/auth/signout", Body: map[string]string{"refresh_token": a.RefreshToken}}); r.Status != 204 {
+		t.Fatalf("signout by body token: %d %s", r.Status, r.Body)
 	}
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: a.AccessToken}).problem(t, 401, "token_revoked")
-	h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": a.RefreshToken}}).problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: a.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Body: map[string]string{"refresh_token": a.RefreshToken}}).Problem(t, 401, "token_revoked")
 
 	// The cookie needs our Origin.
 	cookie := &http.Cookie{Name: "latchkey_refresh", Value: b.RefreshToken}
-	h.do(req{method: "POST", path: "/api/auth/signout", cookie: cookie}).problem(t, 403, "forbidden")
-	r := h.do(req{method: "POST", path: "/api/auth/signout", cookie: cookie, header: map[string]string{"Origin": h.srv.URL}})
-	if r.status != 204 {
-		t.Fatalf("signout by cookie: %d %s", r.status, r.body)
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Cookie: cookie}).Problem(t, 403, "forbidden")
+	r := h.Do(req{Method: "POST", Path: "/api/auth/signout", Cookie: cookie, Header: map[string]string{"Origin": h.URL}})
+	if r.Status != 204 {
+		t.Fatalf("signout by cookie: %d %s", r.Status, r.Body)
 	}
-	if ck := cookieOf(t, r.header, "latchkey_refresh"); ck.MaxAge >= 0 {
+	if ck := cookieOf(t, r.Header, "latchkey_refresh"); ck.MaxAge >= 0 {
 		t.Errorf("cookie not cleared: %+v", ck)
 	}
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: b.AccessToken}).problem(t, 401, "token_revoked")
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: c.AccessToken}); r.status != 200 {
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: b.AccessToken}).Problem(t, 401, "token_revoked")
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: c.AccessToken}); r.Status != 200 {
 		t.Fatal("another session was signed out")
 	}
 
-	h.do(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": "unknown"}}).problem(t, 401, "invalid_token")
-	h.do(req{method: "POST", path: "/api/auth/signout", body: `{"refresh_token":"` + c.RefreshToken + `","scope":"sideways"}`}).problem(t, 400, "validation_failed")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Body: map[string]string{"refresh_token": "unknown"}}).Problem(t, 401, "invalid_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Body: `{"refresh_token":"` + c.RefreshToken + `","scope":"sideways"}`}).Problem(t, 400, "validation_failed")
 	// A bad Bearer is judged as a Bearer, even with a good refresh token beside it.
-	h.do(req{method: "POST", path: "/api/auth/signout", bearer: "garbage", body: map[string]string{"refresh_token": c.RefreshToken}}).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: "garbage", Body: map[string]string{"refresh_token": c.RefreshToken}}).Problem(t, 401, "invalid_token")
 }
 
 // TestRefreshBodyFailureKeepsCookie: a bad token in the body says nothing
@@ -528,16 +528,16 @@ func TestSignOutWithRefreshToken(t *testing.T) {
 func TestRefreshBodyFailureKeepsCookie(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
-	r := h.do(req{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": "nope"},
-		cookie: &http.Cookie{Name: "latchkey_refresh", Value: g.RefreshToken}})
-	r.problem(t, 401, "invalid_token")
-	if v := r.header.Values("Set-Cookie"); len(v) != 0 {
+	r := h.Do(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": "nope"},
+		Cookie: &http.Cookie{Name: "latchkey_refresh", Value: g.RefreshToken}})
+	r.Problem(t, 401, "invalid_token")
+	if v := r.Header.Values("Set-Cookie"); len(v) != 0 {
 		t.Fatalf("cookie touched: %v", v)
 	}
-	r = h.do(req{method: "POST", path: "/api/auth/refresh", header: map[string]string{"Origin": h.srv.URL},
-		cookie: &http.Cookie{Name: "latchkey_refresh", Value: "dead"}})
-	r.problem(t, 401, "invalid_token")
-	if ck := cookieOf(t, r.header, "latchkey_refresh"); ck.MaxAge >= 0 {
+	r = h.Do(req{Method: "POST", Path: "/api/auth/refresh", Header: map[string]string{"Origin": h.URL},
+		Cookie: &http.Cookie{Name: "latchkey_refresh", Value: "dead"}})
+	r.Problem(t, 401, "invalid_token")
+	if ck := cookieOf(t, r.Header, "latchkey_refresh"); ck.MaxAge >= 0 {
 		t.Fatalf("dead cookie not cleared: %+v", ck)
 	}
 }
@@ -548,15 +548,15 @@ func TestRefreshGraceBoundary(t *testing.T) {
 	h := newHarness(t, options{grace: 10 * time.Second})
 	a := h.signUp("ada@example.com")
 	b := h.signIn("ada@example.com", testPassword)
-	a2 := h.grantOf(h.refresh(a.RefreshToken), 200)
-	b2 := h.grantOf(h.refresh(b.RefreshToken), 200)
+	a2 := h.Grant(h.Refresh(a.RefreshToken), 200)
+	b2 := h.Grant(h.Refresh(b.RefreshToken), 200)
 	h.clock.Advance(10 * time.Second)
-	if g := h.grantOf(h.refresh(a.RefreshToken), 200); g.RefreshToken != a2.RefreshToken {
+	if g := h.Grant(h.Refresh(a.RefreshToken), 200); g.RefreshToken != a2.RefreshToken {
 		t.Fatal("at the edge of the window: a different token")
 	}
 	h.clock.Advance(time.Nanosecond)
-	h.refresh(b.RefreshToken).problem(t, 401, "token_revoked")
-	h.refresh(b2.RefreshToken).problem(t, 401, "token_revoked")
+	h.Refresh(b.RefreshToken).Problem(t, 401, "token_revoked")
+	h.Refresh(b2.RefreshToken).Problem(t, 401, "token_revoked")
 }
 
 // TestRefreshSpentAfterExpiry: a spent token of a session that has run out
@@ -564,9 +564,9 @@ func TestRefreshGraceBoundary(t *testing.T) {
 func TestRefreshSpentAfterExpiry(t *testing.T) {
 	h := newHarness(t, options{grace: 0})
 	g := h.signUp("ada@example.com")
-	h.grantOf(h.refresh(g.RefreshToken), 200)
+	h.Grant(h.Refresh(g.RefreshToken), 200)
 	h.clock.Advance(31 * 24 * time.Hour)
-	h.refresh(g.RefreshToken).problem(t, 401, "invalid_token")
+	h.Refresh(g.RefreshToken).Problem(t, 401, "invalid_token")
 }
 
 // BenchmarkRefresh is POST /api/auth/refresh through the whole handler on
@@ -576,7 +576,7 @@ func TestRefreshSpentAfterExpiry(t *testing.T) {
 func BenchmarkRefresh(b *testing.B) {
 	h := newHarness(b, options{grace: 10 * time.Second, rate: 0})
 	h.signUp("bench@example.com")
-	handler := h.srv.Config.Handler
+	handler := h.App.Handler()
 	var next atomic.Int64
 	tokens := make([]string, 64)
 	for i := range tokens {

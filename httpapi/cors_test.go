@@ -41,36 +41,36 @@ func TestCORSAllowedOrigin(t *testing.T) {
 	origin := map[string]string{"Origin": corsOrigin, "Sec-Fetch-Site": "cross-site"}
 	check := func(what string, r response, status int) {
 		t.Helper()
-		if r.status != status {
-			t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)
+		if r.Status != status {
+			t.Fatalf("%s: status %d, want %d: %s", what, r.Status, status, r.Body)
 		}
-		if got := r.header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != corsOrigin {
+		if got := r.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != corsOrigin {
 			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", what, got, corsOrigin)
 		}
-		if !varies(r.header) {
-			t.Errorf("%s: Vary %q lacks Origin", what, r.header.Values("Vary"))
+		if !varies(r.Header) {
+			t.Errorf("%s: Vary %q lacks Origin", what, r.Header.Values("Vary"))
 		}
-		if v := r.header.Values("Access-Control-Allow-Credentials"); len(v) > 0 {
+		if v := r.Header.Values("Access-Control-Allow-Credentials"); len(v) > 0 {
 			t.Errorf("%s: Access-Control-Allow-Credentials %q", what, v)
 		}
-		if e := r.header.Get("Access-Control-Expose-Headers"); !strings.Contains(e, "WWW-Authenticate") || !strings.Contains(e, "Retry-After") {
+		if e := r.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(e, "WWW-Authenticate") || !strings.Contains(e, "Retry-After") {
 			t.Errorf("%s: Access-Control-Expose-Headers %q", what, e)
 		}
 	}
-	check("GET /api/auth/me", h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken, header: origin}), 200)
+	check("GET /api/auth/me", h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken, Header: origin}), 200)
 	path := "/api/" + g.User.ID + "/tasks"
-	check("POST tasks", h.do(req{method: "POST", path: path, bearer: g.AccessToken, header: origin,
-		body: map[string]string{"title": "from the front end"}}), 201)
-	check("GET tasks", h.do(req{method: "GET", path: path, bearer: g.AccessToken, header: origin}), 200)
-	check("401", h.do(req{method: "GET", path: "/api/auth/me", header: origin}), 401)
+	check("POST tasks", h.Do(req{Method: "POST", Path: path, Bearer: g.AccessToken, Header: origin,
+		Body: map[string]string{"title": "from the front end"}}), 201)
+	check("GET tasks", h.Do(req{Method: "GET", Path: path, Bearer: g.AccessToken, Header: origin}), 200)
+	check("401", h.Do(req{Method: "GET", Path: "/api/auth/me", Header: origin}), 401)
 	// Sign-in and a refresh with the token in the body: how a front end
 	// on another origin keeps its session.
-	si := h.do(req{method: "POST", path: "/api/auth/signin", header: origin,
-		body: map[string]string{"email": "ada@example.com", "password": testPassword}})
+	si := h.Do(req{Method: "POST", Path: "/api/auth/signin", Header: origin,
+		Body: map[string]string{"email": "ada@example.com", "password": testPassword}})
 	check("signin", si, 200)
-	g2 := h.grantOf(si, 200)
-	check("refresh from the body", h.do(req{method: "POST", path: "/api/auth/refresh", header: origin,
-		body: map[string]string{"refresh_token": g2.RefreshToken}}), 200)
+	g2 := h.Grant(si, 200)
+	check("refresh from the body", h.Do(req{Method: "POST", Path: "/api/auth/refresh", Header: origin,
+		Body: map[string]string{"refresh_token": g2.RefreshToken}}), 200)
 }
 
 // TestCORSPreflight: a configured origin's preflight is answered 204 with
@@ -80,10 +80,10 @@ func TestCORSAllowedOrigin(t *testing.T) {
 func TestCORSPreflight(t *testing.T) {
 	h := newHarness(t, options{cors: []string{corsOrigin}})
 	for _, path := range []string{"/api/auth/me", "/api/u1/tasks/t1", "/api/auth/refresh", "/nowhere"} {
-		r := h.do(req{method: "OPTIONS", path: path, header: map[string]string{
+		r := h.Do(req{Method: "OPTIONS", Path: path, Header: map[string]string{
 			"Origin": corsOrigin, "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "authorization,content-type"}})
-		if r.status != http.StatusNoContent || len(r.body) != 0 {
-			t.Fatalf("preflight %s: %d %q, want 204 and no body", path, r.status, r.body)
+		if r.Status != http.StatusNoContent || len(r.Body) != 0 {
+			t.Fatalf("preflight %s: %d %q, want 204 and no body", path, r.Status, r.Body)
 		}
 		for k, want := range map[string]string{
 			"Access-Control-Allow-Origin":  corsOrigin,
@@ -91,33 +91,33 @@ func TestCORSPreflight(t *testing.T) {
 			"Access-Control-Allow-Headers": "Authorization, Content-Type",
 			"Access-Control-Max-Age":       "600",
 		} {
-			if got := r.header.Get(k); got != want {
+			if got := r.Header.Get(k); got != want {
 				t.Errorf("preflight %s: %s = %q, want %q", path, k, got, want)
 			}
 		}
-		if !varies(r.header) {
+		if !varies(r.Header) {
 			t.Errorf("preflight %s: no Vary: Origin", path)
 		}
-		if v := r.header.Values("Access-Control-Allow-Credentials"); len(v) > 0 {
+		if v := r.Header.Values("Access-Control-Allow-Credentials"); len(v) > 0 {
 			t.Errorf("preflight %s: Access-Control-Allow-Credentials %q", path, v)
 		}
-		if r.header.Get("X-Content-Type-Options") != "nosniff" {
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("preflight %s: no security headers", path)
 		}
 	}
 	for _, origin := range []string{"https://evil.example", "https://app.example.evil.example", "http://app.example", "https://app.example:8443", "null"} {
-		r := h.do(req{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{
+		r := h.Do(req{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{
 			"Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}})
-		r.problem(t, 404, "not_found")
-		if c := corsHeaders(r.header); len(c) > 0 {
+		r.Problem(t, 404, "not_found")
+		if c := corsHeaders(r.Header); len(c) > 0 {
 			t.Errorf("preflight from %s: CORS headers %v", origin, c)
 		}
 	}
 	// An OPTIONS that is no preflight is routed like any other request.
-	r := h.do(req{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{"Origin": corsOrigin}})
-	r.problem(t, 404, "not_found")
-	m := h.do(req{method: "GET", path: "/metrics"})
-	if want := `latchkey_http_requests_total{route="CORS preflight",status="204"} 4`; !strings.Contains(string(m.body), want) {
+	r := h.Do(req{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{"Origin": corsOrigin}})
+	r.Problem(t, 404, "not_found")
+	m := h.Do(req{Method: "GET", Path: "/metrics"})
+	if want := `latchkey_http_requests_total{route="CORS preflight",status="204"} 4`; !strings.Contains(string(m.Body), want) {
 		t.Errorf("metrics lack %s", want)
 	}
 }
@@ -130,25 +130,25 @@ func TestCORSOtherOrigins(t *testing.T) {
 	path := "/api/" + g.User.ID + "/tasks"
 	for _, origin := range []string{"https://evil.example", "https://app.example.evil.example", "http://app.example", "null"} {
 		hdr := map[string]string{"Origin": origin}
-		r := h.do(req{method: "GET", path: path, bearer: g.AccessToken, header: hdr})
-		if r.status != 200 {
-			t.Fatalf("GET from %s: %d", origin, r.status)
+		r := h.Do(req{Method: "GET", Path: path, Bearer: g.AccessToken, Header: hdr})
+		if r.Status != 200 {
+			t.Fatalf("GET from %s: %d", origin, r.Status)
 		}
-		if c := corsHeaders(r.header); len(c) > 0 {
+		if c := corsHeaders(r.Header); len(c) > 0 {
 			t.Errorf("GET from %s: CORS headers %v", origin, c)
 		}
-		if !varies(r.header) {
+		if !varies(r.Header) {
 			t.Errorf("GET from %s: no Vary: Origin", origin)
 		}
 		for _, post := range []req{
-			{method: "POST", path: path, bearer: g.AccessToken, header: hdr, body: map[string]string{"title": "x"}},
-			{method: "POST", path: "/api/auth/signin", header: hdr, body: map[string]string{"email": "ada@example.com", "password": testPassword}},
-			{method: "DELETE", path: path + "/t1", bearer: g.AccessToken, header: hdr},
+			{Method: "POST", Path: path, Bearer: g.AccessToken, Header: hdr, Body: map[string]string{"title": "x"}},
+			{Method: "POST", Path: "/api/auth/signin", Header: hdr, Body: map[string]string{"email": "ada@example.com", "password": testPassword}},
+			{Method: "DELETE", Path: path + "/t1", Bearer: g.AccessToken, Header: hdr},
 		} {
-			r := h.do(post)
-			r.problem(t, 403, "forbidden")
-			if c := corsHeaders(r.header); len(c) > 0 {
-				t.Errorf("%s %s from %s: CORS headers %v", post.method, post.path, origin, c)
+			r := h.Do(post)
+			r.Problem(t, 403, "forbidden")
+			if c := corsHeaders(r.Header); len(c) > 0 {
+				t.Errorf("%s %s from %s: CORS headers %v", post.Method, post.Path, origin, c)
 			}
 		}
 	}
@@ -160,11 +160,11 @@ func TestCORSNoWildcard(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	for _, origin := range []string{corsOrigin, "*", "https://evil.example"} {
 		for _, r := range []req{
-			{method: "GET", path: "/api/auth/me", bearer: g.AccessToken, header: map[string]string{"Origin": origin}},
-			{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{"Origin": origin, "Access-Control-Request-Method": "GET"}},
+			{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken, Header: map[string]string{"Origin": origin}},
+			{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{"Origin": origin, "Access-Control-Request-Method": "GET"}},
 		} {
-			if c := corsHeaders(h.do(r).header); len(c) > 0 {
-				t.Errorf("%s from %q: CORS headers %v", r.method, origin, c)
+			if c := corsHeaders(h.Do(r).Header); len(c) > 0 {
+				t.Errorf("%s from %q: CORS headers %v", r.Method, origin, c)
 			}
 		}
 	}
@@ -172,12 +172,12 @@ func TestCORSNoWildcard(t *testing.T) {
 	h = newHarness(t, options{cors: []string{corsOrigin}})
 	g = h.signUp("ada@example.com")
 	for _, r := range []req{
-		{method: "GET", path: "/api/auth/me", bearer: g.AccessToken, header: map[string]string{"Origin": corsOrigin}},
-		{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{"Origin": corsOrigin, "Access-Control-Request-Method": "GET"}},
-		{method: "GET", path: "/healthz", header: map[string]string{"Origin": corsOrigin}},
+		{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken, Header: map[string]string{"Origin": corsOrigin}},
+		{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{"Origin": corsOrigin, "Access-Control-Request-Method": "GET"}},
+		{Method: "GET", Path: "/healthz", Header: map[string]string{"Origin": corsOrigin}},
 	} {
-		if v := h.do(r).header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] == "*" {
-			t.Errorf("%s %s: Access-Control-Allow-Origin %q", r.method, r.path, v)
+		if v := h.Do(r).Header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] == "*" {
+			t.Errorf("%s %s: Access-Control-Allow-Origin %q", r.Method, r.Path, v)
 		}
 	}
 }
@@ -195,13 +195,13 @@ func TestCORSCookieStillOwnOrigin(t *testing.T) {
 			hdr["Sec-Fetch-Site"] = site
 		}
 		for _, path := range []string{"/api/auth/refresh", "/api/auth/signout"} {
-			r := h.do(req{method: "POST", path: path, cookie: cookie, header: hdr})
-			r.problem(t, 403, "forbidden")
-			if r.header.Get("Access-Control-Allow-Origin") != corsOrigin {
+			r := h.Do(req{Method: "POST", Path: path, Cookie: cookie, Header: hdr})
+			r.Problem(t, 403, "forbidden")
+			if r.Header.Get("Access-Control-Allow-Origin") != corsOrigin {
 				t.Errorf("%s: the 403 is not readable by the front end", path)
 			}
 		}
 	}
 	// The token still works: nothing was rotated or revoked.
-	h.grantOf(h.refresh(g.RefreshToken), 200)
+	h.Grant(h.Refresh(g.RefreshToken), 200)
 }

@@ -24,7 +24,7 @@ func FuzzRequestBodies(f *testing.F) {
 	h := newHarness(f, options{})
 	g := h.admin("fuzzer@example.com")
 	task := h.createTask(g, "fuzz target")["id"].(string)
-	handler := h.srv.Config.Handler
+	handler := h.App.Handler()
 	base := "/api/" + g.User.ID + "/tasks"
 	routes := []struct{ method, path string }{
 		{"POST", "/api/auth/signup"}, {"POST", "/api/auth/signin"}, {"POST", "/api/auth/refresh"},
@@ -62,7 +62,7 @@ func FuzzCrossSite(f *testing.F) {
 	f.Add("HTTP://LOCALHOST:8080", "same-site", "localhost:8080")
 	h := newHarness(f, options{grace: 1 << 62}) // an endless grace window: every refresh of the one token may pass
 	g := h.signUp("csrf@example.com")
-	handler := h.srv.Config.Handler
+	handler := h.App.Handler()
 	f.Fuzz(func(t *testing.T, origin, fetchSite, host string) {
 		r := httptest.NewRequest("POST", "/api/auth/refresh", nil)
 		if host != "" {

@@ -12,8 +12,8 @@ import (
 func TestTokenKindsDoNotMix(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: g.RefreshToken}).problem(t, 401, "invalid_token")
-	h.refresh(g.AccessToken).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.RefreshToken}).Problem(t, 401, "invalid_token")
+	h.Refresh(g.AccessToken).Problem(t, 401, "invalid_token")
 }
 
 // TestNoCORSHeaders: with no origins configured, no answer, preflight or
@@ -22,13 +22,13 @@ func TestNoCORSHeaders(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
 	for _, r := range []req{
-		{method: "OPTIONS", path: "/api/auth/me", header: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}},
-		{method: "GET", path: "/api/auth/me", bearer: g.AccessToken, header: map[string]string{"Origin": "https://app.example"}},
+		{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}},
+		{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken, Header: map[string]string{"Origin": "https://app.example"}},
 	} {
-		resp := h.do(r)
-		for k := range resp.header {
+		resp := h.Do(r)
+		for k := range resp.Header {
 			if len(k) > 13 && k[:13] == "Access-Contro" {
-				t.Errorf("%s %s: CORS header %s: %v", r.method, r.path, k, resp.header[k])
+				t.Errorf("%s %s: CORS header %s: %v", r.Method, r.Path, k, resp.Header[k])
 			}
 		}
 	}
@@ -44,9 +44,9 @@ func TestClientIPFromProxy(t *testing.T) {
 	}{{true, "203.0.113.7"}, {false, "127.0.0.1"}} {
 		h := newHarness(t, options{proxy: tc.proxy})
 		hdr := map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
-		g := h.grantOf(h.do(req{method: "POST", path: "/api/auth/signup", header: hdr,
-			body: map[string]string{"email": "ada@example.com", "password": testPassword}}), 201)
-		s := h.do(req{method: "GET", path: "/api/auth/sessions", bearer: g.AccessToken}).json(t)["sessions"].([]any)[0].(map[string]any)
+		g := h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/signup", Header: hdr,
+			Body: map[string]string{"email": "ada@example.com", "password": testPassword}}), 201)
+		s := h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: g.AccessToken}).JSON(t)["sessions"].([]any)[0].(map[string]any)
 		if s["ip"] != tc.want {
 			t.Errorf("trust proxy %v: session ip %v, want %s", tc.proxy, s["ip"], tc.want)
 		}
@@ -58,7 +58,7 @@ func TestClientIPFromProxy(t *testing.T) {
 func TestRefreshTokensNotStored(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
-	g2 := h.grantOf(h.refresh(g.RefreshToken), 200)
+	g2 := h.Grant(h.Refresh(g.RefreshToken), 200)
 	files, _ := filepath.Glob(h.dbPath + "*")
 	if len(files) == 0 {
 		t.Fatal("no database files found")
@@ -81,8 +81,8 @@ func TestRefreshTokensNotStored(t *testing.T) {
 func TestChangePasswordRefusesCommon(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
-	m := h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
-		body: map[string]string{"current_password": testPassword, "new_password": "iloveyou123"}}).problem(t, 400, "validation_failed")
+	m := h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: g.AccessToken,
+		Body: map[string]string{"current_password": testPassword, "new_password": "iloveyou123"}}).Problem(t, 400, "validation_failed")
 	if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != "new_password" {
 		t.Fatalf("field = %v", f)
 	}

@@ -260,18 +260,18 @@ func TestOpenAPIServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := h.do(req{method: "GET", path: "/openapi.yaml"})
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	r := h.Do(req{Method: "GET", Path: "/openapi.yaml"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/yaml" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/yaml" {
 		t.Errorf("Content-Type = %q, want application/yaml", ct)
 	}
-	if !bytes.Equal(r.body, want) {
+	if !bytes.Equal(r.Body, want) {
 		t.Error("served document differs from openapi.yaml")
 	}
-	if r := h.do(req{method: "POST", path: "/openapi.yaml"}); r.status != http.StatusNotFound {
-		t.Errorf("POST /openapi.yaml: status %d, want 404", r.status)
+	if r := h.Do(req{Method: "POST", Path: "/openapi.yaml"}); r.Status != http.StatusNotFound {
+		t.Errorf("POST /openapi.yaml: status %d, want 404", r.Status)
 	}
 }
 
@@ -286,106 +286,106 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	seen := map[string]bool{}
 	check := func(r req, wantStatus int) response {
 		t.Helper()
-		resp := h.do(r)
-		if resp.status != wantStatus {
-			t.Fatalf("%s %s: status %d, want %d: %s", r.method, r.path, resp.status, wantStatus, resp.body)
+		resp := h.Do(r)
+		if resp.Status != wantStatus {
+			t.Fatalf("%s %s: status %d, want %d: %s", r.Method, r.Path, resp.Status, wantStatus, resp.Body)
 		}
-		seen[conform(t, spec, r.method, r.path, resp)] = true
+		seen[conform(t, spec, r.Method, r.Path, resp)] = true
 		return resp
 	}
 
-	ada := check(req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ada@example.com", "password": testPassword, "name": "Ada"}}, 201)
-	g := h.grantOf(ada, 201)
+	ada := check(req{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "ada@example.com", "password": testPassword, "name": "Ada"}}, 201)
+	g := h.Grant(ada, 201)
 	tok, uid := g.AccessToken, g.User.ID
-	check(req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ADA@example.com", "password": testPassword}}, 409)
-	check(req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "nope", "password": "short"}}, 400)
-	check(req{method: "POST", path: "/api/auth/signup", body: `{"email": 1}`}, 400)
-	check(req{method: "POST", path: "/api/auth/signup", body: strings.Repeat(" ", 1<<20+1)}, 413)
-	check(req{method: "POST", path: "/api/auth/signup", header: map[string]string{"Origin": "https://evil.example"},
-		body: map[string]string{"email": "eve@example.com", "password": testPassword}}, 403)
-	check(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": "wrong password"}}, 401)
-	second := h.grantOf(check(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": "ada@example.com", "password": testPassword}}, 200), 200)
+	check(req{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "ADA@example.com", "password": testPassword}}, 409)
+	check(req{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "nope", "password": "short"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/signup", Body: `{"email": 1}`}, 400)
+	check(req{Method: "POST", Path: "/api/auth/signup", Body: strings.Repeat(" ", 1<<20+1)}, 413)
+	check(req{Method: "POST", Path: "/api/auth/signup", Header: map[string]string{"Origin": "https://evil.example"},
+		Body: map[string]string{"email": "eve@example.com", "password": testPassword}}, 403)
+	check(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": "wrong password"}}, 401)
+	second := h.Grant(check(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": testPassword}}, 200), 200)
 
-	check(req{method: "GET", path: "/api/auth/me", bearer: tok}, 200)
-	check(req{method: "GET", path: "/api/auth/me"}, 401)
-	check(req{method: "GET", path: "/api/auth/me", bearer: "not.a.token"}, 401)
-	check(req{method: "GET", path: "/api/auth/sessions", bearer: tok}, 200)
+	check(req{Method: "GET", Path: "/api/auth/me", Bearer: tok}, 200)
+	check(req{Method: "GET", Path: "/api/auth/me"}, 401)
+	check(req{Method: "GET", Path: "/api/auth/me", Bearer: "not.a.token"}, 401)
+	check(req{Method: "GET", Path: "/api/auth/sessions", Bearer: tok}, 200)
 
 	tasks := "/api/" + uid + "/tasks"
-	created := check(req{method: "POST", path: tasks, bearer: tok, body: map[string]string{"title": "Buy milk"}}, 201)
-	task := created.json(t)["id"].(string)
-	check(req{method: "POST", path: tasks, bearer: tok, body: map[string]string{"title": "Second", "description": "more"}}, 201)
-	check(req{method: "POST", path: tasks, bearer: tok, body: map[string]string{"title": "  "}}, 400)
-	check(req{method: "GET", path: tasks + "?status=pending&limit=1", bearer: tok}, 200)
-	check(req{method: "GET", path: tasks, bearer: tok}, 200)
-	check(req{method: "GET", path: tasks + "?limit=0", bearer: tok}, 400)
-	check(req{method: "GET", path: tasks + "?cursor=bogus", bearer: tok}, 400)
-	check(req{method: "GET", path: "/api/someone-else/tasks", bearer: tok}, 403)
-	check(req{method: "GET", path: tasks + "/" + task, bearer: tok}, 200)
-	check(req{method: "GET", path: tasks + "/no-such-task", bearer: tok}, 404)
-	check(req{method: "PUT", path: tasks + "/" + task, bearer: tok, body: map[string]any{"title": "Buy oat milk", "completed": false}}, 200)
-	check(req{method: "PUT", path: tasks + "/" + task, bearer: tok, body: map[string]any{"title": "x"}}, 400)
-	check(req{method: "PATCH", path: tasks + "/" + task, bearer: tok, body: map[string]any{"completed": true}}, 200)
-	check(req{method: "PATCH", path: tasks + "/" + task + "/complete", bearer: tok}, 200)
-	check(req{method: "DELETE", path: tasks + "/" + task, bearer: tok}, 204)
-	check(req{method: "DELETE", path: tasks + "/" + task, bearer: tok}, 404)
+	created := check(req{Method: "POST", Path: tasks, Bearer: tok, Body: map[string]string{"title": "Buy milk"}}, 201)
+	task := created.JSON(t)["id"].(string)
+	check(req{Method: "POST", Path: tasks, Bearer: tok, Body: map[string]string{"title": "Second", "description": "more"}}, 201)
+	check(req{Method: "POST", Path: tasks, Bearer: tok, Body: map[string]string{"title": "  "}}, 400)
+	check(req{Method: "GET", Path: tasks + "?status=pending&limit=1", Bearer: tok}, 200)
+	check(req{Method: "GET", Path: tasks, Bearer: tok}, 200)
+	check(req{Method: "GET", Path: tasks + "?limit=0", Bearer: tok}, 400)
+	check(req{Method: "GET", Path: tasks + "?cursor=bogus", Bearer: tok}, 400)
+	check(req{Method: "GET", Path: "/api/someone-else/tasks", Bearer: tok}, 403)
+	check(req{Method: "GET", Path: tasks + "/" + task, Bearer: tok}, 200)
+	check(req{Method: "GET", Path: tasks + "/no-such-task", Bearer: tok}, 404)
+	check(req{Method: "PUT", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"title": "Buy oat milk", "completed": false}}, 200)
+	check(req{Method: "PUT", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"title": "x"}}, 400)
+	check(req{Method: "PATCH", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"completed": true}}, 200)
+	check(req{Method: "PATCH", Path: tasks + "/" + task + "/complete", Bearer: tok}, 200)
+	check(req{Method: "DELETE", Path: tasks + "/" + task, Bearer: tok}, 204)
+	check(req{Method: "DELETE", Path: tasks + "/" + task, Bearer: tok}, 404)
 
-	check(req{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": second.RefreshToken}}, 200)
-	check(req{method: "POST", path: "/api/auth/refresh"}, 401)
-	check(req{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": second.RefreshToken}}, 401)
-	check(req{method: "POST", path: "/api/auth/refresh", body: `{"refresh_token": "x", "extra": 1}`}, 400)
+	check(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": second.RefreshToken}}, 200)
+	check(req{Method: "POST", Path: "/api/auth/refresh"}, 401)
+	check(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": second.RefreshToken}}, 401)
+	check(req{Method: "POST", Path: "/api/auth/refresh", Body: `{"refresh_token": "x", "extra": 1}`}, 400)
 
-	check(req{method: "GET", path: "/api/admin/users", bearer: tok}, 403)
+	check(req{Method: "GET", Path: "/api/admin/users", Bearer: tok}, 403)
 	root := h.admin("root@example.com")
-	check(req{method: "GET", path: "/api/admin/users?limit=1", bearer: root.AccessToken}, 200)
-	check(req{method: "GET", path: "/api/admin/users?limit=500", bearer: root.AccessToken}, 400)
-	check(req{method: "PATCH", path: "/api/admin/users/" + uid, bearer: root.AccessToken, body: map[string]any{"role": "user", "disabled": false}}, 200)
-	check(req{method: "PATCH", path: "/api/admin/users/" + uid, bearer: root.AccessToken, body: map[string]any{"role": "owner"}}, 400)
-	check(req{method: "PATCH", path: "/api/admin/users/no-such-user", bearer: root.AccessToken, body: map[string]any{"disabled": true}}, 404)
-	check(req{method: "GET", path: "/api/admin/audit?limit=5", bearer: root.AccessToken}, 200)
-	check(req{method: "GET", path: "/api/admin/audit?type=signup&user_id=" + uid, bearer: root.AccessToken}, 200)
+	check(req{Method: "GET", Path: "/api/admin/users?limit=1", Bearer: root.AccessToken}, 200)
+	check(req{Method: "GET", Path: "/api/admin/users?limit=500", Bearer: root.AccessToken}, 400)
+	check(req{Method: "PATCH", Path: "/api/admin/users/" + uid, Bearer: root.AccessToken, Body: map[string]any{"role": "user", "disabled": false}}, 200)
+	check(req{Method: "PATCH", Path: "/api/admin/users/" + uid, Bearer: root.AccessToken, Body: map[string]any{"role": "owner"}}, 400)
+	check(req{Method: "PATCH", Path: "/api/admin/users/no-such-user", Bearer: root.AccessToken, Body: map[string]any{"disabled": true}}, 404)
+	check(req{Method: "GET", Path: "/api/admin/audit?limit=5", Bearer: root.AccessToken}, 200)
+	check(req{Method: "GET", Path: "/api/admin/audit?type=signup&user_id=" + uid, Bearer: root.AccessToken}, 200)
 
-	check(req{method: "POST", path: "/api/auth/password", bearer: tok, body: map[string]string{"current_password": "wrong password", "new_password": "another long passphrase"}}, 400)
-	check(req{method: "POST", path: "/api/auth/password", bearer: tok, body: map[string]string{"current_password": testPassword, "new_password": "another long passphrase"}}, 204)
+	check(req{Method: "POST", Path: "/api/auth/password", Bearer: tok, Body: map[string]string{"current_password": "wrong password", "new_password": "another long passphrase"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/password", Bearer: tok, Body: map[string]string{"current_password": testPassword, "new_password": "another long passphrase"}}, 204)
 	third := h.signIn("ada@example.com", "another long passphrase")
-	check(req{method: "DELETE", path: "/api/auth/sessions/" + third.SessionID, bearer: tok}, 204)
-	check(req{method: "DELETE", path: "/api/auth/sessions/no-such-session", bearer: tok}, 404)
-	check(req{method: "POST", path: "/api/auth/signout", bearer: tok, body: map[string]string{"scope": "nowhere"}}, 400)
-	check(req{method: "POST", path: "/api/auth/signout", bearer: tok}, 204)
-	check(req{method: "POST", path: "/api/auth/signout", bearer: tok}, 401)
+	check(req{Method: "DELETE", Path: "/api/auth/sessions/" + third.SessionID, Bearer: tok}, 204)
+	check(req{Method: "DELETE", Path: "/api/auth/sessions/no-such-session", Bearer: tok}, 404)
+	check(req{Method: "POST", Path: "/api/auth/signout", Bearer: tok, Body: map[string]string{"scope": "nowhere"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/signout", Bearer: tok}, 204)
+	check(req{Method: "POST", Path: "/api/auth/signout", Bearer: tok}, 401)
 	fourth := h.signIn("ada@example.com", "another long passphrase")
-	check(req{method: "POST", path: "/api/auth/signout", cookie: &http.Cookie{Name: "latchkey_refresh", Value: fourth.RefreshToken}}, 403)
-	check(req{method: "POST", path: "/api/auth/signout", body: map[string]string{"refresh_token": fourth.RefreshToken, "scope": "global"}}, 204)
+	check(req{Method: "POST", Path: "/api/auth/signout", Cookie: &http.Cookie{Name: "latchkey_refresh", Value: fourth.RefreshToken}}, 403)
+	check(req{Method: "POST", Path: "/api/auth/signout", Body: map[string]string{"refresh_token": fourth.RefreshToken, "scope": "global"}}, 204)
 
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
-		check(req{method: "GET", path: p}, 200)
+		check(req{Method: "GET", Path: p}, 200)
 	}
 
 	// The per-account throttle: the 11th attempt within 15 minutes is 429.
 	wrong := map[string]string{"email": "bob@example.com", "password": "wrong password"}
 	for range 10 {
-		check(req{method: "POST", path: "/api/auth/signin", body: wrong}, 401)
+		check(req{Method: "POST", Path: "/api/auth/signin", Body: wrong}, 401)
 	}
-	check(req{method: "POST", path: "/api/auth/signin", body: wrong}, 429)
+	check(req{Method: "POST", Path: "/api/auth/signin", Body: wrong}, 429)
 
 	// The per-IP limit: 429 with Retry-After.
 	lim := newHarness(t, options{rate: 1})
 	body := map[string]string{"email": "ada@example.com", "password": "wrong password"}
-	lim.do(req{method: "POST", path: "/api/auth/signin", body: body})
-	r := req{method: "POST", path: "/api/auth/signin", body: body}
-	resp := lim.do(r)
-	if resp.status != http.StatusTooManyRequests {
-		t.Fatalf("second sign-in at rate 1: status %d, want 429", resp.status)
+	lim.Do(req{Method: "POST", Path: "/api/auth/signin", Body: body})
+	r := req{Method: "POST", Path: "/api/auth/signin", Body: body}
+	resp := lim.Do(r)
+	if resp.Status != http.StatusTooManyRequests {
+		t.Fatalf("second sign-in at rate 1: status %d, want 429", resp.Status)
 	}
-	seen[conform(t, spec, r.method, r.path, resp)] = true
+	seen[conform(t, spec, r.Method, r.Path, resp)] = true
 
 	// A store that does not answer: readyz is 503 with Retry-After.
 	lim.store.Close()
-	r = req{method: "GET", path: "/readyz"}
-	if resp = lim.do(r); resp.status != http.StatusServiceUnavailable {
-		t.Fatalf("readyz with the store closed: status %d, want 503", resp.status)
+	r = req{Method: "GET", Path: "/readyz"}
+	if resp = lim.Do(r); resp.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the store closed: status %d, want 503", resp.Status)
 	}
-	seen[conform(t, spec, r.method, r.path, resp)] = true
+	seen[conform(t, spec, r.Method, r.Path, resp)] = true
 
 	// Every route was called at least once.
 	paths := spec["paths"].(map[string]any)
@@ -404,17 +404,17 @@ func conform(t *testing.T, spec map[string]any, method, path string, resp respon
 	t.Helper()
 	path, _, _ = strings.Cut(path, "?")
 	tmpl := matchPath(spec, path)
-	where := fmt.Sprintf("%s %s (%s) %d", method, path, tmpl, resp.status)
+	where := fmt.Sprintf("%s %s (%s) %d", method, path, tmpl, resp.Status)
 	op, _ := dig(spec, "#/paths/"+escapePointer(tmpl)+"/"+strings.ToLower(method))
 	if op == nil {
 		t.Errorf("%s: not in the spec", where)
 		return ""
 	}
 	responses := op.(map[string]any)["responses"].(map[string]any)
-	ro, ok := responses[strconv.Itoa(resp.status)]
+	ro, ok := responses[strconv.Itoa(resp.Status)]
 	if !ok {
 		if ro, ok = responses["default"]; !ok {
-			t.Errorf("%s: status not documented; body %s", where, resp.body)
+			t.Errorf("%s: status not documented; body %s", where, resp.Body)
 			return strings.ToUpper(method) + " " + tmpl
 		}
 	}
@@ -422,7 +422,7 @@ func conform(t *testing.T, spec map[string]any, method, path string, resp respon
 	headers, _ := rs["headers"].(map[string]any)
 	for name, hv := range headers {
 		hs := resolve(t, spec, hv)
-		v := resp.header.Get(name)
+		v := resp.Header.Get(name)
 		if hs["required"] == true && v == "" {
 			t.Errorf("%s: required header %s missing", where, name)
 		}
@@ -433,15 +433,15 @@ func conform(t *testing.T, spec map[string]any, method, path string, resp respon
 		}
 	}
 	content, _ := rs["content"].(map[string]any)
-	if len(resp.body) == 0 {
+	if len(resp.Body) == 0 {
 		if len(content) > 0 {
 			t.Errorf("%s: empty body, want one of %v", where, keys(content))
 		}
 		return strings.ToUpper(method) + " " + tmpl
 	}
-	mt, _, err := mime.ParseMediaType(resp.header.Get("Content-Type"))
+	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil {
-		t.Errorf("%s: Content-Type %q: %v", where, resp.header.Get("Content-Type"), err)
+		t.Errorf("%s: Content-Type %q: %v", where, resp.Header.Get("Content-Type"), err)
 		return strings.ToUpper(method) + " " + tmpl
 	}
 	media, ok := content[mt].(map[string]any)
@@ -451,11 +451,11 @@ func conform(t *testing.T, spec map[string]any, method, path string, resp respon
 	}
 	if strings.HasSuffix(mt, "json") {
 		var body any
-		if err := json.Unmarshal(resp.body, &body); err != nil {
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
 			t.Errorf("%s: body is not JSON: %v", where, err)
 		} else if err := validate(spec, media["schema"], body, "body"); err != nil {
-			t.Errorf("%s: %v; body %s", where, err, resp.body)
-		} else if m, ok := body.(map[string]any); ok && mt == "application/problem+json" && m["status"] != float64(resp.status) {
+			t.Errorf("%s: %v; body %s", where, err, resp.Body)
+		} else if m, ok := body.(map[string]any); ok && mt == "application/problem+json" && m["status"] != float64(resp.Status) {
 			t.Errorf("%s: problem status %v differs from the HTTP status", where, m["status"])
 		}
 	}

@@ -10,11 +10,11 @@ import (
 
 func (h *harness) createTask(g grant, title string) map[string]any {
 	h.t.Helper()
-	r := h.do(req{method: "POST", path: "/api/" + g.User.ID + "/tasks", bearer: g.AccessToken, body: map[string]string{"title": title}})
-	if r.status != 201 {
-		h.t.Fatalf("create task: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "POST", Path: "/api/" + g.User.ID + "/tasks", Bearer: g.AccessToken, Body: map[string]string{"title": title}})
+	if r.Status != 201 {
+		h.t.Fatalf("create task: %d %s", r.Status, r.Body)
 	}
-	return r.json(h.t)
+	return r.JSON(h.t)
 }
 
 func TestTaskCRUD(t *testing.T) {
@@ -22,11 +22,11 @@ func TestTaskCRUD(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	base := "/api/" + g.User.ID + "/tasks"
 
-	r := h.do(req{method: "POST", path: base, bearer: g.AccessToken, body: map[string]string{"title": "  Buy milk  ", "description": "2 litres"}})
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "POST", Path: base, Bearer: g.AccessToken, Body: map[string]string{"title": "  Buy milk  ", "description": "2 litres"}})
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	task := r.json(t)
+	task := r.JSON(t)
 	id := task["id"].(string)
 	if task["title"] != "Buy milk" || task["description"] != "2 litres" || task["completed"] != false || task["user_id"] != g.User.ID {
 		t.Errorf("created = %v", task)
@@ -36,35 +36,35 @@ func TestTaskCRUD(t *testing.T) {
 			t.Errorf("task lacks %s", k)
 		}
 	}
-	if loc := r.header.Get("Location"); loc != base+"/"+id {
+	if loc := r.Header.Get("Location"); loc != base+"/"+id {
 		t.Errorf("Location = %q", loc)
 	}
 
-	if got := h.do(req{method: "GET", path: base + "/" + id, bearer: g.AccessToken}).json(t); got["id"] != id {
+	if got := h.Do(req{Method: "GET", Path: base + "/" + id, Bearer: g.AccessToken}).JSON(t); got["id"] != id {
 		t.Errorf("get = %v", got)
 	}
 
-	r = h.do(req{method: "PUT", path: base + "/" + id, bearer: g.AccessToken, body: map[string]any{"title": "Buy oat milk", "description": "", "completed": true}})
-	if got := r.json(t); r.status != 200 || got["title"] != "Buy oat milk" || got["description"] != "" || got["completed"] != true {
-		t.Errorf("put: %d %v", r.status, got)
+	r = h.Do(req{Method: "PUT", Path: base + "/" + id, Bearer: g.AccessToken, Body: map[string]any{"title": "Buy oat milk", "description": "", "completed": true}})
+	if got := r.JSON(t); r.Status != 200 || got["title"] != "Buy oat milk" || got["description"] != "" || got["completed"] != true {
+		t.Errorf("put: %d %v", r.Status, got)
 	}
-	h.do(req{method: "PUT", path: base + "/" + id, bearer: g.AccessToken, body: map[string]any{"title": "x"}}).problem(t, 400, "validation_failed")
+	h.Do(req{Method: "PUT", Path: base + "/" + id, Bearer: g.AccessToken, Body: map[string]any{"title": "x"}}).Problem(t, 400, "validation_failed")
 
-	r = h.do(req{method: "PATCH", path: base + "/" + id, bearer: g.AccessToken, body: map[string]any{"description": "barista"}})
-	if got := r.json(t); r.status != 200 || got["title"] != "Buy oat milk" || got["description"] != "barista" || got["completed"] != true {
-		t.Errorf("patch: %d %v", r.status, got)
+	r = h.Do(req{Method: "PATCH", Path: base + "/" + id, Bearer: g.AccessToken, Body: map[string]any{"description": "barista"}})
+	if got := r.JSON(t); r.Status != 200 || got["title"] != "Buy oat milk" || got["description"] != "barista" || got["completed"] != true {
+		t.Errorf("patch: %d %v", r.Status, got)
 	}
 	for want := range []bool{false, true} {
-		r = h.do(req{method: "PATCH", path: base + "/" + id + "/complete", bearer: g.AccessToken})
-		if got := r.json(t); r.status != 200 || got["completed"] != (want == 1) {
-			t.Errorf("toggle %d: %d %v", want, r.status, got)
+		r = h.Do(req{Method: "PATCH", Path: base + "/" + id + "/complete", Bearer: g.AccessToken})
+		if got := r.JSON(t); r.Status != 200 || got["completed"] != (want == 1) {
+			t.Errorf("toggle %d: %d %v", want, r.Status, got)
 		}
 	}
-	if r := h.do(req{method: "DELETE", path: base + "/" + id, bearer: g.AccessToken}); r.status != 204 || len(r.body) != 0 {
-		t.Fatalf("delete: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "DELETE", Path: base + "/" + id, Bearer: g.AccessToken}); r.Status != 204 || len(r.Body) != 0 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	h.do(req{method: "GET", path: base + "/" + id, bearer: g.AccessToken}).problem(t, 404, "not_found")
-	h.do(req{method: "DELETE", path: base + "/" + id, bearer: g.AccessToken}).problem(t, 404, "not_found")
+	h.Do(req{Method: "GET", Path: base + "/" + id, Bearer: g.AccessToken}).Problem(t, 404, "not_found")
+	h.Do(req{Method: "DELETE", Path: base + "/" + id, Bearer: g.AccessToken}).Problem(t, 404, "not_found")
 }
 
 func TestTaskValidation(t *testing.T) {
@@ -86,16 +86,16 @@ func TestTaskValidation(t *testing.T) {
 		{"patch blank title", "PATCH", base + "/" + id, map[string]any{"title": ""}, "title"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := h.do(req{method: tc.method, path: tc.path, bearer: g.AccessToken, body: tc.body}).problem(t, 400, "validation_failed")
+			m := h.Do(req{Method: tc.method, Path: tc.path, Bearer: g.AccessToken, Body: tc.body}).Problem(t, 400, "validation_failed")
 			if f := m["errors"].([]any)[0].(map[string]any)["field"]; f != tc.field {
 				t.Errorf("field = %v, want %s", f, tc.field)
 			}
 		})
 	}
 	// Boundaries that pass: 200 characters of title (multi-byte), 2000 of description.
-	r := h.do(req{method: "POST", path: base, bearer: g.AccessToken, body: map[string]any{"title": strings.Repeat("ü", 200), "description": strings.Repeat("d", 2000)}})
-	if r.status != 201 {
-		t.Fatalf("boundary create: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "POST", Path: base, Bearer: g.AccessToken, Body: map[string]any{"title": strings.Repeat("ü", 200), "description": strings.Repeat("d", 2000)}})
+	if r.Status != 201 {
+		t.Fatalf("boundary create: %d %s", r.Status, r.Body)
 	}
 	for _, tc := range []struct{ name, method, path, body string }{
 		{"completed on create", "POST", base, `{"title":"t","completed":true}`},
@@ -104,10 +104,10 @@ func TestTaskValidation(t *testing.T) {
 		{"malformed", "PUT", base + "/" + id, `{"title":"t",`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h.do(req{method: tc.method, path: tc.path, bearer: g.AccessToken, body: tc.body}).problem(t, 400, "invalid_request")
+			h.Do(req{Method: tc.method, Path: tc.path, Bearer: g.AccessToken, Body: tc.body}).Problem(t, 400, "invalid_request")
 		})
 	}
-	if got := h.do(req{method: "GET", path: base + "/" + id, bearer: g.AccessToken}).json(t); got["title"] != "ok" {
+	if got := h.Do(req{Method: "GET", Path: base + "/" + id, Bearer: g.AccessToken}).JSON(t); got["title"] != "ok" {
 		t.Fatalf("a rejected update changed the task: %v", got)
 	}
 }
@@ -120,30 +120,30 @@ func TestTaskOwnership(t *testing.T) {
 	// Bob at Ada's user_id: 403, whatever the route.
 	adaBase := "/api/" + ada.User.ID + "/tasks"
 	for _, r := range []req{
-		{method: "GET", path: adaBase},
-		{method: "POST", path: adaBase, body: map[string]string{"title": "mine now"}},
-		{method: "GET", path: adaBase + "/" + adaTask},
-		{method: "PUT", path: adaBase + "/" + adaTask, body: map[string]any{"title": "x", "completed": true}},
-		{method: "PATCH", path: adaBase + "/" + adaTask, body: map[string]any{"title": "x"}},
-		{method: "PATCH", path: adaBase + "/" + adaTask + "/complete"},
-		{method: "DELETE", path: adaBase + "/" + adaTask},
+		{Method: "GET", Path: adaBase},
+		{Method: "POST", Path: adaBase, Body: map[string]string{"title": "mine now"}},
+		{Method: "GET", Path: adaBase + "/" + adaTask},
+		{Method: "PUT", Path: adaBase + "/" + adaTask, Body: map[string]any{"title": "x", "completed": true}},
+		{Method: "PATCH", Path: adaBase + "/" + adaTask, Body: map[string]any{"title": "x"}},
+		{Method: "PATCH", Path: adaBase + "/" + adaTask + "/complete"},
+		{Method: "DELETE", Path: adaBase + "/" + adaTask},
 	} {
-		r.bearer = bob.AccessToken
-		h.do(r).problem(t, 403, "forbidden")
+		r.Bearer = bob.AccessToken
+		h.Do(r).Problem(t, 403, "forbidden")
 	}
 	// Bob at his own user_id with Ada's task id: 404, as if it did not exist.
 	bobBase := "/api/" + bob.User.ID + "/tasks/" + adaTask
 	for _, r := range []req{
-		{method: "GET", path: bobBase},
-		{method: "PUT", path: bobBase, body: map[string]any{"title": "x", "completed": true}},
-		{method: "PATCH", path: bobBase, body: map[string]any{"title": "x"}},
-		{method: "PATCH", path: bobBase + "/complete"},
-		{method: "DELETE", path: bobBase},
+		{Method: "GET", Path: bobBase},
+		{Method: "PUT", Path: bobBase, Body: map[string]any{"title": "x", "completed": true}},
+		{Method: "PATCH", Path: bobBase, Body: map[string]any{"title": "x"}},
+		{Method: "PATCH", Path: bobBase + "/complete"},
+		{Method: "DELETE", Path: bobBase},
 	} {
-		r.bearer = bob.AccessToken
-		h.do(r).problem(t, 404, "not_found")
+		r.Bearer = bob.AccessToken
+		h.Do(r).Problem(t, 404, "not_found")
 	}
-	if got := h.do(req{method: "GET", path: adaBase + "/" + adaTask, bearer: ada.AccessToken}).json(t); got["title"] != "ada's" || got["completed"] != false {
+	if got := h.Do(req{Method: "GET", Path: adaBase + "/" + adaTask, Bearer: ada.AccessToken}).JSON(t); got["title"] != "ada's" || got["completed"] != false {
 		t.Fatalf("ada's task changed: %v", got)
 	}
 	// Admins get no pass to another user's tasks either.
@@ -151,9 +151,9 @@ func TestTaskOwnership(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := h.signIn("bob@example.com", testPassword)
-	h.do(req{method: "GET", path: adaBase, bearer: admin.AccessToken}).problem(t, 403, "forbidden")
+	h.Do(req{Method: "GET", Path: adaBase, Bearer: admin.AccessToken}).Problem(t, 403, "forbidden")
 	// No token at all: 401 before anything else.
-	h.do(req{method: "GET", path: adaBase}).problem(t, 401, "missing_token")
+	h.Do(req{Method: "GET", Path: adaBase}).Problem(t, 401, "missing_token")
 }
 
 func TestTaskList(t *testing.T) {
@@ -164,16 +164,16 @@ func TestTaskList(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, h.createTask(g, fmt.Sprintf("task %d", i))["id"].(string))
 	}
-	h.do(req{method: "PATCH", path: base + "/" + ids[1] + "/complete", bearer: g.AccessToken})
-	h.do(req{method: "PATCH", path: base + "/" + ids[3] + "/complete", bearer: g.AccessToken})
+	h.Do(req{Method: "PATCH", Path: base + "/" + ids[1] + "/complete", Bearer: g.AccessToken})
+	h.Do(req{Method: "PATCH", Path: base + "/" + ids[3] + "/complete", Bearer: g.AccessToken})
 
 	list := func(query string) ([]string, any) {
 		t.Helper()
-		r := h.do(req{method: "GET", path: base + query, bearer: g.AccessToken})
-		if r.status != 200 {
-			t.Fatalf("list %s: %d %s", query, r.status, r.body)
+		r := h.Do(req{Method: "GET", Path: base + query, Bearer: g.AccessToken})
+		if r.Status != 200 {
+			t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
 		}
-		m := r.json(t)
+		m := r.JSON(t)
 		var got []string
 		for _, x := range m["tasks"].([]any) {
 			got = append(got, x.(map[string]any)["id"].(string))
@@ -210,51 +210,51 @@ func TestTaskList(t *testing.T) {
 	}
 	// Another user sees an empty list, as [] not null.
 	other := h.signUp("bob@example.com")
-	r := h.do(req{method: "GET", path: "/api/" + other.User.ID + "/tasks", bearer: other.AccessToken})
-	if !strings.Contains(string(r.body), `"tasks":[]`) {
-		t.Errorf("empty list = %s", r.body)
+	r := h.Do(req{Method: "GET", Path: "/api/" + other.User.ID + "/tasks", Bearer: other.AccessToken})
+	if !strings.Contains(string(r.Body), `"tasks":[]`) {
+		t.Errorf("empty list = %s", r.Body)
 	}
 
 	for _, q := range []string{"?limit=0", "?limit=201", "?limit=abc", "?limit=-1", "?status=done"} {
-		h.do(req{method: "GET", path: base + q, bearer: g.AccessToken}).problem(t, 400, "validation_failed")
+		h.Do(req{Method: "GET", Path: base + q, Bearer: g.AccessToken}).Problem(t, 400, "validation_failed")
 	}
 	for _, q := range []string{"?cursor=%%%", "?cursor=abc", "?cursor=" + strings.Repeat("A", 500)} {
-		h.do(req{method: "GET", path: base + q, bearer: g.AccessToken}).problem(t, 400, "invalid_request")
+		h.Do(req{Method: "GET", Path: base + q, Bearer: g.AccessToken}).Problem(t, 400, "invalid_request")
 	}
 }
 
 func TestOperations(t *testing.T) {
 	h := newHarness(t, options{})
-	if r := h.do(req{method: "GET", path: "/healthz"}); r.status != 200 {
-		t.Errorf("healthz: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/healthz"}); r.Status != 200 {
+		t.Errorf("healthz: %d", r.Status)
 	}
-	if r := h.do(req{method: "GET", path: "/readyz"}); r.status != 200 {
-		t.Errorf("readyz: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/readyz"}); r.Status != 200 {
+		t.Errorf("readyz: %d", r.Status)
 	}
-	h.do(req{method: "GET", path: "/api/x/tasks", bearer: "garbage"}).problem(t, 401, "invalid_token")
-	m := h.do(req{method: "GET", path: "/metrics"})
+	h.Do(req{Method: "GET", Path: "/api/x/tasks", Bearer: "garbage"}).Problem(t, 401, "invalid_token")
+	m := h.Do(req{Method: "GET", Path: "/metrics"})
 	for _, want := range []string{
 		`latchkey_http_requests_total{route="GET /healthz",status="200"} 1`,
 		`latchkey_http_request_duration_seconds_bucket{route="GET /readyz",status="200"`,
 		`latchkey_token_rejections_total{reason="malformed"} 1`,
 		`process_resident_memory_bytes`,
 	} {
-		if !strings.Contains(string(m.body), want) {
+		if !strings.Contains(string(m.Body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
 	// Unknown routes and methods answer problem+json too.
-	h.do(req{method: "GET", path: "/nope"}).problem(t, 404, "not_found")
-	h.do(req{method: "DELETE", path: "/api/auth/me"}).problem(t, 404, "not_found")
+	h.Do(req{Method: "GET", Path: "/nope"}).Problem(t, 404, "not_found")
+	h.Do(req{Method: "DELETE", Path: "/api/auth/me"}).Problem(t, 404, "not_found")
 	// Security headers on every response; the app page gets a strict CSP.
-	r := h.do(req{method: "GET", path: "/"})
-	if r.status != 200 || !strings.Contains(r.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
-		t.Errorf("web app: %d CSP %q", r.status, r.header.Get("Content-Security-Policy"))
+	r := h.Do(req{Method: "GET", Path: "/"})
+	if r.Status != 200 || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("web app: %d CSP %q", r.Status, r.Header.Get("Content-Security-Policy"))
 	}
 	for _, path := range []string{"/", "/healthz", "/nope"} {
-		r := h.do(req{method: "GET", path: path})
-		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") != "no-referrer" || r.header.Get("X-Frame-Options") != "DENY" {
-			t.Errorf("%s: security headers missing: %v", path, r.header)
+		r := h.Do(req{Method: "GET", Path: path})
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Referrer-Policy") != "no-referrer" || r.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: security headers missing: %v", path, r.Header)
 		}
 	}
 }
@@ -262,7 +262,7 @@ func TestOperations(t *testing.T) {
 func TestReadyzStoreDown(t *testing.T) {
 	h := newHarness(t, options{})
 	h.store.Close()
-	h.do(req{method: "GET", path: "/readyz"}).problem(t, 503, "unavailable")
+	h.Do(req{Method: "GET", Path: "/readyz"}).Problem(t, 503, "unavailable")
 }
 
 // BenchmarkListTasks measures the protected read path end to end in one
@@ -274,7 +274,7 @@ func BenchmarkListTasks(b *testing.B) {
 	for i := range 20 {
 		h.createTask(g, fmt.Sprintf("task %d", i))
 	}
-	handler := h.srv.Config.Handler
+	handler := h.App.Handler()
 	path := "/api/" + g.User.ID + "/tasks"
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -294,16 +294,16 @@ func BenchmarkListTasks(b *testing.B) {
 // TestTLS: over HTTPS the refresh cookie is Secure and HSTS is sent.
 func TestTLS(t *testing.T) {
 	h := newHarness(t, options{tls: true})
-	r := h.do(req{method: "POST", path: "/api/auth/signup", body: map[string]string{"email": "ada@example.com", "password": testPassword}})
-	h.grantOf(r, 201)
-	if c := cookieOf(t, r.header, "latchkey_refresh"); !c.Secure {
+	r := h.Do(req{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "ada@example.com", "password": testPassword}})
+	h.Grant(r, 201)
+	if c := cookieOf(t, r.Header, "latchkey_refresh"); !c.Secure {
 		t.Errorf("cookie over TLS is not Secure: %+v", c)
 	}
-	if got := r.header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+	if got := r.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
 		t.Errorf("Strict-Transport-Security = %q", got)
 	}
 	plain := newHarness(t, options{})
-	if got := plain.do(req{method: "GET", path: "/healthz"}).header.Get("Strict-Transport-Security"); got != "" {
+	if got := plain.Do(req{Method: "GET", Path: "/healthz"}).Header.Get("Strict-Transport-Security"); got != "" {
 		t.Errorf("HSTS over plain HTTP: %q", got)
 	}
 }

@@ -10,14 +10,14 @@ import (
 
 func (h *harness) signInStatus(email, pw string) response {
 	h.t.Helper()
-	return h.do(req{method: "POST", path: "/api/auth/signin", body: map[string]string{"email": email, "password": pw}})
+	return h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": email, "password": pw}})
 }
 
 func retryAfter(t *testing.T, r response, max time.Duration) {
 	t.Helper()
-	n, err := strconv.Atoi(r.header.Get("Retry-After"))
+	n, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if err != nil || n < 1 || time.Duration(n)*time.Second > max {
-		t.Fatalf("Retry-After = %q, want 1..%v seconds", r.header.Get("Retry-After"), max)
+		t.Fatalf("Retry-After = %q, want 1..%v seconds", r.Header.Get("Retry-After"), max)
 	}
 }
 
@@ -28,18 +28,18 @@ func TestAccountThrottle(t *testing.T) {
 	h := newHarness(t, options{})
 	h.signUp("ada@example.com")
 	for i := range 10 {
-		h.signInStatus("ada@example.com", "wrong password "+strconv.Itoa(i)).problem(t, 401, "invalid_credentials")
+		h.signInStatus("ada@example.com", "wrong password "+strconv.Itoa(i)).Problem(t, 401, "invalid_credentials")
 		h.clock.Advance(time.Second)
 	}
 	r := h.signInStatus("ADA@example.com", testPassword)
-	r.problem(t, 429, "rate_limited")
+	r.Problem(t, 429, "rate_limited")
 	retryAfter(t, r, 15*time.Minute)
 
 	// Unknown emails behave the same, so the throttle tells nothing.
 	for range 10 {
-		h.signInStatus("nobody@example.com", "wrong password").problem(t, 401, "invalid_credentials")
+		h.signInStatus("nobody@example.com", "wrong password").Problem(t, 401, "invalid_credentials")
 	}
-	h.signInStatus("nobody@example.com", "wrong password").problem(t, 429, "rate_limited")
+	h.signInStatus("nobody@example.com", "wrong password").Problem(t, 429, "rate_limited")
 
 	// Another account is not affected.
 	h.signUp("bob@example.com")
@@ -50,7 +50,7 @@ func TestAccountThrottle(t *testing.T) {
 	h.clock.Advance(15 * time.Minute)
 	h.signIn("ada@example.com", testPassword)
 	for range 9 {
-		h.signInStatus("ada@example.com", "wrong password").problem(t, 401, "invalid_credentials")
+		h.signInStatus("ada@example.com", "wrong password").Problem(t, 401, "invalid_credentials")
 	}
 	h.signIn("ada@example.com", testPassword)
 }
@@ -60,16 +60,16 @@ func TestAccountThrottle(t *testing.T) {
 func TestIPRateLimit(t *testing.T) {
 	h := newHarness(t, options{rate: 3})
 	g := h.signUp("ada@example.com")
-	h.refresh(g.RefreshToken)
-	if r := h.signInStatus("ada@example.com", "wrong password"); r.status != http.StatusUnauthorized {
-		t.Fatalf("third POST: %d", r.status)
+	h.Refresh(g.RefreshToken)
+	if r := h.signInStatus("ada@example.com", "wrong password"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("third POST: %d", r.Status)
 	}
 	r := h.signInStatus("ada@example.com", testPassword)
-	r.problem(t, 429, "rate_limited")
+	r.Problem(t, 429, "rate_limited")
 	retryAfter(t, r, time.Minute)
-	h.do(req{method: "POST", path: "/api/auth/refresh", body: map[string]string{"refresh_token": g.RefreshToken}}).problem(t, 429, "rate_limited")
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}); r.status != 200 {
-		t.Fatalf("GET counted against the auth limit: %d", r.status)
+	h.Do(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": g.RefreshToken}}).Problem(t, 429, "rate_limited")
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken}); r.Status != 200 {
+		t.Fatalf("GET counted against the auth limit: %d", r.Status)
 	}
 }
 
@@ -79,24 +79,24 @@ func TestIPRateLimit(t *testing.T) {
 func TestIPRateLimitIPv6Prefix(t *testing.T) {
 	h := newHarness(t, options{rate: 2, proxy: true})
 	post := func(from string) response {
-		return h.do(req{method: "POST", path: "/api/auth/signin", header: map[string]string{"X-Forwarded-For": from},
-			body: map[string]string{"email": "nobody@example.com", "password": "wrong password"}})
+		return h.Do(req{Method: "POST", Path: "/api/auth/signin", Header: map[string]string{"X-Forwarded-For": from},
+			Body: map[string]string{"email": "nobody@example.com", "password": "wrong password"}})
 	}
 	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"} {
-		if r := post(ip); r.status != http.StatusUnauthorized {
-			t.Fatalf("%s: %d %s", ip, r.status, r.body)
+		if r := post(ip); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s", ip, r.Status, r.Body)
 		}
 	}
-	post("2001:db8:1:2:abcd::9").problem(t, 429, "rate_limited")
-	if r := post("2001:db8:1:3::1"); r.status != http.StatusUnauthorized {
-		t.Fatalf("the next /64 was limited too: %d", r.status)
+	post("2001:db8:1:2:abcd::9").Problem(t, 429, "rate_limited")
+	if r := post("2001:db8:1:3::1"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the next /64 was limited too: %d", r.Status)
 	}
 	for _, ip := range []string{"192.0.2.7", "::ffff:192.0.2.7"} {
-		if r := post(ip); r.status != http.StatusUnauthorized {
-			t.Fatalf("%s: %d %s", ip, r.status, r.body)
+		if r := post(ip); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s", ip, r.Status, r.Body)
 		}
 	}
-	post("192.0.2.7").problem(t, 429, "rate_limited")
+	post("192.0.2.7").Problem(t, 429, "rate_limited")
 }
 
 // TestAccountThrottleConcurrent: guesses sent all at once cannot slip past
@@ -107,7 +107,7 @@ func TestAccountThrottleConcurrent(t *testing.T) {
 	const n = 30
 	codes := make(chan int, n)
 	for i := range n {
-		go func() { codes <- h.signInStatus("ada@example.com", "wrong password "+strconv.Itoa(i)).status }()
+		go func() { codes <- h.signInStatus("ada@example.com", "wrong password "+strconv.Itoa(i)).Status }()
 	}
 	checked := 0
 	for range n {
@@ -131,8 +131,8 @@ func TestOverlongCredentials(t *testing.T) {
 	h.signUp("ada@example.com")
 	huge := strings.Repeat("\ufdfa", 100_000) // 300 KB; NFKC would make it 5 MB
 	start := time.Now()
-	h.signInStatus("ada@example.com", huge).problem(t, 401, "invalid_credentials")
-	h.signInStatus(strings.Repeat("a", 300)+"@example.com", testPassword).problem(t, 401, "invalid_credentials")
+	h.signInStatus("ada@example.com", huge).Problem(t, 401, "invalid_credentials")
+	h.signInStatus(strings.Repeat("a", 300)+"@example.com", testPassword).Problem(t, 401, "invalid_credentials")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("overlong credentials took %v", d)
 	}
@@ -144,10 +144,10 @@ func TestChangePasswordThrottled(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
 	for i := range 10 {
-		h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
-			body: map[string]string{"current_password": "guess " + strconv.Itoa(i), "new_password": "a new long password"}}).problem(t, 400, "validation_failed")
+		h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: g.AccessToken,
+			Body: map[string]string{"current_password": "guess " + strconv.Itoa(i), "new_password": "a new long password"}}).Problem(t, 400, "validation_failed")
 	}
-	h.do(req{method: "POST", path: "/api/auth/password", bearer: g.AccessToken,
-		body: map[string]string{"current_password": testPassword, "new_password": "a new long password"}}).problem(t, 429, "rate_limited")
-	h.signInStatus("ada@example.com", testPassword).problem(t, 429, "rate_limited")
+	h.Do(req{Method: "POST", Path: "/api/auth/password", Bearer: g.AccessToken,
+		Body: map[string]string{"current_password": testPassword, "new_password": "a new long password"}}).Problem(t, 429, "rate_limited")
+	h.signInStatus("ada@example.com", testPassword).Problem(t, 429, "rate_limited")
 }

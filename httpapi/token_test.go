@@ -98,14 +98,14 @@ func TestTokenRejections(t *testing.T) {
 		{"garbage", "not.a.token", "invalid_token", "malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks", bearer: tc.token})
-			r.problem(t, 401, tc.code)
-			if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: tc.token})
+			r.Problem(t, 401, tc.code)
+			if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
 			}
 			if tc.reason != "" {
-				m := h.do(req{method: "GET", path: "/metrics"})
-				if !strings.Contains(string(m.body), `latchkey_token_rejections_total{reason="`+tc.reason+`"}`) {
+				m := h.Do(req{Method: "GET", Path: "/metrics"})
+				if !strings.Contains(string(m.Body), `latchkey_token_rejections_total{reason="`+tc.reason+`"}`) {
 					t.Errorf("no rejection counted with reason %q", tc.reason)
 				}
 			}
@@ -113,19 +113,19 @@ func TestTokenRejections(t *testing.T) {
 	}
 
 	t.Run("token in the query string", func(t *testing.T) {
-		r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks?access_token=" + valid})
-		r.problem(t, 401, "invalid_token")
+		r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid})
+		r.Problem(t, 401, "invalid_token")
 		// Even beside a good header: URLs leak into logs.
-		r = h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks?access_token=" + valid, bearer: valid})
-		r.problem(t, 401, "invalid_token")
+		r = h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid, Bearer: valid})
+		r.Problem(t, 401, "invalid_token")
 	})
 	t.Run("the valid token passes", func(t *testing.T) {
-		if r := h.do(req{method: "GET", path: "/api/" + g.User.ID + "/tasks", bearer: valid}); r.status != 200 {
-			t.Fatalf("valid forged-by-us token: %d %s", r.status, r.body)
+		if r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: valid}); r.Status != 200 {
+			t.Fatalf("valid forged-by-us token: %d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("other schemes are no token", func(t *testing.T) {
-		h.do(req{method: "GET", path: "/api/auth/me", header: map[string]string{"Authorization": "Basic YTpi"}}).problem(t, 401, "missing_token")
+		h.Do(req{Method: "GET", Path: "/api/auth/me", Header: map[string]string{"Authorization": "Basic YTpi"}}).Problem(t, 401, "missing_token")
 	})
 }
 
@@ -140,16 +140,16 @@ func TestHS256Mode(t *testing.T) {
 	if !strings.Contains(string(hdr), `"alg":"HS256"`) || !strings.Contains(string(hdr), `"typ":"at+jwt"`) {
 		t.Fatalf("header = %s", hdr)
 	}
-	if r := h.do(req{method: "GET", path: "/api/auth/me", bearer: g.AccessToken}); r.status != 200 {
-		t.Fatalf("HS256 token refused: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken}); r.Status != 200 {
+		t.Fatalf("HS256 token refused: %d %s", r.Status, r.Body)
 	}
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()})
 	tok.Header["typ"] = "at+jwt"
 	s, _ := tok.SignedString(edKey)
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: s}).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: s}).Problem(t, 401, "invalid_token")
 	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte("another secret of thirty-two bytes!"))
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: other}).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: other}).Problem(t, 401, "invalid_token")
 }
 
 // TestAccessTokenClaims checks the issued token carries exactly the

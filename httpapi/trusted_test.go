@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/latchkey/latchkey/verify"
 )
 
 const (
@@ -80,16 +78,7 @@ func (f *fakeIssuer) token(t *testing.T, sub string, edit func(jwt.MapClaims)) s
 
 func trustedHarness(t *testing.T) (*harness, *fakeIssuer) {
 	f := newFakeIssuer(t)
-	keys, stop, err := verify.RemoteJWKS(context.Background(), f.srv.URL, verify.JWKSOptions{MinRefetch: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	v, err := verify.New(verify.Config{Issuer: extIssuer, Audience: extAudience, Keys: keys, AllowNoType: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newHarness(t, options{trusted: v, trustedIssuer: extIssuer}), f
+	return newHarness(t, options{trustedJWKS: f.srv.URL, trustedIssuer: extIssuer}), f
 }
 
 // TestTrustedIssuer: tokens of a trusted external issuer (Better Auth's
@@ -99,20 +88,20 @@ func trustedHarness(t *testing.T) (*harness, *fakeIssuer) {
 func TestTrustedIssuer(t *testing.T) {
 	h, f := trustedHarness(t)
 	tok := f.token(t, "ba-user-1", nil)
-	h.secrets = append(h.secrets, tok, "secret-person@example.com", "Secret Person")
+	h.Secrets = append(h.Secrets, tok, "secret-person@example.com", "Secret Person")
 
-	r := h.do(req{method: "POST", path: "/api/ba-user-1/tasks", bearer: tok, body: map[string]string{"title": "from Better Auth"}})
-	if r.status != 201 {
-		t.Fatalf("create with an external token: %d %s", r.status, r.body)
+	r := h.Do(req{Method: "POST", Path: "/api/ba-user-1/tasks", Bearer: tok, Body: map[string]string{"title": "from Better Auth"}})
+	if r.Status != 201 {
+		t.Fatalf("create with an external token: %d %s", r.Status, r.Body)
 	}
-	if r := h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: tok}); r.status != 200 || !strings.Contains(string(r.body), "from Better Auth") {
-		t.Fatalf("list: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "GET", Path: "/api/ba-user-1/tasks", Bearer: tok}); r.Status != 200 || !strings.Contains(string(r.Body), "from Better Auth") {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
 	u, err := h.store.FindUserByID(context.Background(), "ba-user-1")
 	if err != nil || u.Email != "" || u.Name != "" || u.Issuer != extIssuer || u.Role != "user" || u.PasswordHash != "" {
 		t.Fatalf("provisioned user = %+v, %v", u, err)
 	}
-	h.do(req{method: "GET", path: "/api/someone-else/tasks", bearer: tok}).problem(t, 403, "forbidden")
+	h.Do(req{Method: "GET", Path: "/api/someone-else/tasks", Bearer: tok}).Problem(t, 403, "forbidden")
 
 	parts := strings.Split(tok, ".")
 	other := newFakeIssuer(t) // a key the JWKS does not serve
@@ -123,7 +112,7 @@ func TestTrustedIssuer(t *testing.T) {
 		{"unknown key", other.token(t, "ba-user-1", nil), "invalid_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: tc.token}).problem(t, 401, tc.code)
+			h.Do(req{Method: "GET", Path: "/api/ba-user-1/tasks", Bearer: tc.token}).Problem(t, 401, tc.code)
 		})
 	}
 
@@ -133,35 +122,30 @@ func TestTrustedIssuer(t *testing.T) {
 	f.rotate()
 	rotated := f.token(t, "ba-user-1", nil)
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		r := h.do(req{method: "GET", path: "/api/ba-user-1/tasks", bearer: rotated})
-		if r.status == 200 {
+		r := h.Do(req{Method: "GET", Path: "/api/ba-user-1/tasks", Bearer: rotated})
+		if r.Status == 200 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after the issuer's rotation: %d %s", r.status, r.body)
+			t.Fatalf("after the issuer's rotation: %d %s", r.Status, r.Body)
 		}
 	}
 
 	// Latchkey's own tokens keep working, and the external issuer cannot
 	// speak for a Latchkey user.
 	own := h.signUp("ada@example.com")
-	if r := h.do(req{method: "GET", path: "/api/" + own.User.ID + "/tasks", bearer: own.AccessToken}); r.status != 200 {
-		t.Fatalf("own token: %d", r.status)
+	if r := h.Do(req{Method: "GET", Path: "/api/" + own.User.ID + "/tasks", Bearer: own.AccessToken}); r.Status != 200 {
+		t.Fatalf("own token: %d", r.Status)
 	}
-	h.do(req{method: "GET", path: "/api/" + own.User.ID + "/tasks", bearer: f.token(t, own.User.ID, nil)}).problem(t, 403, "forbidden")
+	h.Do(req{Method: "GET", Path: "/api/" + own.User.ID + "/tasks", Bearer: f.token(t, own.User.ID, nil)}).Problem(t, 403, "forbidden")
 	// The external token is for the task routes only.
-	h.do(req{method: "GET", path: "/api/auth/me", bearer: f.token(t, "ba-user-1", nil)}).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: f.token(t, "ba-user-1", nil)}).Problem(t, 401, "invalid_token")
 }
 
 // TestTrustedSecret: the same with a shared HS256 secret instead of a JWKS.
 func TestTrustedSecret(t *testing.T) {
 	secret := []byte("a shared secret of thirty-two bytes")
-	v, err := verify.New(verify.Config{Issuer: extIssuer, Audience: extAudience, Algorithms: []string{verify.AlgHS256},
-		Keys: verify.HMACSecret(secret), AllowNoType: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, options{trusted: v, trustedIssuer: extIssuer})
+	h := newHarness(t, options{trustedSecret: string(secret), trustedIssuer: extIssuer})
 	sign := func(key []byte, role string) string {
 		c := jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "sub": "hs-user", "exp": time.Now().Add(time.Minute).Unix()}
 		if role != "" {
@@ -172,16 +156,16 @@ func TestTrustedSecret(t *testing.T) {
 		s, _ := tok.SignedString(key)
 		return s
 	}
-	if r := h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign(secret, "admin")}); r.status != 200 {
-		t.Fatalf("HS256 external token: %d %s", r.status, r.body)
+	if r := h.Do(req{Method: "GET", Path: "/api/hs-user/tasks", Bearer: sign(secret, "admin")}); r.Status != 200 {
+		t.Fatalf("HS256 external token: %d %s", r.Status, r.Body)
 	}
 	if u, _ := h.store.FindUserByID(context.Background(), "hs-user"); u == nil || u.Role != "admin" {
 		t.Fatalf("role claim not taken: %+v", u)
 	}
-	h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign([]byte("another secret of thirty-two bytes!"), "")}).problem(t, 401, "invalid_token")
+	h.Do(req{Method: "GET", Path: "/api/hs-user/tasks", Bearer: sign([]byte("another secret of thirty-two bytes!"), "")}).Problem(t, 401, "invalid_token")
 	// A disabled external user is refused at once.
 	if _, err := h.store.Writer().Exec(`UPDATE users SET disabled = TRUE WHERE id = 'hs-user'`); err != nil {
 		t.Fatal(err)
 	}
-	h.do(req{method: "GET", path: "/api/hs-user/tasks", bearer: sign(secret, "")}).problem(t, 401, "token_revoked")
+	h.Do(req{Method: "GET", Path: "/api/hs-user/tasks", Bearer: sign(secret, "")}).Problem(t, 401, "token_revoked")
 }

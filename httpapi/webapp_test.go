@@ -50,15 +50,15 @@ func TestWebAppFilesServed(t *testing.T) {
 		if name == "index.html" {
 			urlPath = "/"
 		}
-		r := h.do(req{method: "GET", path: urlPath})
-		if r.status != http.StatusOK || !bytes.Equal(r.body, body) {
-			t.Errorf("GET %s: status %d, body equal to web/%s: %v", urlPath, r.status, name, bytes.Equal(r.body, body))
+		r := h.Do(req{Method: "GET", Path: urlPath})
+		if r.Status != http.StatusOK || !bytes.Equal(r.Body, body) {
+			t.Errorf("GET %s: status %d, body equal to web/%s: %v", urlPath, r.Status, name, bytes.Equal(r.Body, body))
 			continue
 		}
-		if got, want := r.header.Get("Content-Type"), wantTypes[path.Ext(name)]; want == "" || got != want {
+		if got, want := r.Header.Get("Content-Type"), wantTypes[path.Ext(name)]; want == "" || got != want {
 			t.Errorf("GET %s: Content-Type %q, want %q", urlPath, got, want)
 		}
-		csp := r.header.Get("Content-Security-Policy")
+		csp := r.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("GET %s: CSP %q lacks %q", urlPath, csp, want)
@@ -67,16 +67,16 @@ func TestWebAppFilesServed(t *testing.T) {
 		if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "*") || strings.Contains(csp, "http") {
 			t.Errorf("GET %s: CSP %q allows more than the app's own origin", urlPath, csp)
 		}
-		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") != "no-referrer" {
-			t.Errorf("GET %s: security headers %v", urlPath, r.header)
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("GET %s: security headers %v", urlPath, r.Header)
 		}
-		etag := r.header.Get("ETag")
-		if r.header.Get("Cache-Control") != "no-cache" || etag == "" {
-			t.Errorf("GET %s: Cache-Control %q ETag %q, want no-cache and an ETag", urlPath, r.header.Get("Cache-Control"), etag)
+		etag := r.Header.Get("ETag")
+		if r.Header.Get("Cache-Control") != "no-cache" || etag == "" {
+			t.Errorf("GET %s: Cache-Control %q ETag %q, want no-cache and an ETag", urlPath, r.Header.Get("Cache-Control"), etag)
 			continue
 		}
-		if again := h.do(req{method: "GET", path: urlPath, header: map[string]string{"If-None-Match": etag}}); again.status != http.StatusNotModified {
-			t.Errorf("GET %s with If-None-Match: status %d, want 304", urlPath, again.status)
+		if again := h.Do(req{Method: "GET", Path: urlPath, Header: map[string]string{"If-None-Match": etag}}); again.Status != http.StatusNotModified {
+			t.Errorf("GET %s with If-None-Match: status %d, want 304", urlPath, again.Status)
 		}
 	}
 }
@@ -85,13 +85,13 @@ func TestWebAppFilesServed(t *testing.T) {
 func TestWebAppNothingElse(t *testing.T) {
 	h := newHarness(t, options{})
 	for _, p := range []string{"/assets/", "/assets", "/assets/nope.js", "/index.html", "/assets/../index.html", "/web/index.html", "/assets/app.js/"} {
-		r := h.do(req{method: "GET", path: p})
-		if r.status == http.StatusOK {
+		r := h.Do(req{Method: "GET", Path: p})
+		if r.Status == http.StatusOK {
 			t.Errorf("GET %s: 200, want no such resource", p)
 		}
 	}
-	h.do(req{method: "GET", path: "/assets/nope.js"}).problem(t, http.StatusNotFound, "not_found")
-	h.do(req{method: "POST", path: "/assets/app.js"}).problem(t, http.StatusNotFound, "not_found")
+	h.Do(req{Method: "GET", Path: "/assets/nope.js"}).Problem(t, http.StatusNotFound, "not_found")
+	h.Do(req{Method: "POST", Path: "/assets/app.js"}).Problem(t, http.StatusNotFound, "not_found")
 }
 
 // The app's sources keep the promises the CSP and the contract make: no
