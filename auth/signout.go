@@ -5,7 +5,6 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey"
-	"github.com/latchkey/latchkey/token"
 )
 
 // Sign-out scopes.
@@ -54,21 +53,9 @@ func (s *Service) SignOut(ctx context.Context, userID, sid, scope string, c Clie
 // SignOutRefresh signs out the session holding a refresh token, current or
 // already rotated, for a caller whose access token has lapsed.
 func (s *Service) SignOutRefresh(ctx context.Context, refresh, scope string, c Client) error {
-	if refresh == "" || len(refresh) > 256 {
-		return errUnknownRefresh
-	}
-	h := token.HashRefresh(refresh)
-	sess, err := s.Store.FindSessionByRefreshHash(ctx, h)
-	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
-		sess, err = s.Store.FindSessionBySpentHash(ctx, h)
-	}
-	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
-		return errUnknownRefresh
-	} else if err != nil {
+	p, err := s.checkRefresh(ctx, toSignOut, refresh, nil, s.now(), c)
+	if err != nil {
 		return err
 	}
-	if sess.Revoked() {
-		return errRevoked
-	}
-	return s.SignOut(ctx, sess.UserID, sess.ID, scope, c)
+	return s.SignOut(ctx, p.sess.UserID, p.sess.ID, scope, c)
 }
