@@ -1,0 +1,159 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Service carries the dependencies of the account operations.
+type Service struct {
+	Store   latchkey.Store
+	Hasher  *password.Hasher
+	Tokens  *token.Issuer
+	Revoked *Revocations
+	// Audit writes the events that go with no change; the others are
+	// recorded by the store with the change itself.
+	Audit        *Recorder
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration // 0 means strict: any second use is reuse
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Client describes where a request came from; it is kept with the session.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Grant is what sign-up, sign-in and refresh hand back.
+type Grant struct {
+	User             *latchkey.User
+	AccessToken      string
+	AccessExpiresIn  time.Duration
+	RefreshToken     string
+	RefreshExpiresIn time.Duration
+	SessionID        string
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// startSession opens a session for u, recording ev (if any) with it.
+func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, ev *latchkey.AuditEvent) (*Grant, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("auth: session id: %w", err)
+	}
+	now := s.now()
+	refresh, key := token.NewRefresh()
+	sess := &latchkey.Session{
+		ID:          id.String(),
+		UserID:      u.ID,
+		CreatedAt:   now,
+		LastUsedAt:  now,
+		ExpiresAt:   now.Add(s.RefreshTTL),
+		UserAgent:   truncate(c.UserAgent, 512),
+		IP:          c.IP,
+		RefreshKey:  key,
+		RefreshHash: token.HashRefresh(refresh),
+		RotatedAt:   now,
+	}
+	if ev != nil {
+		ctx = latchkey.WithAudit(ctx, ev)
+	}
+	if err := s.Store.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("auth: create session: %w", err)
+	}
+	if ev != nil {
+		logEvent(s.Logger, ev)
+	}
+	if err := s.stillAsChecked(ctx, u, sess.ID); err != nil {
+		return nil, err
+	}
+	return s.grant(u, sess, refresh, now)
+}
+
+// stillAsChecked closes the race between a sign-in and an admin change or a
+// password change: it re-reads the user after the new session is stored.
+// A change committed before the session was stored shows here, and the
+// session is revoked; one committed after it revoked the session itself
+// (disable, role change and password change revoke every other session).
+func (s *Service) stillAsChecked(ctx context.Context, checked *latchkey.User, sid string) error {
+	u, err := s.Store.FindUserByID(ctx, checked.ID)
+	if err != nil {
+		return err
+	}
+	if !u.Disabled && u.Role == checked.Role && u.PasswordHash == checked.PasswordHash {
+		return nil
+	}
+	if err := s.Store.RevokeSessionByID(ctx, sid, latchkey.ReasonSessionRevoked, s.now()); err != nil {
+		return fmt.Errorf("auth: revoke a session opened during a change: %w", err)
+	}
+	s.Revoked.Add(s.now(), sid)
+	if u.Disabled {
+		return latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
+	}
+	return errInvalidCredentials
+}
+
+func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string, now time.Time) (*Grant, error) {
+	at, err := s.Tokens.Issue(u, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{
+		User:             u,
+		AccessToken:      at,
+		AccessExpiresIn:  s.Tokens.TTL,
+		RefreshToken:     refresh,
+		RefreshExpiresIn: sess.ExpiresAt.Sub(now),
+		SessionID:        sess.ID,
+	}, nil
+}
+
+// Record queues an audit event that goes with no change (a rejected token,
+// a throttled request) and logs it.
+func (s *Service) Record(typ string, c Client, userID, sessionID, reason string) {
+	ev := event(typ, c)
+	ev.UserID, ev.SessionID, ev.Reason = userID, sessionID, reason
+	if s.Audit != nil {
+		s.Audit.Record(ev)
+		return
+	}
+	logEvent(s.Logger, ev)
+}
+
+// hashFailure turns a full hashing gate into a 503 that tells the client to
+// come back, rather than a 500.
+func hashFailure(op string, err error) error {
+	// A request out of time while queued for the gate is the same overload.
+	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
+		return latchkey.Errorf(latchkey.EUNAVAILABLE, "too many sign-ins at once; retry shortly")
+	}
+	return fmt.Errorf("auth: %s: %w", op, err)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

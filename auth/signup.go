@@ -1,0 +1,50 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey"
+)
+
+// NewUser validates and stores an account. It is shared by sign-up and the
+// `user create` command; an audit event in ctx is recorded with the user.
+func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latchkey.Role) (*latchkey.User, error) {
+	var errs []latchkey.FieldError
+	if email == "" {
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: requiredRuleText})
+	} else if !validEmail(email) {
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: emailRuleText})
+	}
+	errs = checkPassword("password", pw, errs)
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		errs = append(errs, latchkey.FieldError{Field: "name", Message: nameRuleText})
+	}
+	if !role.Valid() {
+		errs = append(errs, latchkey.FieldError{Field: "role", Message: "must be user or admin"})
+	}
+	if len(errs) > 0 {
+		return nil, latchkey.ValidationError(errs...)
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, hashFailure("hash password", err)
+	}
+	u := &latchkey.User{Email: email, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SignUp creates a user and signs it in.
+func (s *Service) SignUp(ctx context.Context, email, pw, name string, c Client) (*Grant, error) {
+	ev := event(latchkey.AuditSignup, c)
+	u, err := s.NewUser(latchkey.WithAudit(ctx, ev), email, pw, name, latchkey.RoleUser)
+	if err != nil {
+		return nil, err
+	}
+	logEvent(s.Logger, ev)
+	return s.startSession(ctx, u, c, nil)
+}
