@@ -2,10 +2,10 @@ package auth_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // BenchmarkRefresh is one refresh of a session on SQLite through the
@@ -15,7 +15,9 @@ import (
 // this plus HTTP.
 func BenchmarkRefresh(b *testing.B) {
 	ctx := context.Background()
-	svc := newService(b, openStore(b, filepath.Join(b.TempDir(), "lk.db")))
+	cfg := testkit.Config(b)
+	cfg.JWTAlg, cfg.JWTSecret = "HS256", []byte("0123456789abcdef0123456789abcdef")
+	svc := testkit.NewApp(b, cfg).Auth
 	g, err := svc.SignUp(ctx, "bench@example.com", "benchmark password", "", testClient)
 	if err != nil {
 		b.Fatal(err)

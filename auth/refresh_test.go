@@ -2,15 +2,14 @@ package auth_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/internal/app"
+	"github.com/latchkey/latchkey/internal/testkit"
 	"github.com/latchkey/latchkey/password"
-	"github.com/latchkey/latchkey/token"
 )
 
 // racingStore runs before() just ahead of every rotation: another request
@@ -27,27 +26,30 @@ func (s racingStore) RotateSession(ctx context.Context, r latchkey.Rotation) (bo
 	return s.Store.RotateSession(ctx, r)
 }
 
-func newService(t testing.TB, store latchkey.Store) *auth.Service {
+// newApp builds the server as serve does (internal/app, through the test
+// kit), with its store: tests below HTTP use its account service.
+func newApp(t testing.TB) (*app.App, *app.Store) {
 	t.Helper()
-	return &auth.Service{
-		Store:  store,
-		Hasher: password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-		Tokens: &token.Issuer{Issuer: "http://i", Audience: "a", TTL: time.Minute,
-			Secret: []byte("0123456789abcdef0123456789abcdef")},
-		Revoked:      auth.NewRevocations(time.Hour),
-		RefreshTTL:   time.Hour,
-		RefreshGrace: 10 * time.Second,
-		Logger:       slog.New(slog.DiscardHandler),
-	}
+	a := testkit.NewApp(t, testkit.Config(t))
+	return a, a.Store
+}
+
+// withStore is the app's account service seeing store instead of the
+// app's own: a wrapper that races it, or the same store from a second
+// service.
+func withStore(a *app.App, store latchkey.Store) *auth.Service {
+	svc := *a.Auth
+	svc.Store = store
+	return &svc
 }
 
 // TestRefreshRacingRevocation: a sign-out that commits between a refresh's
 // read and its rotation wins; the refresh is refused as revoked, not
 // answered through the grace path.
 func TestRefreshRacingRevocation(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	a, db := newApp(t)
 	rs := racingStore{Store: db}
-	svc := newService(t, &rs)
+	svc := withStore(a, &rs)
 	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +68,9 @@ func TestRefreshRacingRevocation(t *testing.T) {
 // TestRefreshRacingRefresh: another refresh of the same token that wins the
 // compare-and-swap first makes this one a grace answer with the same token.
 func TestRefreshRacingRefresh(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	a, db := newApp(t)
 	rs := racingStore{Store: db}
-	svc := newService(t, &rs)
+	svc := withStore(a, &rs)
 	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +78,7 @@ func TestRefreshRacingRefresh(t *testing.T) {
 	var winner *auth.Grant
 	rs.before = func() {
 		rs.before = nil // only the first rotation is raced
-		other := newService(t, db)
+		other := withStore(a, db)
 		if winner, err = other.Refresh(context.Background(), g.RefreshToken, auth.Client{}); err != nil {
 			t.Error(err)
 		}
@@ -93,14 +95,14 @@ func TestRefreshRacingRefresh(t *testing.T) {
 // TestRehashOnSignIn: a hash made under weaker parameters is replaced at the
 // next successful sign-in, and the password still works afterwards.
 func TestRehashOnSignIn(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
-	weak := newService(t, db)
+	a, db := newApp(t)
+	weak := withStore(a, db)
 	if _, err := weak.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := db.FindUserByEmail(context.Background(), "ada@example.com")
 
-	strong := newService(t, db)
+	strong := withStore(a, db)
 	strong.Hasher = password.New(password.Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 	if _, err := strong.SignIn(context.Background(), "ada@example.com", "wrong horse", auth.Client{}); latchkey.ErrorCode(err) != latchkey.EINVALIDCREDENTIALS {
 		t.Fatalf("wrong password: %v", err)
@@ -135,9 +137,9 @@ func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Sessio
 }
 
 func TestSignInRacingDisable(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	a, db := newApp(t)
 	ds := &disablingStore{Store: db}
-	svc := newService(t, ds)
+	svc := withStore(a, ds)
 	g, err := svc.SignUp(context.Background(), "ada@example.com", "correct horse", "", auth.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -166,8 +168,8 @@ func TestSignInRacingDisable(t *testing.T) {
 // was full (503) never reached a password check and do not count, so a busy
 // server cannot lock out an account.
 func TestBusyHashingDoesNotThrottle(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
-	svc := newService(t, db)
+	a, db := newApp(t)
+	svc := withStore(a, db)
 	if _, err := svc.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
 		t.Fatal(err)
 	}

@@ -243,3 +243,15 @@ func SelfSignedTLS(t testing.TB, cfg *app.Config) {
 		t.Fatal(err)
 	}
 }
+
+// NewApp builds cfg through internal/app without starting or serving it,
+// for tests of the parts below HTTP; it is closed at the end of the test.
+func NewApp(t testing.TB, cfg app.Config) *app.App {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatalf("build the app: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
