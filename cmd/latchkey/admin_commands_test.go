@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // TestE2EUserDisableAndAudit: `latchkey user disable` against the file a
@@ -16,10 +18,10 @@ func TestE2EUserDisableAndAudit(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	p := serveBin(t, dbPath)
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 	const pw = "disable-me-password"
-	g := c.signUp("d@example.com", pw, "")
-	c.do("GET", "/api/auth/me", g.AccessToken, nil).wantStatus(t, "before disable", http.StatusOK)
+	g := c.SignUp("d@example.com", pw, "")
+	c.Call("GET", "/api/auth/me", g.AccessToken, nil).WantStatus(t, http.StatusOK)
 
 	run := func(args ...string) (string, int) {
 		t.Helper()
@@ -37,9 +39,9 @@ func TestE2EUserDisableAndAudit(t *testing.T) {
 	if out, code := run("user", "disable", "--email", "D@example.com"); code != 0 {
 		t.Fatalf("user disable: exit %d: %s", code, out)
 	}
-	var last reply
-	if _, ok := poll(5*time.Second, 20*time.Millisecond, func() bool {
-		last = c.do("GET", "/api/auth/me", g.AccessToken, nil)
+	var last testkit.Response
+	if _, ok := testkit.Poll(5*time.Second, 20*time.Millisecond, func() bool {
+		last = c.Call("GET", "/api/auth/me", g.AccessToken, nil)
 		return last.Status != http.StatusOK
 	}); !ok {
 		t.Fatal("the disabled user's token still works after 5 s")
@@ -47,9 +49,9 @@ func TestE2EUserDisableAndAudit(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("disable reached the server after %v, want at most 2 s", took)
 	}
-	last.wantProblem(t, "token of a disabled user", http.StatusUnauthorized, "token_revoked")
-	c.do("POST", "/api/auth/signin", "", map[string]string{"email": "d@example.com", "password": pw}).
-		wantProblem(t, "sign-in of a disabled user", http.StatusForbidden, "account_disabled")
+	last.Problem(t, http.StatusUnauthorized, "token_revoked")
+	c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "d@example.com", "password": pw}).
+		Problem(t, http.StatusForbidden, "account_disabled")
 
 	if out, code := run("user", "disable", "--email", "nobody@example.com"); code != 1 || strings.Count(out, "\n") != 1 {
 		t.Errorf("unknown email: exit %d, output %q", code, out)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 const (
@@ -124,19 +126,19 @@ func TestBetterAuthIntegration(t *testing.T) {
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"),
 		"--trusted-jwks-url", ba.base+"/api/auth/jwks",
 		"--trusted-issuer", baIssuer, "--trusted-audience", baAudience)
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 
 	up := ba.call(t, "POST", "/api/auth/sign-up/email", map[string]string{
 		"email": "grace@example.com", "password": "better auth password", "name": "Grace Hopper"})
 	sub := up["user"].(map[string]any)["id"].(string)
 	tok := ba.jwt(t)
-	if h := jwtPart(t, tok, 0); h["alg"] != "EdDSA" || h["typ"] != nil {
+	if h := testkit.JSONPart(t, tok, 0); h["alg"] != "EdDSA" || h["typ"] != nil {
 		t.Fatalf("Better Auth header = %v", h)
 	}
 	tasks := "/api/" + sub + "/tasks"
-	c.do("POST", tasks, tok, map[string]string{"title": "from Better Auth"}).wantStatus(t, "create with a Better Auth token", http.StatusCreated)
-	c.do("GET", tasks, tok, nil).wantStatus(t, "list with a Better Auth token", http.StatusOK)
-	c.do("GET", "/api/someone-else/tasks", tok, nil).wantProblem(t, "another user's tasks", http.StatusForbidden, "forbidden")
+	c.Call("POST", tasks, tok, map[string]string{"title": "from Better Auth"}).WantStatus(t, http.StatusCreated)
+	c.Call("GET", tasks, tok, nil).WantStatus(t, http.StatusOK)
+	c.Call("GET", "/api/someone-else/tasks", tok, nil).Problem(t, http.StatusForbidden, "forbidden")
 
 	parts := strings.Split(tok, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -153,25 +155,25 @@ func TestBetterAuthIntegration(t *testing.T) {
 		{"expired", expired, "token_expired"},
 		{"unknown key", unknownTok, "invalid_token"},
 	} {
-		c.do("GET", tasks, x.token, nil).wantProblem(t, x.name+" Better Auth token", http.StatusUnauthorized, x.code)
+		c.Call("GET", tasks, x.token, nil).Problem(t, http.StatusUnauthorized, x.code)
 	}
 
 	// Better Auth rotates its key: the next JWT has a new kid, and Latchkey
 	// takes it once its re-fetch on an unknown kid comes round (at most
 	// every 10 s), with no restart.
-	oldKid := jwtPart(t, tok, 0)["kid"]
+	oldKid := testkit.JSONPart(t, tok, 0)["kid"]
 	ba.call(t, "POST", "/test/rotate-key", map[string]any{})
 	fresh := ba.jwt(t)
-	if jwtPart(t, fresh, 0)["kid"] == oldKid {
+	if testkit.JSONPart(t, fresh, 0)["kid"] == oldKid {
 		t.Fatal("Better Auth did not rotate")
 	}
-	var last reply
-	if _, ok := poll(15*time.Second, 250*time.Millisecond, func() bool {
-		last = c.do("GET", tasks, fresh, nil)
+	var last testkit.Response
+	if _, ok := testkit.Poll(15*time.Second, 250*time.Millisecond, func() bool {
+		last = c.Call("GET", tasks, fresh, nil)
 		return last.Status == http.StatusOK
 	}); !ok {
 		t.Fatalf("the rotated key was never accepted: %d %s", last.Status, last.Body)
 	}
 	// The email and name in the tokens never reach Latchkey's log.
-	assertNoSecrets(t, p.log.String(), "grace@example.com", "Grace Hopper", tok, fresh)
+	testkit.AssertNoSecrets(t, p.log.String(), "grace@example.com", "Grace Hopper", tok, fresh)
 }

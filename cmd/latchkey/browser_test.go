@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 const browserPW = "correct horse battery staple"
@@ -168,11 +170,11 @@ func TestBrowserLoadMoreAndEmptyStates(t *testing.T) {
 	t.Parallel()
 	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
-	c := newAPI(t, p.base)
-	g := c.signUp("many@example.com", browserPW, "Many")
+	c := testkit.NewClient(t, p.base, nil)
+	g := c.SignUp("many@example.com", browserPW, "Many")
 	for i := 1; i <= 23; i++ {
-		c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": fmt.Sprintf("Task %02d", i)}).
-			wantStatus(t, "create task", http.StatusCreated)
+		c.Call("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": fmt.Sprintf("Task %02d", i)}).
+			WantStatus(t, http.StatusCreated)
 	}
 	tb := b.newTab("many", false)
 	tb.open(p.base + "/")
@@ -302,7 +304,7 @@ func TestBrowserSignInErrors(t *testing.T) {
 	t.Parallel()
 	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
-	newAPI(t, p.base).signUp("wendy@example.com", browserPW, "Wendy")
+	testkit.NewClient(t, p.base, nil).SignUp("wendy@example.com", browserPW, "Wendy")
 	tb := b.newTab("errors", false)
 	tb.open(p.base + "/")
 
@@ -344,10 +346,10 @@ func TestBrowserSignInErrors(t *testing.T) {
 	// After ten failures for one email in 15 minutes the server answers
 	// 429 with Retry-After, even to the right password; the app says when
 	// to try again. One failure came from the app above; nine more here.
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 	for range 9 {
-		c.do("POST", "/api/auth/signin", "", map[string]string{"email": "wendy@example.com", "password": "still not it"}).
-			wantProblem(t, "wrong password", http.StatusUnauthorized, "invalid_credentials")
+		c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "wendy@example.com", "password": "still not it"}).
+			Problem(t, http.StatusUnauthorized, "invalid_credentials")
 	}
 	tb.find("link", "Sign in").click()
 	tb.find("textbox", "Email").fill("wendy@example.com")
@@ -623,7 +625,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	t.Parallel()
 	b := startBrowser(t)
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
-	newAPI(t, p.base).signUp("kim@example.com", browserPW, "Kim")
+	testkit.NewClient(t, p.base, nil).SignUp("kim@example.com", browserPW, "Kim")
 	tb := b.newTab("keyboard", false)
 	tb.open(p.base + "/")
 
@@ -727,8 +729,8 @@ func TestBrowserScreens(t *testing.T) {
 
 		// A second device, so that the sessions list shows one to revoke.
 		phone := "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
-		newAPI(t, p.base).do("POST", "/api/auth/signin", "", map[string]string{"email": email, "password": browserPW}, "User-Agent", phone).
-			grant(t, "sign-in from a phone", http.StatusOK)
+		testkit.NewClient(t, p.base, nil).Call("POST", "/api/auth/signin", "", map[string]string{"email": email, "password": browserPW}, "User-Agent", phone).
+			Grant(t, http.StatusOK)
 		tb.find("link", "Account").click()
 		tb.waitJS("two sessions", `document.querySelectorAll('.session').length === 2`)
 		tb.waitText("Safari on iOS")

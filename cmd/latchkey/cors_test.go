@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // TestE2ECORSOrigins: --cors-origins (and LATCHKEY_CORS_ORIGINS) take
@@ -24,12 +26,12 @@ func TestE2ECORSOrigins(t *testing.T) {
 				args := []string{"serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite:" + dbPath}
 				p = spawn(t, filepath.Dir(dbPath), childEnv("LATCHKEY_CORS_ORIGINS="+app), args...).waitReady(t)
 			}
-			c := newAPI(t, p.base)
-			g := c.signUp("ada@example.com", "correct horse battery", "")
+			c := testkit.NewClient(t, p.base, nil)
+			g := c.SignUp("ada@example.com", "correct horse battery", "")
 
-			pre := c.do("OPTIONS", "/api/"+g.User.ID+"/tasks", "", nil,
+			pre := c.Call("OPTIONS", "/api/"+g.User.ID+"/tasks", "", nil,
 				"Origin", app, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type")
-			pre.wantStatus(t, "preflight", 204)
+			pre.WantStatus(t, 204)
 			for k, want := range map[string]string{
 				"Access-Control-Allow-Origin":  app,
 				"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
@@ -41,12 +43,12 @@ func TestE2ECORSOrigins(t *testing.T) {
 				}
 			}
 
-			post := c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "from app"},
+			post := c.Call("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "from app"},
 				"Origin", app, "Sec-Fetch-Site", "cross-site")
-			post.wantStatus(t, "POST from the CORS origin", 201)
-			me := c.do("GET", "/api/auth/me", g.AccessToken, nil, "Origin", app)
-			me.wantStatus(t, "GET from the CORS origin", 200)
-			for _, r := range []reply{post, me} {
+			post.WantStatus(t, 201)
+			me := c.Call("GET", "/api/auth/me", g.AccessToken, nil, "Origin", app)
+			me.WantStatus(t, 200)
+			for _, r := range []testkit.Response{post, me} {
 				if r.Header.Get("Access-Control-Allow-Origin") != app || !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Origin") {
 					t.Errorf("answer to the CORS origin: ACAO %q, Vary %q", r.Header.Get("Access-Control-Allow-Origin"), r.Header.Values("Vary"))
 				}
@@ -55,10 +57,10 @@ func TestE2ECORSOrigins(t *testing.T) {
 				}
 			}
 
-			evil := c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "x"}, "Origin", "https://evil.example")
-			evil.wantProblem(t, "POST from another origin", 403, "forbidden")
-			other := c.do("OPTIONS", "/api/auth/me", "", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "GET")
-			for _, r := range []reply{evil, other} {
+			evil := c.Call("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "x"}, "Origin", "https://evil.example")
+			evil.Problem(t, 403, "forbidden")
+			other := c.Call("OPTIONS", "/api/auth/me", "", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "GET")
+			for _, r := range []testkit.Response{evil, other} {
 				for k := range r.Header {
 					if strings.HasPrefix(k, "Access-Control-") {
 						t.Errorf("answer to another origin has %s", k)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // TestE2ECrashKeepsAcknowledgedWrites: under a create load the server is
@@ -18,7 +20,7 @@ func TestE2ECrashKeepsAcknowledgedWrites(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	p := serveBin(t, dbPath, "--auth-rate", "0")
-	g := newAPI(t, p.base).signUp("crash@example.com", "crash test password", "")
+	g := testkit.NewClient(t, p.base, nil).SignUp("crash@example.com", "crash test password", "")
 	tasks := "/api/" + g.User.ID + "/tasks"
 
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -43,7 +45,7 @@ func TestE2ECrashKeepsAcknowledgedWrites(t *testing.T) {
 				if err != nil {
 					return // the server is gone
 				}
-				var task taskJSON
+				var task testkit.Task
 				json.NewDecoder(resp.Body).Decode(&task)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusCreated {
@@ -76,7 +78,7 @@ func TestE2ECrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 
 	q := serveBin(t, dbPath, "--auth-rate", "0")
-	c := newAPI(t, q.base)
+	c := testkit.NewClient(t, q.base, nil)
 	found := map[string]bool{}
 	cursor := ""
 	for range 1000 {
@@ -84,13 +86,13 @@ func TestE2ECrashKeepsAcknowledgedWrites(t *testing.T) {
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		r := c.do("GET", path, g.AccessToken, nil)
-		r.wantStatus(t, "list after the crash", http.StatusOK)
+		r := c.Call("GET", path, g.AccessToken, nil)
+		r.WantStatus(t, http.StatusOK)
 		var page struct {
-			Tasks      []taskJSON `json:"tasks"`
-			NextCursor *string    `json:"next_cursor"`
+			Tasks      []testkit.Task `json:"tasks"`
+			NextCursor *string        `json:"next_cursor"`
 		}
-		r.decode(t, &page)
+		r.Decode(t, &page)
 		for _, x := range page.Tasks {
 			found[x.ID] = true
 		}

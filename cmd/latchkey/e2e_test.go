@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // binPath is the latchkey binary built by TestMain.
@@ -58,8 +59,8 @@ func childEnv(extra ...string) []string {
 // proc is one running latchkey process.
 type proc struct {
 	cmd     *exec.Cmd
-	log     *syncBuffer // stdout and stderr
-	base    string      // http://127.0.0.1:PORT once ready
+	log     *testkit.LogBuffer // stdout and stderr
+	base    string             // http://127.0.0.1:PORT once ready
 	started time.Time
 	ready   time.Duration // from start to the listening line
 	exited  chan struct{}
@@ -70,7 +71,7 @@ type proc struct {
 // is killed, if still running, in t.Cleanup.
 func spawn(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{log: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{log: &testkit.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binPath, args...)
 	p.cmd.Dir, p.cmd.Env = dir, env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -132,7 +133,7 @@ func (p *proc) stop(t *testing.T, sig os.Signal, timeout time.Duration) (exitCod
 }
 
 // cookie returns the latchkey_refresh cookie a response sets, or nil.
-func refreshCookieOf(r reply) *http.Cookie {
+func refreshCookieOf(r testkit.Response) *http.Cookie {
 	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
 		if c.Name == "latchkey_refresh" {
 			return c
@@ -141,7 +142,7 @@ func refreshCookieOf(r reply) *http.Cookie {
 	return nil
 }
 
-func wantRefreshCookie(t *testing.T, what string, r reply, value string) {
+func wantRefreshCookie(t *testing.T, what string, r testkit.Response, value string) {
 	t.Helper()
 	c := refreshCookieOf(r)
 	switch {
@@ -157,16 +158,16 @@ func wantRefreshCookie(t *testing.T, what string, r reply, value string) {
 func TestE2EWalk(t *testing.T) {
 	t.Parallel()
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 	const pw, otherPW = "walk-password-1234", "other-password-5678"
 
-	r := c.do("POST", "/api/auth/signup", "", map[string]string{"email": "walker@example.com", "password": pw, "name": "Walker"})
-	g := r.grant(t, "sign-up", http.StatusCreated)
+	r := c.Call("POST", "/api/auth/signup", "", map[string]string{"email": "walker@example.com", "password": pw, "name": "Walker"})
+	g := r.Grant(t, http.StatusCreated)
 	wantRefreshCookie(t, "sign-up", r, g.RefreshToken)
 	if g.User.Email != "walker@example.com" || g.User.Name != "Walker" || g.User.Role != "user" {
 		t.Errorf("sign-up user = %+v", g.User)
 	}
-	for k := range jwtPart(t, g.AccessToken, 1) {
+	for k := range testkit.JSONPart(t, g.AccessToken, 1) {
 		switch k {
 		case "iss", "aud", "sub", "sid", "role", "iat", "exp", "jti":
 		default:
@@ -176,12 +177,12 @@ func TestE2EWalk(t *testing.T) {
 	uid, tasks := g.User.ID, "/api/"+g.User.ID+"/tasks"
 
 	// Create three tasks.
-	var created []taskJSON
+	var created []testkit.Task
 	for i, title := range []string{"first", "second", "third"} {
-		r := c.do("POST", tasks, g.AccessToken, map[string]string{"title": title, "description": fmt.Sprint("desc ", i)})
-		r.wantStatus(t, "create "+title, http.StatusCreated)
-		var tk taskJSON
-		r.decode(t, &tk)
+		r := c.Call("POST", tasks, g.AccessToken, map[string]string{"title": title, "description": fmt.Sprint("desc ", i)})
+		r.WantStatus(t, http.StatusCreated)
+		var tk testkit.Task
+		r.Decode(t, &tk)
 		if tk.ID == "" || tk.Title != title || tk.UserID != uid || tk.Completed {
 			t.Errorf("created task = %+v", tk)
 		}
@@ -194,97 +195,97 @@ func TestE2EWalk(t *testing.T) {
 
 	// List, newest first.
 	var list struct {
-		Tasks      []taskJSON `json:"tasks"`
-		NextCursor *string    `json:"next_cursor"`
+		Tasks      []testkit.Task `json:"tasks"`
+		NextCursor *string        `json:"next_cursor"`
 	}
-	c.do("GET", tasks, g.AccessToken, nil).decode(t, &list)
+	c.Call("GET", tasks, g.AccessToken, nil).Decode(t, &list)
 	if got := titles(list.Tasks); got != "third,second,first" || list.NextCursor != nil {
 		t.Errorf("list = %s (next_cursor %v), want third,second,first and no cursor", got, list.NextCursor)
 	}
 
 	// Get, replace, patch, toggle.
-	var tk taskJSON
-	r = c.do("GET", tasks+"/"+first.ID, g.AccessToken, nil)
-	r.wantStatus(t, "get", http.StatusOK)
-	r.decode(t, &tk)
+	var tk testkit.Task
+	r = c.Call("GET", tasks+"/"+first.ID, g.AccessToken, nil)
+	r.WantStatus(t, http.StatusOK)
+	r.Decode(t, &tk)
 	if tk.ID != first.ID || tk.Title != "first" || tk.Description != "desc 0" {
 		t.Errorf("get = %+v", tk)
 	}
-	r = c.do("PUT", tasks+"/"+first.ID, g.AccessToken, map[string]any{"title": "first, replaced", "description": "new", "completed": true})
-	r.wantStatus(t, "put", http.StatusOK)
-	r.decode(t, &tk)
+	r = c.Call("PUT", tasks+"/"+first.ID, g.AccessToken, map[string]any{"title": "first, replaced", "description": "new", "completed": true})
+	r.WantStatus(t, http.StatusOK)
+	r.Decode(t, &tk)
 	if tk.Title != "first, replaced" || tk.Description != "new" || !tk.Completed {
 		t.Errorf("after PUT = %+v", tk)
 	}
-	r = c.do("PATCH", tasks+"/"+first.ID, g.AccessToken, map[string]any{"title": "  first, patched  "})
-	r.wantStatus(t, "patch", http.StatusOK)
-	r.decode(t, &tk)
+	r = c.Call("PATCH", tasks+"/"+first.ID, g.AccessToken, map[string]any{"title": "  first, patched  "})
+	r.WantStatus(t, http.StatusOK)
+	r.Decode(t, &tk)
 	if tk.Title != "first, patched" || tk.Description != "new" || !tk.Completed {
 		t.Errorf("after PATCH of the title = %+v (description and completed must stay)", tk)
 	}
 	for i, want := range []bool{false, true} {
-		r = c.do("PATCH", tasks+"/"+first.ID+"/complete", g.AccessToken, nil)
-		r.wantStatus(t, "toggle", http.StatusOK)
-		r.decode(t, &tk)
+		r = c.Call("PATCH", tasks+"/"+first.ID+"/complete", g.AccessToken, nil)
+		r.WantStatus(t, http.StatusOK)
+		r.Decode(t, &tk)
 		if tk.Completed != want {
 			t.Errorf("toggle #%d: completed %v, want %v", i+1, tk.Completed, want)
 		}
 	}
-	c.do("GET", tasks+"?status=completed", g.AccessToken, nil).decode(t, &list)
+	c.Call("GET", tasks+"?status=completed", g.AccessToken, nil).Decode(t, &list)
 	if got := titles(list.Tasks); got != "first, patched" {
 		t.Errorf("completed tasks = %s, want only the first", got)
 	}
 
 	// Delete.
-	c.do("DELETE", tasks+"/"+second.ID, g.AccessToken, nil).wantStatus(t, "delete", http.StatusNoContent)
-	c.do("GET", tasks+"/"+second.ID, g.AccessToken, nil).wantProblem(t, "get deleted", http.StatusNotFound, "not_found")
-	c.do("DELETE", tasks+"/"+second.ID, g.AccessToken, nil).wantProblem(t, "delete deleted", http.StatusNotFound, "not_found")
+	c.Call("DELETE", tasks+"/"+second.ID, g.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	c.Call("GET", tasks+"/"+second.ID, g.AccessToken, nil).Problem(t, http.StatusNotFound, "not_found")
+	c.Call("DELETE", tasks+"/"+second.ID, g.AccessToken, nil).Problem(t, http.StatusNotFound, "not_found")
 
 	// Another user sees none of it.
-	o := c.signUp("other@example.com", otherPW, "")
-	c.do("GET", tasks+"/"+third.ID, o.AccessToken, nil).wantProblem(t, "other user on walker's path", http.StatusForbidden, "forbidden")
-	c.do("GET", "/api/"+o.User.ID+"/tasks/"+third.ID, o.AccessToken, nil).wantProblem(t, "walker's task on other's path", http.StatusNotFound, "not_found")
+	o := c.SignUp("other@example.com", otherPW, "")
+	c.Call("GET", tasks+"/"+third.ID, o.AccessToken, nil).Problem(t, http.StatusForbidden, "forbidden")
+	c.Call("GET", "/api/"+o.User.ID+"/tasks/"+third.ID, o.AccessToken, nil).Problem(t, http.StatusNotFound, "not_found")
 
 	// Refresh with the body token: a new refresh token; the old access
 	// token stays valid until it expires.
-	r = c.refresh(g.RefreshToken)
-	g2 := r.grant(t, "refresh", http.StatusOK)
+	r = c.Refresh(g.RefreshToken)
+	g2 := r.Grant(t, http.StatusOK)
 	wantRefreshCookie(t, "refresh", r, g2.RefreshToken)
 	if g2.RefreshToken == g.RefreshToken || g2.SessionID != g.SessionID || g2.User.ID != uid {
 		t.Errorf("refresh: same refresh token %v, session %s (want %s), user %s", g2.RefreshToken == g.RefreshToken, g2.SessionID, g.SessionID, g2.User.ID)
 	}
-	c.do("GET", "/api/auth/me", g.AccessToken, nil).wantStatus(t, "old access token after refresh", http.StatusOK)
+	c.Call("GET", "/api/auth/me", g.AccessToken, nil).WantStatus(t, http.StatusOK)
 
 	// Two tabs refresh the same token back to back: both succeed with the
 	// same new token.
-	tabA := c.refresh(g2.RefreshToken).grant(t, "refresh, tab A", http.StatusOK)
-	tabB := c.refresh(g2.RefreshToken).grant(t, "refresh, tab B", http.StatusOK)
+	tabA := c.Refresh(g2.RefreshToken).Grant(t, http.StatusOK)
+	tabB := c.Refresh(g2.RefreshToken).Grant(t, http.StatusOK)
 	if tabA.RefreshToken != tabB.RefreshToken || tabA.RefreshToken == g2.RefreshToken {
 		t.Errorf("two-tab refresh: tokens equal %v, rotated %v; want the same new token for both", tabA.RefreshToken == tabB.RefreshToken, tabA.RefreshToken != g2.RefreshToken)
 	}
-	c.do("GET", tasks, tabB.AccessToken, nil).wantStatus(t, "tab B's access token", http.StatusOK)
+	c.Call("GET", tasks, tabB.AccessToken, nil).WantStatus(t, http.StatusOK)
 
 	// Sign out: the cookie is cleared, every access token of the session is
 	// refused as revoked, and so is its refresh token.
-	r = c.do("POST", "/api/auth/signout", g.AccessToken, nil)
-	r.wantStatus(t, "sign-out", http.StatusNoContent)
+	r = c.Call("POST", "/api/auth/signout", g.AccessToken, nil)
+	r.WantStatus(t, http.StatusNoContent)
 	if ck := refreshCookieOf(r); ck == nil || ck.Value != "" || ck.MaxAge >= 0 {
 		t.Errorf("sign-out Set-Cookie %q, want latchkey_refresh cleared", r.Header.Values("Set-Cookie"))
 	}
-	for name, at := range map[string]string{"sign-up": g.AccessToken, "refreshed": g2.AccessToken, "tab A": tabA.AccessToken} {
-		c.do("GET", tasks, at, nil).wantProblem(t, name+" access token after sign-out", http.StatusUnauthorized, "token_revoked")
+	for _, at := range map[string]string{"sign-up": g.AccessToken, "refreshed": g2.AccessToken, "tab A": tabA.AccessToken} {
+		c.Call("GET", tasks, at, nil).Problem(t, http.StatusUnauthorized, "token_revoked")
 	}
-	c.refresh(tabA.RefreshToken).wantProblem(t, "refresh after sign-out", http.StatusUnauthorized, "token_revoked")
+	c.Refresh(tabA.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
 
 	// The other user's session is untouched.
-	c.do("GET", "/api/"+o.User.ID+"/tasks", o.AccessToken, nil).wantStatus(t, "other user's token after walker signed out", http.StatusOK)
+	c.Call("GET", "/api/"+o.User.ID+"/tasks", o.AccessToken, nil).WantStatus(t, http.StatusOK)
 
-	assertNoSecrets(t, p.log.String(), pw, otherPW,
+	testkit.AssertNoSecrets(t, p.log.String(), pw, otherPW,
 		g.AccessToken, g.RefreshToken, g2.AccessToken, g2.RefreshToken,
 		tabA.AccessToken, tabA.RefreshToken, tabB.AccessToken, o.AccessToken, o.RefreshToken)
 }
 
-func titles(ts []taskJSON) string {
+func titles(ts []testkit.Task) string {
 	var s []string
 	for _, t := range ts {
 		s = append(s, t.Title)
@@ -297,17 +298,17 @@ func titles(ts []taskJSON) string {
 func TestE2ERefreshReuse(t *testing.T) {
 	t.Parallel()
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"), "--refresh-grace", "0")
-	c := newAPI(t, p.base)
-	a := c.signUp("reuse@example.com", "reuse-password-1234", "")
+	c := testkit.NewClient(t, p.base, nil)
+	a := c.SignUp("reuse@example.com", "reuse-password-1234", "")
 	tasks := "/api/" + a.User.ID + "/tasks"
 
-	b := c.refresh(a.RefreshToken).grant(t, "refresh A", http.StatusOK)
-	c.do("GET", tasks, b.AccessToken, nil).wantStatus(t, "B's access token before reuse", http.StatusOK)
+	b := c.Refresh(a.RefreshToken).Grant(t, http.StatusOK)
+	c.Call("GET", tasks, b.AccessToken, nil).WantStatus(t, http.StatusOK)
 
-	c.refresh(a.RefreshToken).wantProblem(t, "A presented again", http.StatusUnauthorized, "token_revoked")
-	c.refresh(b.RefreshToken).wantProblem(t, "B after reuse of A", http.StatusUnauthorized, "token_revoked")
-	c.do("GET", tasks, b.AccessToken, nil).wantProblem(t, "B's access token after reuse", http.StatusUnauthorized, "token_revoked")
-	c.do("GET", tasks, a.AccessToken, nil).wantProblem(t, "A's access token after reuse", http.StatusUnauthorized, "token_revoked")
+	c.Refresh(a.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
+	c.Refresh(b.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
+	c.Call("GET", tasks, b.AccessToken, nil).Problem(t, http.StatusUnauthorized, "token_revoked")
+	c.Call("GET", tasks, a.AccessToken, nil).Problem(t, http.StatusUnauthorized, "token_revoked")
 }
 
 // Two processes on one SQLite file: a sign-out on one reaches the other
@@ -317,22 +318,22 @@ func TestE2ETwoProcessesOneFile(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	pa := serveBin(t, dbPath)
 	pb := serveBin(t, dbPath)
-	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
 	const pw = "shared-password-1234"
 
-	up := cb.signUp("two@example.com", pw, "") // the user is made on B...
-	g := ca.signIn("two@example.com", pw)      // ...and signs in on A
+	up := cb.SignUp("two@example.com", pw, "") // the user is made on B...
+	g := ca.SignIn("two@example.com", pw)      // ...and signs in on A
 	tasks := "/api/" + g.User.ID + "/tasks"
-	cb.do("GET", tasks, g.AccessToken, nil).wantStatus(t, "A's token on B", http.StatusOK)
-	ca.do("GET", tasks, up.AccessToken, nil).wantStatus(t, "B's token on A", http.StatusOK)
+	cb.Call("GET", tasks, g.AccessToken, nil).WantStatus(t, http.StatusOK)
+	ca.Call("GET", tasks, up.AccessToken, nil).WantStatus(t, http.StatusOK)
 
-	ca.do("POST", "/api/auth/signout", g.AccessToken, nil).wantStatus(t, "sign-out on A", http.StatusNoContent)
+	ca.Call("POST", "/api/auth/signout", g.AccessToken, nil).WantStatus(t, http.StatusNoContent)
 	signedOut := time.Now()
-	ca.do("GET", tasks, g.AccessToken, nil).wantProblem(t, "token on A right after sign-out on A", http.StatusUnauthorized, "token_revoked")
+	ca.Call("GET", tasks, g.AccessToken, nil).Problem(t, http.StatusUnauthorized, "token_revoked")
 
-	var last reply
-	_, ok := poll(5*time.Second, 20*time.Millisecond, func() bool {
-		last = cb.do("GET", tasks, g.AccessToken, nil)
+	var last testkit.Response
+	_, ok := testkit.Poll(5*time.Second, 20*time.Millisecond, func() bool {
+		last = cb.Call("GET", tasks, g.AccessToken, nil)
 		return last.Status != http.StatusOK
 	})
 	latency := time.Since(signedOut)
@@ -340,14 +341,14 @@ func TestE2ETwoProcessesOneFile(t *testing.T) {
 		t.Fatalf("B still accepts the signed-out token 5 s after the sign-out on A")
 	}
 	t.Logf("revocation reached the other process after %v", latency)
-	last.wantProblem(t, "token on B after sign-out on A", http.StatusUnauthorized, "token_revoked")
+	last.Problem(t, http.StatusUnauthorized, "token_revoked")
 	if latency > 2*time.Second {
 		t.Errorf("revocation took %v to reach the other process, want at most 2 s", latency)
 	}
-	cb.refresh(g.RefreshToken).wantProblem(t, "refresh on B of the session signed out on A", http.StatusUnauthorized, "token_revoked")
+	cb.Refresh(g.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
 	// Only that session: the sign-up session still works on both.
-	cb.do("GET", tasks, up.AccessToken, nil).wantStatus(t, "other session on B", http.StatusOK)
-	ca.do("GET", tasks, up.AccessToken, nil).wantStatus(t, "other session on A", http.StatusOK)
+	cb.Call("GET", tasks, up.AccessToken, nil).WantStatus(t, http.StatusOK)
+	ca.Call("GET", tasks, up.AccessToken, nil).WantStatus(t, http.StatusOK)
 }
 
 // Two processes starting at the same moment on a fresh file both migrate
@@ -360,17 +361,17 @@ func TestE2EConcurrentFirstStart(t *testing.T) {
 	pb := spawn(t, filepath.Dir(dbPath), childEnv(), args...)
 	pa.waitReady(t)
 	pb.waitReady(t)
-	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
-	ga := ca.signUp("a@example.com", "concurrent-password-a", "")
-	gb := cb.signUp("b@example.com", "concurrent-password-b", "")
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
+	ga := ca.SignUp("a@example.com", "concurrent-password-a", "")
+	gb := cb.SignUp("b@example.com", "concurrent-password-b", "")
 	for _, x := range []struct {
 		name string
-		c    *api
-		g    tokenResp
+		c    *testkit.Client
+		g    testkit.Grant
 	}{{"A's token on B", cb, ga}, {"B's token on A", ca, gb}} {
-		var last reply
-		took, ok := poll(2*time.Second, 20*time.Millisecond, func() bool {
-			last = x.c.do("GET", "/api/"+x.g.User.ID+"/tasks", x.g.AccessToken, nil)
+		var last testkit.Response
+		took, ok := testkit.Poll(2*time.Second, 20*time.Millisecond, func() bool {
+			last = x.c.Call("GET", "/api/"+x.g.User.ID+"/tasks", x.g.AccessToken, nil)
 			return last.Status == http.StatusOK
 		})
 		if !ok {
@@ -388,8 +389,8 @@ func TestE2EGracefulShutdown(t *testing.T) {
 			t.Parallel()
 			dbPath := filepath.Join(t.TempDir(), "lk.db")
 			p := serveBin(t, dbPath)
-			c := newAPI(t, p.base)
-			c.do("GET", "/readyz", "", nil).wantStatus(t, "readyz", http.StatusOK)
+			c := testkit.NewClient(t, p.base, nil)
+			c.Call("GET", "/readyz", "", nil).WantStatus(t, http.StatusOK)
 			code, took := p.stop(t, sig, 5*time.Second)
 			t.Logf("exited %d after %v", code, took)
 			if code != 0 {
@@ -440,7 +441,7 @@ func TestE2EGracefulShutdownInFlight(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := poll(5*time.Second, 5*time.Millisecond, func() bool {
+	if _, ok := testkit.Poll(5*time.Second, 5*time.Millisecond, func() bool {
 		return strings.Contains(p.log.String(), `msg="shutting down"`)
 	}); !ok {
 		t.Fatalf("no \"shutting down\" in the log 5 s after SIGTERM")
@@ -465,8 +466,8 @@ func TestE2EGracefulShutdownInFlight(t *testing.T) {
 		t.Errorf("exit status %d, want 0", code)
 	}
 	// The account was committed: a new server on the file signs it in.
-	c := newAPI(t, serveBin(t, dbPath).base)
-	c.signIn("inflight@example.com", pw)
+	c := testkit.NewClient(t, serveBin(t, dbPath).base, nil)
+	c.SignIn("inflight@example.com", pw)
 }
 
 // Failed sign-ins: a wrong password and an unknown email get the same 401
@@ -478,14 +479,14 @@ func TestE2ESignInFailures(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	p := spawn(t, filepath.Dir(dbPath), childEnv("GOMAXPROCS=2"),
 		"serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite:"+dbPath).waitReady(t)
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 	const pw = "right-password-1234"
-	c.signUp("fail@example.com", pw, "")
+	c.SignUp("fail@example.com", pw, "")
 	var bodies []string
 	for i := 0; i < 4; i++ {
 		for _, cred := range [][2]string{{"fail@example.com", "wrong-password-1234"}, {"nobody@example.com", "wrong-password-1234"}} {
-			r := c.do("POST", "/api/auth/signin", "", map[string]string{"email": cred[0], "password": cred[1]})
-			r.wantProblem(t, "sign-in as "+cred[0], http.StatusUnauthorized, "invalid_credentials")
+			r := c.Call("POST", "/api/auth/signin", "", map[string]string{"email": cred[0], "password": cred[1]})
+			r.Problem(t, http.StatusUnauthorized, "invalid_credentials")
 			bodies = append(bodies, string(r.Body))
 		}
 	}
@@ -495,7 +496,7 @@ func TestE2ESignInFailures(t *testing.T) {
 			break
 		}
 	}
-	c.signIn("fail@example.com", pw)
+	c.SignIn("fail@example.com", pw)
 }
 
 // `latchkey serve` with no flag and no setting but the address creates
@@ -511,11 +512,11 @@ func TestE2EStartupDefaults(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "latchkey.db")); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("latchkey.db in the working directory: %v", err)
 	}
-	c := newAPI(t, p.base)
-	c.do("GET", "/healthz", "", nil).wantStatus(t, "healthz", http.StatusOK)
-	c.do("GET", "/readyz", "", nil).wantStatus(t, "readyz", http.StatusOK)
-	r := c.do("GET", "/.well-known/jwks.json", "", nil)
-	r.wantStatus(t, "jwks", http.StatusOK)
+	c := testkit.NewClient(t, p.base, nil)
+	c.Call("GET", "/healthz", "", nil).WantStatus(t, http.StatusOK)
+	c.Call("GET", "/readyz", "", nil).WantStatus(t, http.StatusOK)
+	r := c.Call("GET", "/.well-known/jwks.json", "", nil)
+	r.WantStatus(t, http.StatusOK)
 	if !strings.Contains(string(r.Body), `"kty":"OKP"`) {
 		t.Errorf("default JWKS %s lacks an Ed25519 key", r.Body)
 	}
@@ -526,9 +527,9 @@ func TestE2EStartupDefaults(t *testing.T) {
 func TestE2EBadInput(t *testing.T) {
 	t.Parallel()
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
-	c := newAPI(t, p.base)
+	c := testkit.NewClient(t, p.base, nil)
 	const pw, probePW = "bad-input-password-1234", "probe-password-5678"
-	g := c.signUp("bad@example.com", pw, "")
+	g := c.SignUp("bad@example.com", pw, "")
 	tasks := "/api/" + g.User.ID + "/tasks"
 
 	huge := `{"title":"` + strings.Repeat("a", 3<<19) + `"}` // 1.5 MiB
@@ -572,8 +573,8 @@ func TestE2EBadInput(t *testing.T) {
 	} {
 		for _, tc := range route.cases {
 			what := route.method + " " + route.path + ": " + tc.name
-			r := c.do(route.method, route.path, route.bearer, tc.body)
-			r.wantProblem(t, what, tc.status, "invalid_request")
+			r := c.Call(route.method, route.path, route.bearer, tc.body)
+			r.Problem(t, tc.status, "invalid_request")
 			if strings.Contains(string(r.Body), probePW) {
 				t.Errorf("%s: the answer echoes the body: %s", what, r.Body)
 			}
@@ -587,11 +588,11 @@ func TestE2EBadInput(t *testing.T) {
 		{"100 KB", big},
 		{"tampered", g.AccessToken[:len(g.AccessToken)-10] + "AAAAAAAAAA"},
 	} {
-		c.do("GET", tasks, tc.token, nil).wantProblem(t, "bearer "+tc.name, http.StatusUnauthorized, "invalid_token")
+		c.Call("GET", tasks, tc.token, nil).Problem(t, http.StatusUnauthorized, "invalid_token")
 	}
-	c.do("GET", tasks, "", nil).wantProblem(t, "no bearer", http.StatusUnauthorized, "missing_token")
+	c.Call("GET", tasks, "", nil).Problem(t, http.StatusUnauthorized, "missing_token")
 
 	// The server is still healthy, and its log holds none of the secrets.
-	c.do("GET", "/healthz", "", nil).wantStatus(t, "healthz after bad input", http.StatusOK)
-	assertNoSecrets(t, p.log.String(), pw, probePW, g.AccessToken, g.RefreshToken, garbage, big)
+	c.Call("GET", "/healthz", "", nil).WantStatus(t, http.StatusOK)
+	testkit.AssertNoSecrets(t, p.log.String(), pw, probePW, g.AccessToken, g.RefreshToken, garbage, big)
 }

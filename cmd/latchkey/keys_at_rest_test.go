@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/testkit"
 	"github.com/latchkey/latchkey/keyseal"
 	"github.com/latchkey/latchkey/sqlite"
 	"github.com/latchkey/latchkey/token"
@@ -138,8 +139,8 @@ func TestRunKeyFile(t *testing.T) {
 	if !strings.Contains(s.log.String(), keyPath) {
 		t.Errorf("the log does not say where the key file was created:\n%s", s.log.String())
 	}
-	c := newAPI(t, s.base)
-	g := c.signUp("file@example.com", "correct horse battery", "")
+	c := testkit.NewClient(t, s.base, nil)
+	g := c.SignUp("file@example.com", "correct horse battery", "")
 	if code, _, stderr := runCLI(t, nil, "", "keys", "rotate", "--database-url", "sqlite:"+dbPath); code != 0 {
 		t.Fatalf("keys rotate: exit %d, %q", code, stderr)
 	}
@@ -227,8 +228,8 @@ func TestRunSecretKeyWrongKEK(t *testing.T) {
 	good, bad := strings.Repeat("g", 32)+"-right", strings.Repeat("b", 32)+"-wrong"
 
 	s := serveInProcess(t, secretEnv(good), dbPath)
-	c := newAPI(t, s.base)
-	g := c.signUp("kek@example.com", "correct horse battery", "")
+	c := testkit.NewClient(t, s.base, nil)
+	g := c.SignUp("kek@example.com", "correct horse battery", "")
 	if _, err := os.Stat(dbPath + ".key"); !os.IsNotExist(err) {
 		t.Error("a key file was created although LATCHKEY_SECRET_KEY is set")
 	}
@@ -277,7 +278,7 @@ func TestRunSecretKeyWrongKEK(t *testing.T) {
 		t.Errorf("token inspect with the right secret: exit %d, %q %q", code, stdout, stderr)
 	}
 	s2 := serveInProcess(t, secretEnv(good), dbPath)
-	newAPI(t, s2.base).do("GET", "/api/auth/me", g.AccessToken, nil).wantStatus(t, "me with a token from before the restart", 200)
+	testkit.NewClient(t, s2.base, nil).Call("GET", "/api/auth/me", g.AccessToken, nil).WantStatus(t, 200)
 }
 
 // A database from a version that stored private keys in plain text: the
@@ -301,9 +302,9 @@ func TestRunSealsPlainKeysOfEarlierVersion(t *testing.T) {
 			if first == "serve" && !strings.Contains(s.log.String(), "keys=2") {
 				t.Errorf("serve does not log that it sealed 2 keys:\n%s", s.log.String())
 			}
-			c := newAPI(t, s.base)
-			g := c.signUp("old@example.com", "correct horse battery", "")
-			if kid := jwtPart(t, g.AccessToken, 0)["kid"]; kid != old[1].ID {
+			c := testkit.NewClient(t, s.base, nil)
+			g := c.SignUp("old@example.com", "correct horse battery", "")
+			if kid := testkit.JSONPart(t, g.AccessToken, 0)["kid"]; kid != old[1].ID {
 				t.Errorf("after the upgrade tokens are signed by %v, want the newest old key %s", kid, old[1].ID)
 			}
 			s.stop(t)

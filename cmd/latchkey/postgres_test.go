@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // pgSecret is the LATCHKEY_SECRET_KEY the instances of a test share.
@@ -45,18 +46,18 @@ func cliPG(t *testing.T, url string, stdin string, args ...string) string {
 
 // refusedWithin polls c with tok until it answers 401 token_revoked, for
 // at most 2 s (the contract), and returns how long that took.
-func refusedWithin(t *testing.T, c *api, what, tok string, since time.Time) time.Duration {
+func refusedWithin(t *testing.T, c *testkit.Client, what, tok string, since time.Time) time.Duration {
 	t.Helper()
-	var last reply
-	_, ok := poll(2*time.Second, time.Millisecond, func() bool {
-		last = c.do("GET", "/api/auth/me", tok, nil)
+	var last testkit.Response
+	_, ok := testkit.Poll(2*time.Second, time.Millisecond, func() bool {
+		last = c.Call("GET", "/api/auth/me", tok, nil)
 		return last.Status != http.StatusOK
 	})
 	took := time.Since(since)
 	if !ok {
 		t.Fatalf("%s: the other instance still accepts the token after %v", what, took)
 	}
-	last.wantProblem(t, what, http.StatusUnauthorized, "token_revoked")
+	last.Problem(t, http.StatusUnauthorized, "token_revoked")
 	return took
 }
 
@@ -72,13 +73,13 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 	pa, pb := servePG(t, url, "--refresh-grace", "0"), servePG(t, url, "--refresh-grace", "0")
 	pa.waitReady(t)
 	pb.waitReady(t)
-	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
-	for _, c := range []*api{ca, cb} {
-		c.do("GET", "/readyz", "", nil).wantStatus(t, "readyz", http.StatusOK)
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
+	for _, c := range []*testkit.Client{ca, cb} {
+		c.Call("GET", "/readyz", "", nil).WantStatus(t, http.StatusOK)
 	}
 	// Each instance checks its clock against the database's.
 	for _, p := range []*proc{pa, pb} {
-		if _, ok := poll(5*time.Second, 10*time.Millisecond, func() bool {
+		if _, ok := testkit.Poll(5*time.Second, 10*time.Millisecond, func() bool {
 			return strings.Contains(p.log.String(), `msg="clock checked against PostgreSQL"`)
 		}); !ok {
 			t.Errorf("no clock check in the log:\n%s", p.log.String())
@@ -86,13 +87,13 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 	}
 
 	const pw = "scale-out-password"
-	me := ca.signUp("pg@example.com", pw, "Pat")
-	cb.do("GET", "/api/auth/me", me.AccessToken, nil).wantStatus(t, "A's token on B", http.StatusOK)
-	me = cb.refresh(me.RefreshToken).grant(t, "refresh on B of A's token", http.StatusOK)
-	ca.do("POST", "/api/"+me.User.ID+"/tasks", me.AccessToken, map[string]string{"title": "made on A"}).
-		wantStatus(t, "create on A", http.StatusCreated)
-	var list struct{ Tasks []taskJSON }
-	cb.do("GET", "/api/"+me.User.ID+"/tasks", me.AccessToken, nil).decode(t, &list)
+	me := ca.SignUp("pg@example.com", pw, "Pat")
+	cb.Call("GET", "/api/auth/me", me.AccessToken, nil).WantStatus(t, http.StatusOK)
+	me = cb.Refresh(me.RefreshToken).Grant(t, http.StatusOK)
+	ca.Call("POST", "/api/"+me.User.ID+"/tasks", me.AccessToken, map[string]string{"title": "made on A"}).
+		WantStatus(t, http.StatusCreated)
+	var list struct{ Tasks []testkit.Task }
+	cb.Call("GET", "/api/"+me.User.ID+"/tasks", me.AccessToken, nil).Decode(t, &list)
 	if len(list.Tasks) != 1 || list.Tasks[0].Title != "made on A" {
 		t.Fatalf("B lists %+v, want the task made on A", list.Tasks)
 	}
@@ -100,10 +101,10 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 	// Sign-out on A, refused on B: measured over several sessions.
 	var took []time.Duration
 	for range 10 {
-		s := ca.signIn("pg@example.com", pw)
-		cb.do("GET", "/api/auth/me", s.AccessToken, nil).wantStatus(t, "before sign-out", http.StatusOK)
+		s := ca.SignIn("pg@example.com", pw)
+		cb.Call("GET", "/api/auth/me", s.AccessToken, nil).WantStatus(t, http.StatusOK)
 		start := time.Now()
-		ca.do("POST", "/api/auth/signout", s.AccessToken, nil).wantStatus(t, "sign-out on A", http.StatusNoContent)
+		ca.Call("POST", "/api/auth/signout", s.AccessToken, nil).WantStatus(t, http.StatusNoContent)
 		took = append(took, refusedWithin(t, cb, "sign-out on A", s.AccessToken, start))
 	}
 	slices.Sort(took)
@@ -111,22 +112,22 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 		took[len(took)/2], took[len(took)-1], len(took))
 
 	// Session revoke, refresh reuse and password change on B, refused on A.
-	victim := cb.signIn("pg@example.com", pw)
+	victim := cb.SignIn("pg@example.com", pw)
 	start := time.Now()
-	cb.do("DELETE", "/api/auth/sessions/"+victim.SessionID, me.AccessToken, nil).wantStatus(t, "revoke on B", http.StatusNoContent)
+	cb.Call("DELETE", "/api/auth/sessions/"+victim.SessionID, me.AccessToken, nil).WantStatus(t, http.StatusNoContent)
 	t.Logf("session revoke on B refused on A after %v", refusedWithin(t, ca, "session revoke on B", victim.AccessToken, start))
 
-	r := cb.signIn("pg@example.com", pw)
-	r2 := cb.refresh(r.RefreshToken).grant(t, "refresh on B", http.StatusOK)
+	r := cb.SignIn("pg@example.com", pw)
+	r2 := cb.Refresh(r.RefreshToken).Grant(t, http.StatusOK)
 	start = time.Now()
-	cb.refresh(r.RefreshToken).wantProblem(t, "reuse on B", http.StatusUnauthorized, "token_revoked")
+	cb.Refresh(r.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
 	t.Logf("refresh reuse on B refused on A after %v", refusedWithin(t, ca, "refresh reuse on B", r2.AccessToken, start))
 
-	other := ca.signIn("pg@example.com", pw)
+	other := ca.SignIn("pg@example.com", pw)
 	start = time.Now()
-	cb.do("POST", "/api/auth/password", me.AccessToken, map[string]string{
+	cb.Call("POST", "/api/auth/password", me.AccessToken, map[string]string{
 		"current_password": pw, "new_password": "another scale-out password",
-	}).wantStatus(t, "password change on B", http.StatusNoContent)
+	}).WantStatus(t, http.StatusNoContent)
 	t.Logf("password change on B refused on A after %v", refusedWithin(t, ca, "password change on B", other.AccessToken, start))
 
 	// The CLI, a third process on the same database, disables the user.
@@ -140,22 +141,22 @@ func TestE2EPostgresTwoInstances(t *testing.T) {
 	before := jwksKids(t, ca)
 	cliPG(t, url, "", "keys", "rotate")
 	var ka, kb []string
-	if _, ok := poll(2*time.Second, 5*time.Millisecond, func() bool {
+	if _, ok := testkit.Poll(2*time.Second, 5*time.Millisecond, func() bool {
 		ka, kb = jwksKids(t, ca), jwksKids(t, cb)
 		return len(ka) == len(before)+1 && slices.Equal(ka, kb)
 	}); !ok {
 		t.Fatalf("after keys rotate: A publishes %v, B %v (before: %v)", ka, kb, before)
 	}
-	u := ca.signUp("after-rotate@example.com", pw, "")
-	cb.do("GET", "/api/auth/me", u.AccessToken, nil).wantStatus(t, "A's token on B after rotate", http.StatusOK)
-	u = cb.refresh(u.RefreshToken).grant(t, "refresh on B after rotate", http.StatusOK)
-	ca.do("GET", "/api/auth/me", u.AccessToken, nil).wantStatus(t, "B's token on A after rotate", http.StatusOK)
+	u := ca.SignUp("after-rotate@example.com", pw, "")
+	cb.Call("GET", "/api/auth/me", u.AccessToken, nil).WantStatus(t, http.StatusOK)
+	u = cb.Refresh(u.RefreshToken).Grant(t, http.StatusOK)
+	ca.Call("GET", "/api/auth/me", u.AccessToken, nil).WantStatus(t, http.StatusOK)
 }
 
-func jwksKids(t *testing.T, c *api) []string {
+func jwksKids(t *testing.T, c *testkit.Client) []string {
 	t.Helper()
 	var doc jwksDoc
-	c.do("GET", "/.well-known/jwks.json", "", nil).decode(t, &doc)
+	c.Call("GET", "/.well-known/jwks.json", "", nil).Decode(t, &doc)
 	var kids []string
 	for _, k := range doc.Keys {
 		kids = append(kids, k["kid"].(string))
@@ -187,7 +188,7 @@ func storm(t *testing.T, bases []string, rt string, n int) (statuses []int, toke
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
 			statuses[i] = resp.StatusCode
-			var g tokenResp
+			var g testkit.Grant
 			if json.Unmarshal(b, &g) == nil {
 				tokens[i] = g.RefreshToken
 			}
@@ -213,8 +214,8 @@ func TestE2EPostgresRefreshStorm(t *testing.T) {
 			pa, pb := servePG(t, url, "--refresh-grace", grace, "--auth-rate", "0"), servePG(t, url, "--refresh-grace", grace, "--auth-rate", "0")
 			pa.waitReady(t)
 			pb.waitReady(t)
-			ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
-			g := ca.signUp("storm@example.com", "refresh-storm-password", "")
+			ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
+			g := ca.SignUp("storm@example.com", "refresh-storm-password", "")
 			for round := range 3 {
 				statuses, tokens := storm(t, []string{pa.base, pb.base}, g.RefreshToken, n)
 				var ok []string
@@ -234,13 +235,13 @@ func TestE2EPostgresRefreshStorm(t *testing.T) {
 					}
 					// The losers were reuse: the session is revoked, the
 					// winner's tokens included, on both instances.
-					ca.refresh(ok[0]).wantProblem(t, "the winner's refresh token", http.StatusUnauthorized, "token_revoked")
+					ca.Refresh(ok[0]).Problem(t, http.StatusUnauthorized, "token_revoked")
 					return
 				}
 				if len(ok) != n || slices.ContainsFunc(ok, func(s string) bool { return s != ok[0] }) {
 					t.Fatalf("grace: %d of %d answered 200; tokens agree: %v", len(ok), n, !slices.ContainsFunc(ok, func(s string) bool { return s != ok[0] }))
 				}
-				g = cb.refresh(ok[0]).grant(t, "refresh with the storm's token", http.StatusOK)
+				g = cb.Refresh(ok[0]).Grant(t, http.StatusOK)
 			}
 		})
 	}
@@ -258,47 +259,47 @@ func TestE2EPostgresOutage(t *testing.T) {
 	pa, pb := servePG(t, url), servePG(t, url)
 	pa.waitReady(t)
 	pb.waitReady(t)
-	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
 	const pw = "outage-password"
-	g := ca.signUp("down@example.com", pw, "")
+	g := ca.SignUp("down@example.com", pw, "")
 	tasks := "/api/" + g.User.ID + "/tasks"
 
 	if err := cluster.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]*api{"A": ca, "B": cb} {
+	for name, c := range map[string]*testkit.Client{"A": ca, "B": cb} {
 		start := time.Now()
-		c.do("GET", "/readyz", "", nil).wantProblem(t, name+" readyz during the outage", http.StatusServiceUnavailable, "unavailable")
-		r := c.do("GET", tasks, g.AccessToken, nil)
-		r.wantProblem(t, name+" list during the outage", http.StatusServiceUnavailable, "unavailable")
+		c.Call("GET", "/readyz", "", nil).Problem(t, http.StatusServiceUnavailable, "unavailable")
+		r := c.Call("GET", tasks, g.AccessToken, nil)
+		r.Problem(t, http.StatusServiceUnavailable, "unavailable")
 		if r.Header.Get("Retry-After") == "" {
 			t.Errorf("%s: 503 without Retry-After", name)
 		}
-		c.do("POST", "/api/auth/signin", "", map[string]string{"email": "down@example.com", "password": pw}).
-			wantProblem(t, name+" sign-in during the outage", http.StatusServiceUnavailable, "unavailable")
+		c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "down@example.com", "password": pw}).
+			Problem(t, http.StatusServiceUnavailable, "unavailable")
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s: the outage answers took %v, want them well within the 10 s request timeout", name, took)
 		}
-		c.do("GET", "/healthz", "", nil).wantStatus(t, name+" healthz during the outage", http.StatusOK)
+		c.Call("GET", "/healthz", "", nil).WantStatus(t, http.StatusOK)
 	}
 
 	if err := cluster.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]*api{"A": ca, "B": cb} {
-		if took, ok := poll(15*time.Second, 50*time.Millisecond, func() bool {
-			return c.do("GET", "/readyz", "", nil).Status == http.StatusOK
+	for name, c := range map[string]*testkit.Client{"A": ca, "B": cb} {
+		if took, ok := testkit.Poll(15*time.Second, 50*time.Millisecond, func() bool {
+			return c.Call("GET", "/readyz", "", nil).Status == http.StatusOK
 		}); !ok {
 			t.Fatalf("%s: /readyz not 200 within 15 s of PostgreSQL's return", name)
 		} else {
 			t.Logf("%s ready again %v after PostgreSQL's return", name, took)
 		}
-		c.do("GET", tasks, g.AccessToken, nil).wantStatus(t, name+" list after the outage", http.StatusOK)
+		c.Call("GET", tasks, g.AccessToken, nil).WantStatus(t, http.StatusOK)
 	}
-	s := ca.signIn("down@example.com", pw)
-	cb.do("GET", "/api/auth/me", s.AccessToken, nil).wantStatus(t, "after the outage, A's token on B", http.StatusOK)
+	s := ca.SignIn("down@example.com", pw)
+	cb.Call("GET", "/api/auth/me", s.AccessToken, nil).WantStatus(t, http.StatusOK)
 	start := time.Now()
-	ca.do("POST", "/api/auth/signout", s.AccessToken, nil).wantStatus(t, "sign-out on A after the outage", http.StatusNoContent)
+	ca.Call("POST", "/api/auth/signout", s.AccessToken, nil).WantStatus(t, http.StatusNoContent)
 	t.Logf("after the outage, sign-out on A refused on B after %v", refusedWithin(t, cb, "sign-out after the outage", s.AccessToken, start))
 }
 
@@ -312,10 +313,10 @@ func TestE2EPostgresThrottleAndAudit(t *testing.T) {
 	pa, pb := servePG(t, url, "--auth-rate", "0"), servePG(t, url, "--auth-rate", "0")
 	pa.waitReady(t)
 	pb.waitReady(t)
-	ca, cb := newAPI(t, pa.base), newAPI(t, pb.base)
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
 	const pw = "throttle-and-audit-password"
 	cliPG(t, url, pw+"\n", "user", "create", "--email", "admin@example.com", "--role", "admin", "--password-stdin")
-	ca.signUp("target@example.com", pw, "")
+	ca.SignUp("target@example.com", pw, "")
 
 	wrong := map[string]string{"email": "target@example.com", "password": "not the password"}
 	for i := range 10 { // the per-account limit, half on each instance
@@ -323,23 +324,23 @@ func TestE2EPostgresThrottleAndAudit(t *testing.T) {
 		if i%2 == 1 {
 			c, ua = cb, "via-B"
 		}
-		c.do("POST", "/api/auth/signin", "", wrong, "User-Agent", ua).
-			wantProblem(t, "wrong password on "+ua, http.StatusUnauthorized, "invalid_credentials")
+		c.Call("POST", "/api/auth/signin", "", wrong, "User-Agent", ua).
+			Problem(t, http.StatusUnauthorized, "invalid_credentials")
 	}
-	for name, c := range map[string]*api{"A": ca, "B": cb} {
-		r := c.do("POST", "/api/auth/signin", "", map[string]string{"email": "target@example.com", "password": pw})
-		r.wantProblem(t, "the right password on "+name+" after 10 failures over both", http.StatusTooManyRequests, "rate_limited")
+	for _, c := range map[string]*testkit.Client{"A": ca, "B": cb} {
+		r := c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "target@example.com", "password": pw})
+		r.Problem(t, http.StatusTooManyRequests, "rate_limited")
 	}
 
-	admin := cb.signIn("admin@example.com", pw)
+	admin := cb.SignIn("admin@example.com", pw)
 	seen := map[string]int{}
-	if _, ok := poll(5*time.Second, 50*time.Millisecond, func() bool {
+	if _, ok := testkit.Poll(5*time.Second, 50*time.Millisecond, func() bool {
 		var page struct {
 			Events []struct {
 				UserAgent string `json:"user_agent"`
 			}
 		}
-		cb.do("GET", "/api/admin/audit?type=signin_failed&limit=100", admin.AccessToken, nil).decode(t, &page)
+		cb.Call("GET", "/api/admin/audit?type=signin_failed&limit=100", admin.AccessToken, nil).Decode(t, &page)
 		clear(seen)
 		for _, e := range page.Events {
 			seen[e.UserAgent]++

@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // reopen the database file behind the server's back
 
 	"github.com/latchkey/latchkey/internal/app"
+	"github.com/latchkey/latchkey/internal/testkit"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -60,7 +61,7 @@ func wantOneLineError(t *testing.T, stderr string) {
 // served is run("serve", ...) in a goroutine.
 type served struct {
 	base   string
-	log    *syncBuffer
+	log    *testkit.LogBuffer
 	cancel context.CancelFunc
 	exited chan struct{}
 	code   int // valid once exited is closed
@@ -72,7 +73,7 @@ type served struct {
 func serveInProcess(t *testing.T, env map[string]string, dbPath string, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{log: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
+	s := &served{log: &testkit.LogBuffer{}, cancel: cancel, exited: make(chan struct{})}
 	argv := append([]string{"serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite:" + dbPath}, args...)
 	go func() {
 		defer close(s.exited)
@@ -217,12 +218,12 @@ func TestRunFlagWinsOverEnv(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	s := serveInProcess(t, map[string]string{"LATCHKEY_ACCESS_TTL": "abc", "LATCHKEY_REFRESH_TTL": "1h"}, dbPath,
 		"--access-ttl", "5m")
-	c := newAPI(t, s.base)
-	g := c.signUp("flag@example.com", "correct horse battery", "")
+	c := testkit.NewClient(t, s.base, nil)
+	g := c.SignUp("flag@example.com", "correct horse battery", "")
 	if g.ExpiresIn < 299 || g.ExpiresIn > 300 {
 		t.Errorf("expires_in %d, want 300 (the flag's 5m)", g.ExpiresIn)
 	}
-	claims := jwtPart(t, g.AccessToken, 1)
+	claims := testkit.JSONPart(t, g.AccessToken, 1)
 	iat, _ := claims["iat"].(float64)
 	exp, _ := claims["exp"].(float64)
 	if exp-iat != 300 {
@@ -243,21 +244,21 @@ func TestRunServeHS256(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	s := serveInProcess(t, map[string]string{"LATCHKEY_JWT_ALG": "HS256", "LATCHKEY_JWT_SECRET": strings.Repeat("k", 32)}, dbPath)
-	c := newAPI(t, s.base)
-	r := c.do("GET", "/.well-known/jwks.json", "", nil)
-	r.wantStatus(t, "jwks", http.StatusOK)
+	c := testkit.NewClient(t, s.base, nil)
+	r := c.Call("GET", "/.well-known/jwks.json", "", nil)
+	r.WantStatus(t, http.StatusOK)
 	var set struct {
 		Keys []map[string]any `json:"keys"`
 	}
-	r.decode(t, &set)
+	r.Decode(t, &set)
 	if set.Keys == nil || len(set.Keys) != 0 {
 		t.Errorf("JWKS in HS256 mode = %s, want {\"keys\": []}", r.Body)
 	}
-	g := c.signUp("hs@example.com", "correct horse battery", "")
-	if alg := jwtPart(t, g.AccessToken, 0)["alg"]; alg != "HS256" {
+	g := c.SignUp("hs@example.com", "correct horse battery", "")
+	if alg := testkit.JSONPart(t, g.AccessToken, 0)["alg"]; alg != "HS256" {
 		t.Errorf("token alg %v, want HS256", alg)
 	}
-	c.do("GET", "/api/"+g.User.ID+"/tasks", g.AccessToken, nil).wantStatus(t, "list tasks with HS256 token", http.StatusOK)
+	c.Call("GET", "/api/"+g.User.ID+"/tasks", g.AccessToken, nil).WantStatus(t, http.StatusOK)
 }
 
 var (
@@ -269,14 +270,14 @@ func TestRunServe(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	s := serveInProcess(t, nil, dbPath)
-	c := newAPI(t, s.base)
+	c := testkit.NewClient(t, s.base, nil)
 
-	c.do("GET", "/healthz", "", nil).wantStatus(t, "healthz", http.StatusOK)
-	c.do("GET", "/readyz", "", nil).wantStatus(t, "readyz", http.StatusOK)
-	c.do("GET", "/api/auth/me", "not-a-token", nil).wantProblem(t, "me with a bad token", http.StatusUnauthorized, "invalid_token")
+	c.Call("GET", "/healthz", "", nil).WantStatus(t, http.StatusOK)
+	c.Call("GET", "/readyz", "", nil).WantStatus(t, http.StatusOK)
+	c.Call("GET", "/api/auth/me", "not-a-token", nil).Problem(t, http.StatusUnauthorized, "invalid_token")
 
-	r := c.do("GET", "/metrics", "", nil)
-	r.wantStatus(t, "metrics", http.StatusOK)
+	r := c.Call("GET", "/metrics", "", nil)
+	r.WantStatus(t, http.StatusOK)
 	if !requestsRE.Match(r.Body) {
 		t.Errorf("metrics lack latchkey_http_requests_total{route=\"GET /healthz\"} after a request:\n%s", grepLines(r.Body, "latchkey_"))
 	}
@@ -364,31 +365,31 @@ func TestRunUserCreate(t *testing.T) {
 	}
 
 	s := serveInProcess(t, nil, dbPath)
-	c := newAPI(t, s.base)
-	g := c.signIn("a@example.com", pw)
+	c := testkit.NewClient(t, s.base, nil)
+	g := c.SignIn("a@example.com", pw)
 	if g.User.Email != "a@example.com" || g.User.Name != "Ada" || g.User.Role != "user" {
 		t.Errorf("signed-in user = %+v, want a@example.com, Ada, role user", g.User)
 	}
 	// The password was read without its line ending.
-	adm := c.signIn("admin@example.com", pw)
-	if adm.User.Role != "admin" || jwtPart(t, adm.AccessToken, 1)["role"] != "admin" {
-		t.Errorf("admin created with --role admin has role %q / claim %v", adm.User.Role, jwtPart(t, adm.AccessToken, 1)["role"])
+	adm := c.SignIn("admin@example.com", pw)
+	if adm.User.Role != "admin" || testkit.JSONPart(t, adm.AccessToken, 1)["role"] != "admin" {
+		t.Errorf("admin created with --role admin has role %q / claim %v", adm.User.Role, testkit.JSONPart(t, adm.AccessToken, 1)["role"])
 	}
 	// The refused creation wrote nothing.
-	c.do("POST", "/api/auth/signin", "", map[string]string{"email": "b@example.com", "password": "short"}).
-		wantProblem(t, "sign-in as the user refused for a short password", http.StatusUnauthorized, "invalid_credentials")
+	c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "b@example.com", "password": "short"}).
+		Problem(t, http.StatusUnauthorized, "invalid_credentials")
 }
 
 type jwksDoc struct {
 	Keys []map[string]any `json:"keys"`
 }
 
-func getJWKS(t *testing.T, c *api) jwksDoc {
+func getJWKS(t *testing.T, c *testkit.Client) jwksDoc {
 	t.Helper()
-	r := c.do("GET", "/.well-known/jwks.json", "", nil)
-	r.wantStatus(t, "jwks", http.StatusOK)
+	r := c.Call("GET", "/.well-known/jwks.json", "", nil)
+	r.WantStatus(t, http.StatusOK)
 	var d jwksDoc
-	r.decode(t, &d)
+	r.Decode(t, &d)
 	return d
 }
 
@@ -396,14 +397,14 @@ func TestRunKeysRotate(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	s := serveInProcess(t, nil, dbPath)
-	c := newAPI(t, s.base)
+	c := testkit.NewClient(t, s.base, nil)
 
 	before := getJWKS(t, c)
 	if len(before.Keys) != 1 {
 		t.Fatalf("JWKS before rotation has %d keys, want 1", len(before.Keys))
 	}
-	g := c.signUp("rot@example.com", "correct horse battery", "")
-	oldKid := jwtPart(t, g.AccessToken, 0)["kid"]
+	g := c.SignUp("rot@example.com", "correct horse battery", "")
+	oldKid := testkit.JSONPart(t, g.AccessToken, 0)["kid"]
 	if oldKid != before.Keys[0]["kid"] {
 		t.Fatalf("token kid %v is not the published key %v", oldKid, before.Keys[0]["kid"])
 	}
@@ -419,7 +420,7 @@ func TestRunKeysRotate(t *testing.T) {
 	newKid := m[1]
 
 	var after jwksDoc
-	took, ok := poll(2*time.Second, 20*time.Millisecond, func() bool {
+	took, ok := testkit.Poll(2*time.Second, 20*time.Millisecond, func() bool {
 		after = getJWKS(t, c)
 		return len(after.Keys) == 2
 	})
@@ -445,21 +446,21 @@ func TestRunKeysRotate(t *testing.T) {
 	}
 
 	// A token signed before the rotation still works.
-	c.do("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "before"}).
-		wantStatus(t, "create task with the pre-rotation token", http.StatusCreated)
+	c.Call("POST", "/api/"+g.User.ID+"/tasks", g.AccessToken, map[string]string{"title": "before"}).
+		WantStatus(t, http.StatusCreated)
 	// Once the new key has been published for token.Activation (so every
 	// process sharing the store has it), tokens carry the new kid.
-	g2 := c.refresh(g.RefreshToken).grant(t, "refresh after rotation", http.StatusOK)
+	g2 := c.Refresh(g.RefreshToken).Grant(t, http.StatusOK)
 	deadline := time.Now().Add(token.Activation + 3*time.Second)
-	for jwtPart(t, g2.AccessToken, 0)["kid"] != newKid {
+	for testkit.JSONPart(t, g2.AccessToken, 0)["kid"] != newKid {
 		if time.Now().After(deadline) {
 			t.Fatalf("no token with the new kid %v within %v of the rotation", newKid, token.Activation)
 		}
 		time.Sleep(250 * time.Millisecond)
-		g2 = c.refresh(g2.RefreshToken).grant(t, "refresh after rotation", http.StatusOK)
+		g2 = c.Refresh(g2.RefreshToken).Grant(t, http.StatusOK)
 	}
-	c.do("GET", "/api/"+g.User.ID+"/tasks", g2.AccessToken, nil).wantStatus(t, "list tasks with the post-rotation token", http.StatusOK)
-	c.do("GET", "/api/"+g.User.ID+"/tasks", g.AccessToken, nil).wantStatus(t, "list tasks with the pre-rotation token", http.StatusOK)
+	c.Call("GET", "/api/"+g.User.ID+"/tasks", g2.AccessToken, nil).WantStatus(t, http.StatusOK)
+	c.Call("GET", "/api/"+g.User.ID+"/tasks", g.AccessToken, nil).WantStatus(t, http.StatusOK)
 }
 
 func TestRunTokenInspect(t *testing.T) {
@@ -467,9 +468,9 @@ func TestRunTokenInspect(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "lk.db")
 	dbURL := "sqlite:" + dbPath
 	s := serveInProcess(t, nil, dbPath)
-	c := newAPI(t, s.base)
-	g := c.signUp("insp@example.com", "correct horse battery", "")
-	other := c.signIn("insp@example.com", "correct horse battery")
+	c := testkit.NewClient(t, s.base, nil)
+	g := c.SignUp("insp@example.com", "correct horse battery", "")
+	other := c.SignIn("insp@example.com", "correct horse battery")
 
 	parts := strings.Split(g.AccessToken, ".")
 	flip := func(s string, i int) string {
@@ -482,7 +483,7 @@ func TestRunTokenInspect(t *testing.T) {
 		return string(b)
 	}
 	// A payload naming another subject under the original signature.
-	claims := jwtPart(t, g.AccessToken, 1)
+	claims := testkit.JSONPart(t, g.AccessToken, 1)
 	claims["sub"] = "someone-else"
 	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustJSON(t, claims)) + "." + parts[2]
 
@@ -495,7 +496,7 @@ func TestRunTokenInspect(t *testing.T) {
 		t.Errorf("inspect a valid token: exit %d, stdout %q, stderr %q; want 0 and the subject %s", code, stdout, stderr, g.User.ID)
 	}
 
-	if r := c.do("POST", "/api/auth/signout", g.AccessToken, nil); r.Status != http.StatusNoContent {
+	if r := c.Call("POST", "/api/auth/signout", g.AccessToken, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("sign-out: %d %s", r.Status, r.Body)
 	}
 	tests := []struct {
