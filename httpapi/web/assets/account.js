@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
+import { MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
 
 // device names a user agent the way a person would ("Chrome on Linux").
 export function device(ua) {
@@ -36,7 +37,7 @@ export function renderAccount(view, ctx) {
   const othersButton = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Sign out everywhere else');
 
   const current = field({ label: 'Current password', name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
-  const next = field({ label: 'New password', name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, hint: 'Use 8 to 128 characters, not one of the most common passwords. Your other devices will be signed out.' });
+  const next = field({ label: 'New password', name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, hint: `Use ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters, not one of the most common passwords. Your other devices will be signed out.` });
   const pwLine = formError();
   const pwButton = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password');
   const pwFields = { current_password: current, new_password: next };
@@ -158,7 +159,7 @@ export function renderAccount(view, ctx) {
     const n = chars(next.input.value);
     const ok = check([
       [current, current.input.value ? null : 'Enter your current password.'],
-      [next, !next.input.value ? 'Choose a new password.' : n < 8 || n > 128 ? 'New password must be 8 to 128 characters.' : null],
+      [next, !next.input.value ? 'Choose a new password.' : n < MIN_PASSWORD_LEN || n > MAX_PASSWORD_LEN ? `New password must be ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters.` : null],
     ]);
     if (!ok) return;
     const done = busy(pwButton, 'Changing…');

@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { busy, clear, field, h, timeEl, uid } from './dom.js';
 import { clearErrors, describe, formError, showError } from './forms.js';
+import { MAX_TASK_DESC_LEN, MAX_TASK_TITLE_LEN } from './limits.js';
 
 const PAGE = 20;
 const FILTERS = [
@@ -28,8 +29,8 @@ export function renderTasks(view, ctx) {
   const items = new Map(); // task id -> { task, li }
 
   // Adding.
-  const title = field({ label: 'Title', name: 'title', maxlength: 200, required: true });
-  const description = field({ label: 'Description', name: 'description', multiline: true, rows: 2, maxlength: 2000, hint: 'Optional.' });
+  const title = field({ label: 'Title', name: 'title', maxlength: MAX_TASK_TITLE_LEN, required: true });
+  const description = field({ label: 'Description', name: 'description', multiline: true, rows: 2, maxlength: MAX_TASK_DESC_LEN, hint: 'Optional.' });
   const addLine = formError();
   const addButton = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add task');
   const addFields = { title, description };
@@ -241,8 +242,8 @@ export function renderTasks(view, ctx) {
 
   function drawEdit(id) {
     const { task } = items.get(id);
-    const t = field({ label: 'Title', name: 'title', maxlength: 200, value: task.title, required: true });
-    const d = field({ label: 'Description', name: 'description', multiline: true, rows: 3, maxlength: 2000, value: task.description || '' });
+    const t = field({ label: 'Title', name: 'title', maxlength: MAX_TASK_TITLE_LEN, value: task.title, required: true });
+    const d = field({ label: 'Description', name: 'description', multiline: true, rows: 3, maxlength: MAX_TASK_DESC_LEN, value: task.description || '' });
     const line = formError();
     const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Save');
     const cancel = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Cancel');
