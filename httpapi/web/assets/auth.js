@@ -3,8 +3,9 @@
 import * as api from './api.js';
 import { busy, field, h } from './dom.js';
 import { chars, check, clearErrors, formError, showError } from './forms.js';
+import { MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
 
-const PASSWORD_RULE = 'Use 8 to 128 characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.';
+const PASSWORD_RULE = `Use ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.`;
 
 function authFrame(view, { title, lead, flash, form, footer }) {
   view.dataset.title = title;
@@ -64,7 +65,7 @@ export function renderSignIn(view, ctx) {
 }
 
 export function renderSignUp(view, ctx) {
-  const name = field({ label: 'Name', name: 'name', autocomplete: 'name', maxlength: 100, hint: 'Optional. Shown only to you.' });
+  const name = field({ label: 'Name', name: 'name', autocomplete: 'name', maxlength: MAX_NAME_LEN, hint: 'Optional. Shown only to you.' });
   const email = field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', required: true });
   const password = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', hint: PASSWORD_RULE, required: true });
   name.input.dataset.autofocus = '';
@@ -79,9 +80,9 @@ export function renderSignUp(view, ctx) {
     const n = chars(pw);
     const addr = email.input.value.trim();
     const ok = check([
-      [name, chars(name.input.value.trim()) > 100 ? 'Name must be at most 100 characters.' : null],
+      [name, chars(name.input.value.trim()) > MAX_NAME_LEN ? `Name must be at most ${MAX_NAME_LEN} characters.` : null],
       [email, !addr ? 'Enter your email address.' : !/^[^\s@]+@[^\s@]+$/.test(addr) ? 'Enter a valid email address, like ada@example.com.' : null],
-      [password, !pw ? 'Choose a password.' : n < 8 || n > 128 ? 'Password must be 8 to 128 characters.' : null],
+      [password, !pw ? 'Choose a password.' : n < MIN_PASSWORD_LEN || n > MAX_PASSWORD_LEN ? `Password must be ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters.` : null],
     ]);
     if (!ok) return;
     const done = busy(submit, 'Creating account…');
