@@ -99,48 +99,29 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("verify: Config.Keys is required")
 	}
-	algs := []string{AlgEdDSA}
-	if len(cfg.Algorithms) > 0 {
-		algs = make([]string, 0, len(cfg.Algorithms))
-		for _, a := range cfg.Algorithms {
-			if a != AlgEdDSA && a != AlgHS256 {
-				return nil, fmt.Errorf("verify: algorithm %q not supported (only %s and %s)", a, AlgEdDSA, AlgHS256)
-			}
-			if !slices.Contains(algs, a) {
-				algs = append(algs, a)
-			}
-		}
+	algs, err := allowedAlgs(cfg.Algorithms)
+	if err != nil {
+		return nil, err
 	}
-	typ := cfg.Type
-	if typ == "" {
-		typ = DefaultType
+	typ, err := requiredType(cfg.Type)
+	if err != nil {
+		return nil, err
 	}
-	typ = trimMediaPrefix(typ)
-	if typ == "" {
-		return nil, fmt.Errorf("verify: Config.Type %q names no type", cfg.Type)
+	leeway, err := leewayOf(cfg.Leeway)
+	if err != nil {
+		return nil, err
 	}
-	leeway := cfg.Leeway
-	switch {
-	case leeway < 0:
-		return nil, fmt.Errorf("verify: Config.Leeway %v is negative", leeway)
-	case leeway > MaxLeeway:
-		return nil, fmt.Errorf("verify: Config.Leeway %v exceeds %v", leeway, MaxLeeway)
-	case leeway == 0:
-		leeway = DefaultLeeway
+	maxSize, err := nonNegative("MaxSize", cfg.MaxSize, DefaultMaxSize)
+	if err != nil {
+		return nil, err
 	}
-	maxSize := cfg.MaxSize
-	switch {
-	case maxSize < 0:
-		return nil, fmt.Errorf("verify: Config.MaxSize %d is negative", maxSize)
-	case maxSize == 0:
-		maxSize = DefaultMaxSize
-	}
-	if cfg.CacheSize < 0 {
-		return nil, fmt.Errorf("verify: Config.CacheSize %d is negative", cfg.CacheSize)
+	cacheSize, err := nonNegative("CacheSize", cfg.CacheSize, 0)
+	if err != nil {
+		return nil, err
 	}
 	var cache *tokenCache
-	if cfg.CacheSize > 0 {
-		cache = newTokenCache(cfg.CacheSize)
+	if cacheSize > 0 {
+		cache = newTokenCache(cacheSize)
 	}
 	now := cfg.Now
 	if now == nil {
@@ -167,4 +148,61 @@ func New(cfg Config) (*Verifier, error) {
 		cache:     cache,
 		now:       now,
 	}, nil
+}
+
+// allowedAlgs checks Config.Algorithms against the two supported algs and
+// drops repeats; empty means EdDSA alone.
+func allowedAlgs(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return []string{AlgEdDSA}, nil
+	}
+	algs := make([]string, 0, len(list))
+	for _, a := range list {
+		if a != AlgEdDSA && a != AlgHS256 {
+			return nil, fmt.Errorf("verify: algorithm %q not supported (only %s and %s)", a, AlgEdDSA, AlgHS256)
+		}
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs, nil
+}
+
+// requiredType is Config.Type without its optional media prefix, so that
+// the comparison in key is a plain case-insensitive one.
+func requiredType(t string) (string, error) {
+	typ := t
+	if typ == "" {
+		typ = DefaultType
+	}
+	typ = trimMediaPrefix(typ)
+	if typ == "" {
+		return "", fmt.Errorf("verify: Config.Type %q names no type", t)
+	}
+	return typ, nil
+}
+
+// leewayOf applies Config.Leeway's default and its MaxLeeway ceiling.
+func leewayOf(leeway time.Duration) (time.Duration, error) {
+	switch {
+	case leeway < 0:
+		return 0, fmt.Errorf("verify: Config.Leeway %v is negative", leeway)
+	case leeway > MaxLeeway:
+		return 0, fmt.Errorf("verify: Config.Leeway %v exceeds %v", leeway, MaxLeeway)
+	case leeway == 0:
+		return DefaultLeeway, nil
+	}
+	return leeway, nil
+}
+
+// nonNegative returns n, or def when n is zero; a negative n is an error
+// that names the Config field.
+func nonNegative(field string, n, def int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("verify: Config.%s %d is negative", field, n)
+	case n == 0:
+		return def, nil
+	}
+	return n, nil
 }
