@@ -24,9 +24,18 @@ type Claims struct {
 	Raw map[string]any
 }
 
+// claimRules are the Config options on claim values that golang-jwt has
+// no option for.
+type claimRules struct {
+	requireSID bool // Config.RequireSessionID
+	maxSub     int  // Config.MaxSubjectLength; 0 means no cap
+}
+
 // claimsOf checks what golang-jwt cannot express as options (a non-empty
-// sub, string-typed sid/role/jti) and fills Claims from verified claims.
-func claimsOf(mc jwt.MapClaims) (*Claims, *Error) {
+// sub, string-typed sid/role/jti, then the rules) and fills Claims from
+// verified claims. It is the one place claim values are judged: Verify
+// calls it on every miss, and only what it accepts is ever cached.
+func claimsOf(mc jwt.MapClaims, r claimRules) (*Claims, *Error) {
 	sub, ok := mc["sub"]
 	if !ok {
 		return nil, invalid(ReasonMissingSub, nil)
@@ -47,6 +56,14 @@ func claimsOf(mc jwt.MapClaims) (*Claims, *Error) {
 	iat, ok := optionalTime(mc, "iat")
 	if !ok {
 		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
+	}
+	// After the type checks, so that a sid of the wrong type stays
+	// malformed rather than missing.
+	if r.maxSub > 0 && len(subject) > r.maxSub {
+		return nil, invalid(ReasonSubTooLong, nil)
+	}
+	if r.requireSID && sid == "" {
+		return nil, invalid(ReasonMissingSID, nil)
 	}
 	// iss, aud and exp were validated by the parser, so these cannot fail.
 	iss, _ := mc.GetIssuer()

@@ -65,6 +65,17 @@ type Config struct {
 	// MaxSize caps the token's length in bytes, checked before any decoding.
 	// Zero means DefaultMaxSize; negative makes New fail.
 	MaxSize int
+	// RequireSessionID refuses a token whose "sid" claim is missing or
+	// empty (invalid_token, missing_sid). Latchkey's own tokens always
+	// carry one; turn it on where the session must be named, as when
+	// signing out ends it: an empty id must never reach a revocation set.
+	// Off by default, because foreign issuers often set no sid.
+	RequireSessionID bool
+	// MaxSubjectLength, when positive, refuses a "sub" longer than that
+	// many bytes (invalid_token, sub_too_long), for a service that stores
+	// the subject (as a user id, say) in a column of bounded width. Zero
+	// means no cap; negative makes New fail.
+	MaxSubjectLength int
 	// IsRevoked, when set, is asked about every otherwise valid token;
 	// true rejects it as token_revoked. It runs last so that a store is only
 	// consulted for authentic tokens.
@@ -115,6 +126,10 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxSub, err := nonNegative("MaxSubjectLength", cfg.MaxSubjectLength, 0)
+	if err != nil {
+		return nil, err
+	}
 	cacheSize, err := nonNegative("CacheSize", cfg.CacheSize, 0)
 	if err != nil {
 		return nil, err
@@ -144,6 +159,7 @@ func New(cfg Config) (*Verifier, error) {
 		typ:       typ,
 		noTypeOK:  cfg.AllowNoType,
 		maxSize:   maxSize,
+		rules:     claimRules{requireSID: cfg.RequireSessionID, maxSub: maxSub},
 		isRevoked: cfg.IsRevoked,
 		cache:     cache,
 		now:       now,

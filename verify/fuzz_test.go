@@ -21,7 +21,9 @@ var knownCodes = map[string]bool{
 // FuzzVerify feeds arbitrary strings to a verifier accepting both
 // algorithms. It must never panic, must return exactly one of claims and
 // error, the error must be an *Error with a contract code, and its text must
-// depend on code and reason only (so it cannot carry token text).
+// depend on code and reason only (so it cannot carry token text). A cached
+// verifier must answer the same, and one with RequireSessionID and
+// MaxSubjectLength the same or missing_sid/sub_too_long.
 func FuzzVerify(f *testing.F) {
 	for _, s := range []string{
 		"", "abc", "a.b.c", "..", "...", "eyJ.eyJ.", "\x00.\xff.",
@@ -30,6 +32,8 @@ func FuzzVerify(f *testing.F) {
 		mintEd(f, func(h map[string]any) { h["crit"] = []string{} }, nil),
 		mintEd(f, nil, func(c jwt.MapClaims) { c["aud"] = []any{1, "latchkey"} }),
 		mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, nil),
+		mintEd(f, nil, func(c jwt.MapClaims) { delete(c, "sid") }),
+		mintEd(f, nil, func(c jwt.MapClaims) { c["sub"] = strings.Repeat("u", 17) }),
 	} {
 		f.Add(s)
 	}
@@ -46,6 +50,9 @@ func FuzzVerify(f *testing.F) {
 	v := newVerifier(f, cfg)
 	cfg.CacheSize = 64
 	cached := newVerifier(f, cfg)
+	const maxSub = 16
+	cfg.RequireSessionID, cfg.MaxSubjectLength = true, maxSub
+	strict := newVerifier(f, cfg)
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Verify(context.Background(), token)
 		// The cache must not change any answer, on a miss or a hit.
@@ -57,6 +64,21 @@ func FuzzVerify(f *testing.F) {
 			if (cerr == nil) != (err == nil) || cerr != nil && cerr.Error() != err.Error() {
 				t.Fatalf("cached verifier: error %v, uncached %v", cerr, err)
 			}
+		}
+		// The claim options only add refusals, after every other check.
+		sc, serr := strict.Verify(context.Background(), token)
+		switch {
+		case err != nil:
+			if serr == nil || serr.Error() != err.Error() {
+				t.Fatalf("strict verifier: error %v, plain %v", serr, err)
+			}
+		case serr != nil:
+			var e *verify.Error
+			if !errors.As(serr, &e) || e.Reason != verify.ReasonMissingSID && e.Reason != verify.ReasonSubTooLong {
+				t.Fatalf("strict verifier refused a valid token with %v", serr)
+			}
+		case sc.ID != c.ID || sc.SessionID == "" || len(sc.Subject) > maxSub:
+			t.Fatalf("strict verifier accepted claims %+v", sc)
 		}
 		if (c == nil) == (err == nil) {
 			t.Fatalf("claims %v and error %v", c, err)

@@ -20,6 +20,7 @@ type Verifier struct {
 	typ       string
 	noTypeOK  bool
 	maxSize   int
+	rules     claimRules
 	isRevoked func(ctx context.Context, c *Claims) bool
 	cache     *tokenCache // nil when Config.CacheSize is 0
 	now       func() time.Time
@@ -63,7 +64,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.classify(tok, mc, err)
 	}
-	c, e := claimsOf(mc)
+	c, e := claimsOf(mc, v.rules)
 	if e != nil {
 		return nil, e
 	}
