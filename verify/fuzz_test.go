@@ -101,3 +101,61 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnverifiedIssuer feeds arbitrary strings to UnverifiedIssuer. It must
+// never panic; ok must come with a non-empty iss and only for a compact
+// token within DefaultMaxSize; it must read the payload as golang-jwt does
+// (the iss of a token ParseUnverified decodes, strictly); and whatever a
+// Verifier accepts, it must route to that Verifier's issuer.
+func FuzzUnverifiedIssuer(f *testing.F) {
+	valid := mintEd(f, nil, nil)
+	parts := strings.Split(valid, ".")
+	for _, s := range []string{
+		"", ".", "..", "...", "a.b.c", "eyJ.eyJ.", "\x00.\xff.",
+		valid,
+		mintHS(f, nil, nil),
+		mintEd(f, nil, func(c jwt.MapClaims) { c["iss"] = 7 }),
+		mintEd(f, nil, func(c jwt.MapClaims) { delete(c, "iss") }),
+		withPayload(valid, `{"iss":"a","iss":"b"}`),
+		withPayload(valid, `{"ISS":"a"}`),
+		withPayload(valid, `{"iss":"\ud800"}`),
+		withPayload(valid, "null"),
+		parts[0] + "." + parts[1] + "=." + parts[2],
+		valid + "." + parts[2],
+	} {
+		f.Add(s)
+	}
+	cfg := edConfig()
+	cfg.Algorithms = []string{verify.AlgEdDSA, verify.AlgHS256}
+	ed := cfg.Keys
+	cfg.Keys = func(ctx context.Context, kid, alg string) (any, error) {
+		if alg == verify.AlgHS256 {
+			return testSecret, nil
+		}
+		return ed(ctx, kid, alg)
+	}
+	v := newVerifier(f, cfg)
+	parser := jwt.NewParser(jwt.WithStrictDecoding())
+	f.Fuzz(func(t *testing.T, token string) {
+		iss, ok := verify.UnverifiedIssuer(token)
+		if ok != (iss != "") {
+			t.Fatalf("UnverifiedIssuer = %q, %v", iss, ok)
+		}
+		shaped := len(token) <= verify.DefaultMaxSize && strings.Count(token, ".") == 2 &&
+			strings.Trim(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") == ""
+		if ok && !shaped {
+			t.Fatalf("UnverifiedIssuer accepted the shape of %q", token)
+		}
+		if shaped {
+			mc := jwt.MapClaims{}
+			if _, _, err := parser.ParseUnverified(token, mc); err == nil {
+				if want, _ := mc["iss"].(string); iss != want {
+					t.Fatalf("UnverifiedIssuer = %q, golang-jwt reads %q", iss, want)
+				}
+			}
+		}
+		if c, err := v.Verify(context.Background(), token); err == nil && (!ok || iss != c.Issuer) {
+			t.Fatalf("Verify accepted issuer %q, UnverifiedIssuer = %q, %v", c.Issuer, iss, ok)
+		}
+	})
+}
