@@ -349,3 +349,31 @@ func benchRatio(b *testing.B, full, floor func()) {
 	b.ReportMetric(float64(fullSum)/float64(floorSum), "ratio")
 	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
 }
+
+// BenchmarkUnverifiedIssuer is the routing step a service with two issuers
+// runs before every verification; BenchmarkParseUnverifiedIssuer is what
+// httpapi ran there before, golang-jwt's ParseUnverified of the header and
+// the whole claim set.
+func BenchmarkUnverifiedIssuer(b *testing.B) {
+	tok := benchEdToken(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if iss, ok := verify.UnverifiedIssuer(tok); !ok || iss != testIssuer {
+			b.Fatalf("UnverifiedIssuer = %q, %v", iss, ok)
+		}
+	}
+}
+
+func BenchmarkParseUnverifiedIssuer(b *testing.B) {
+	tok := benchEdToken(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		mc := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(tok, mc); err != nil {
+			b.Fatal(err)
+		}
+		if iss, _ := mc.GetIssuer(); iss != testIssuer {
+			b.Fatalf("iss %q", iss)
+		}
+	}
+}

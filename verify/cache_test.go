@@ -27,6 +27,12 @@ type cacheRig struct {
 
 func newCacheRig(t *testing.T, size int) *cacheRig {
 	t.Helper()
+	return newCacheRigWith(t, size, nil)
+}
+
+// newCacheRigWith is newCacheRig with edit applied to the Config last.
+func newCacheRigWith(t *testing.T, size int, edit func(*verify.Config)) *cacheRig {
+	t.Helper()
 	r := &cacheRig{}
 	r.now.Store(testNow.UnixNano())
 	keys := verify.StaticKeys(map[string]ed25519.PublicKey{testKID: testPub})
@@ -38,6 +44,9 @@ func newCacheRig(t *testing.T, size int) *cacheRig {
 	}
 	cfg.Now = func() time.Time { return time.Unix(0, r.now.Load()).UTC() }
 	cfg.IsRevoked = func(context.Context, *verify.Claims) bool { return r.revoked.Load() }
+	if edit != nil {
+		edit(&cfg)
+	}
 	r.v = newVerifier(t, cfg)
 	return r
 }
@@ -164,6 +173,47 @@ func TestCacheRevokedTokenNotCached(t *testing.T) {
 	wantCode(t, err, verify.CodeTokenRevoked, verify.ReasonRevoked)
 	if got := verify.CacheLen(r.v); got != 0 {
 		t.Fatalf("cache holds %d entries after a refusal, want 0", got)
+	}
+}
+
+// RequireSessionID and MaxSubjectLength refuse a token every time, each
+// with a full verification: only a token that passed them is cached.
+func TestCacheKeepsClaimRules(t *testing.T) {
+	r := newCacheRigWith(t, 16, func(c *verify.Config) {
+		c.RequireSessionID = true
+		c.MaxSubjectLength = 8
+	})
+	tests := []struct {
+		name   string
+		token  string
+		reason string
+	}{
+		{"no sid", mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }), verify.ReasonMissingSID},
+		{"empty sid", mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = "" }), verify.ReasonMissingSID},
+		{"sub over the cap", mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = "user-1234" }), verify.ReasonSubTooLong},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 3 {
+				_, n, err := r.verifyCounting(tc.token)
+				wantCode(t, err, verify.CodeInvalidToken, tc.reason)
+				if n != 1 {
+					t.Fatalf("refusal made %d key lookups, want 1 (a full verification)", n)
+				}
+			}
+			if got := verify.CacheLen(r.v); got != 0 {
+				t.Fatalf("cache holds %d entries after refusals, want 0", got)
+			}
+		})
+	}
+	ok := mintEd(t, nil, nil)
+	for range 2 {
+		if _, _, err := r.verifyCounting(ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := verify.CacheLen(r.v); got != 1 {
+		t.Fatalf("cache holds %d entries, want 1 (the token that passed)", got)
 	}
 }
 

@@ -35,6 +35,8 @@ const (
 	ReasonNotYetValid    = "not_yet_valid"   // nbf in the future beyond the leeway
 	ReasonMissingExp     = "missing_exp"     // no exp claim
 	ReasonMissingSub     = "missing_sub"     // no sub claim, or an empty one
+	ReasonSubTooLong     = "sub_too_long"    // sub longer than Config.MaxSubjectLength
+	ReasonMissingSID     = "missing_sid"     // no sid claim, or an empty one, with Config.RequireSessionID
 	ReasonRevoked        = "revoked"         // Config.IsRevoked said so
 	ReasonInvalid        = "invalid"         // anything not classified above
 )
@@ -98,6 +100,10 @@ func (e *Error) Description() string {
 		return "access token has no expiry"
 	case ReasonMissingSub:
 		return "access token has no subject"
+	case ReasonSubTooLong:
+		return "access token subject too long"
+	case ReasonMissingSID:
+		return "access token names no session"
 	case ReasonRevoked:
 		return "access token revoked"
 	}

@@ -318,3 +318,55 @@ func ExampleConfig_cacheSize() {
 	// true
 	// token_revoked
 }
+
+// A service accepting tokens from two issuers routes each token by its
+// unverified iss; the chosen Verifier then checks everything, so a token
+// naming the other issuer is refused, never accepted.
+func ExampleUnverifiedIssuer() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	own, err := verify.New(verify.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "latchkey",
+		Keys:     verify.StaticKeys(map[string]ed25519.PublicKey{"k1": priv.Public().(ed25519.PublicKey)}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	partner, err := verify.New(verify.Config{
+		Issuer:     "https://partner.example.com",
+		Audience:   "latchkey",
+		Algorithms: []string{verify.AlgHS256},
+		Keys:       verify.HMACSecret([]byte("the partner's secret of 32 bytes")),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifyAny := func(ctx context.Context, token string) (*verify.Claims, error) {
+		v := own // also answers tokens that name no issuer, with the right reason
+		if iss, ok := verify.UnverifiedIssuer(token); ok && iss == "https://partner.example.com" {
+			v = partner
+		}
+		return v.Verify(ctx, token)
+	}
+
+	c, err := verifyAny(context.Background(), exampleToken(priv, "k1"))
+	fmt.Println(c.Issuer, err)
+
+	// Our own key, but the token names the partner: the partner's verifier
+	// takes HS256 only.
+	forged := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+		"iss": "https://partner.example.com", "aud": "latchkey", "sub": "admin",
+		"exp": time.Now().Add(time.Minute).Unix(),
+	})
+	forged.Header["typ"] = "at+jwt"
+	s, _ := forged.SignedString(priv)
+	_, err = verifyAny(context.Background(), s)
+	fmt.Println(err.(*verify.Error).Reason)
+
+	_, err = verifyAny(context.Background(), "not a token")
+	fmt.Println(err.(*verify.Error).Reason)
+	// Output:
+	// https://auth.example.com <nil>
+	// bad_alg
+	// malformed
+}

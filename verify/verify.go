@@ -4,145 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
-
-// Algorithm names as they appear in the JWS "alg" header. Only these two are
-// supported: EdDSA for Latchkey's own keys and JWKS issuers, HS256 for the
-// shared-secret mode. RSA and ECDSA are left out on purpose, so that no
-// configuration can open the door to algorithm confusion.
-const (
-	AlgEdDSA = "EdDSA"
-	AlgHS256 = "HS256"
-)
-
-// Defaults and limits for Config.
-const (
-	// DefaultType is the "typ" of access tokens (RFC 9068), which keeps an
-	// ID token or any other JWT signed by the same key from being accepted.
-	DefaultType = "at+jwt"
-	// DefaultLeeway is the clock skew tolerated on exp and nbf.
-	DefaultLeeway = 30 * time.Second
-	// MaxLeeway is the contract's ceiling on clock skew; more would quietly
-	// extend every token's life.
-	MaxLeeway = 30 * time.Second
-	// DefaultMaxSize comfortably fits a Latchkey token (about 400 bytes)
-	// while keeping hostile input cheap to refuse.
-	DefaultMaxSize = 8192
-)
-
-// Claims is a verified access token's content. Treat it as read-only,
-// Raw and Audience included: with Config.CacheSize set, every verification
-// of the same token returns the same *Claims, shared between goroutines.
-type Claims struct {
-	Subject   string    // sub: the user's id
-	SessionID string    // sid: may be empty for foreign issuers
-	Role      string    // role: "user" or "admin" for Latchkey tokens
-	Issuer    string    // iss
-	Audience  []string  // aud, always as a list
-	ID        string    // jti
-	IssuedAt  time.Time // iat in UTC; zero when absent
-	ExpiresAt time.Time // exp in UTC
-	// Raw holds every claim as decoded from JSON (numbers are float64), for
-	// callers that need a claim this struct does not name.
-	Raw map[string]any
-}
-
-// KeyFunc returns the verification key for a token's "kid" and "alg"
-// headers: an ed25519.PublicKey for EdDSA, a []byte secret for HS256. It is
-// only called for an allowed alg, and before the signature is checked, so it
-// must treat kid as untrusted input. For an unknown kid it returns an error
-// wrapping ErrUnknownKey; any other error is reported as key_unavailable.
-type KeyFunc func(ctx context.Context, kid, alg string) (any, error)
-
-// ErrUnknownKey is what a KeyFunc wraps when it has no key for the kid, so
-// that the verifier can tell "unknown_kid" from an unreachable key store.
-var ErrUnknownKey = errors.New("verify: unknown key")
-
-// StaticKeys is a KeyFunc serving a fixed set of Ed25519 public keys by kid.
-// The map and keys are copied, so later changes by the caller have no effect.
-func StaticKeys(keys map[string]ed25519.PublicKey) KeyFunc {
-	// Stored as any so that returning a key does not allocate per call.
-	m := make(map[string]any, len(keys))
-	for kid, k := range keys {
-		m[kid] = slices.Clone(k)
-	}
-	return func(_ context.Context, kid, _ string) (any, error) {
-		if k, ok := m[kid]; ok {
-			return k, nil
-		}
-		return nil, ErrUnknownKey
-	}
-}
-
-// HMACSecret is a KeyFunc for the shared-secret mode: one secret, whatever
-// the kid. The secret is copied. An empty secret makes every token fail with
-// bad_key rather than verify against an all-zero HMAC key.
-func HMACSecret(secret []byte) KeyFunc {
-	var s any = slices.Clone(secret) // boxed once, not per call
-	return func(context.Context, string, string) (any, error) {
-		return s, nil
-	}
-}
-
-// Config describes what a Verifier accepts. Zero values pick the documented
-// defaults; Issuer, Audience and Keys have none, because guessing them would
-// accept tokens meant for someone else.
-type Config struct {
-	// Issuer must equal the token's iss exactly.
-	Issuer string
-	// Audience must be the token's aud, or one element of it when aud is an
-	// array.
-	Audience string
-	// Algorithms is the allow-list of alg values: "EdDSA" (the default) and
-	// "HS256" are the only ones New accepts.
-	Algorithms []string
-	// Keys supplies verification keys.
-	Keys KeyFunc
-	// Type is the required "typ" header, compared case-insensitively with an
-	// optional "application/" prefix on either side (RFC 7515 §4.1.9).
-	// Default DefaultType.
-	Type string
-	// AllowNoType also accepts tokens that carry no "typ" header at all, for
-	// issuers that set none (Better Auth's JWT plugin, for one). A "typ"
-	// that is present must still be Type, so a token explicitly typed as
-	// something else (an ID token, a logout token) stays refused. Turn it on
-	// only for such an issuer: without a type, any JWT its keys sign for
-	// this issuer and audience passes as an access token.
-	AllowNoType bool
-	// Leeway is the clock skew allowed on exp and nbf: zero means
-	// DefaultLeeway; negative or above MaxLeeway makes New fail.
-	Leeway time.Duration
-	// MaxSize caps the token's length in bytes, checked before any decoding.
-	// Zero means DefaultMaxSize; negative makes New fail.
-	MaxSize int
-	// IsRevoked, when set, is asked about every otherwise valid token;
-	// true rejects it as token_revoked. It runs last so that a store is only
-	// consulted for authentic tokens.
-	IsRevoked func(ctx context.Context, c *Claims) bool
-	// CacheSize, when positive, keeps up to that many verified tokens in
-	// memory, so that verifying the same token again costs a SHA-256 and a
-	// map lookup instead of a signature check. Entries are keyed by the
-	// token's SHA-256 (the token itself is never kept) and end at the
-	// token's exp: from then on the token is verified afresh, and refused
-	// once past the leeway. IsRevoked is still asked on every hit. When the
-	// cache is full, a new entry replaces a random one. Each entry holds the
-	// token's Claims, about 1 KB for a Latchkey token. Zero turns the cache
-	// off; negative makes New fail.
-	//
-	// A hit does not consult Keys: a key withdrawn before its tokens expire
-	// keeps accepting those already cached until their exp. Leave the cache
-	// off where a key must stop working at once.
-	CacheSize int
-	// Now replaces time.Now, for tests.
-	Now func() time.Time
-}
 
 // Verifier checks access tokens against one Config. It is safe for
 // concurrent use.
@@ -153,91 +20,10 @@ type Verifier struct {
 	typ       string
 	noTypeOK  bool
 	maxSize   int
+	rules     claimRules
 	isRevoked func(ctx context.Context, c *Claims) bool
 	cache     *tokenCache // nil when Config.CacheSize is 0
 	now       func() time.Time
-}
-
-// New validates cfg and returns a Verifier. A configuration mistake is an
-// error here rather than a silently weaker verifier.
-func New(cfg Config) (*Verifier, error) {
-	if cfg.Issuer == "" {
-		return nil, errors.New("verify: Config.Issuer is required")
-	}
-	if cfg.Audience == "" {
-		return nil, errors.New("verify: Config.Audience is required")
-	}
-	if cfg.Keys == nil {
-		return nil, errors.New("verify: Config.Keys is required")
-	}
-	algs := []string{AlgEdDSA}
-	if len(cfg.Algorithms) > 0 {
-		algs = make([]string, 0, len(cfg.Algorithms))
-		for _, a := range cfg.Algorithms {
-			if a != AlgEdDSA && a != AlgHS256 {
-				return nil, fmt.Errorf("verify: algorithm %q not supported (only %s and %s)", a, AlgEdDSA, AlgHS256)
-			}
-			if !slices.Contains(algs, a) {
-				algs = append(algs, a)
-			}
-		}
-	}
-	typ := cfg.Type
-	if typ == "" {
-		typ = DefaultType
-	}
-	typ = trimMediaPrefix(typ)
-	if typ == "" {
-		return nil, fmt.Errorf("verify: Config.Type %q names no type", cfg.Type)
-	}
-	leeway := cfg.Leeway
-	switch {
-	case leeway < 0:
-		return nil, fmt.Errorf("verify: Config.Leeway %v is negative", leeway)
-	case leeway > MaxLeeway:
-		return nil, fmt.Errorf("verify: Config.Leeway %v exceeds %v", leeway, MaxLeeway)
-	case leeway == 0:
-		leeway = DefaultLeeway
-	}
-	maxSize := cfg.MaxSize
-	switch {
-	case maxSize < 0:
-		return nil, fmt.Errorf("verify: Config.MaxSize %d is negative", maxSize)
-	case maxSize == 0:
-		maxSize = DefaultMaxSize
-	}
-	if cfg.CacheSize < 0 {
-		return nil, fmt.Errorf("verify: Config.CacheSize %d is negative", cfg.CacheSize)
-	}
-	var cache *tokenCache
-	if cfg.CacheSize > 0 {
-		cache = newTokenCache(cfg.CacheSize)
-	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Verifier{
-		parser: jwt.NewParser(
-			jwt.WithValidMethods(algs),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuer(cfg.Issuer),
-			jwt.WithAudience(cfg.Audience),
-			jwt.WithLeeway(leeway),
-			jwt.WithTimeFunc(now),
-			// Non-canonical base64 would let one signed token have many
-			// spellings, which defeats token-string deduplication and caches.
-			jwt.WithStrictDecoding(),
-		),
-		algs:      algs,
-		keys:      cfg.Keys,
-		typ:       typ,
-		noTypeOK:  cfg.AllowNoType,
-		maxSize:   maxSize,
-		isRevoked: cfg.IsRevoked,
-		cache:     cache,
-		now:       now,
-	}, nil
 }
 
 // Verify checks token and returns its claims. Every failure is an *Error
@@ -278,7 +64,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.classify(tok, mc, err)
 	}
-	c, e := claimsOf(mc)
+	c, e := claimsOf(mc, v.rules)
 	if e != nil {
 		return nil, e
 	}
@@ -400,76 +186,6 @@ func classifyClaims(mc jwt.MapClaims, err error) *Error {
 		return &Error{Code: CodeTokenExpired, Reason: ReasonExpired, Err: err}
 	}
 	return invalid(ReasonInvalid, err)
-}
-
-// claimsOf checks what golang-jwt cannot express as options (a non-empty
-// sub, string-typed sid/role/jti) and fills Claims from verified claims.
-func claimsOf(mc jwt.MapClaims) (*Claims, *Error) {
-	sub, ok := mc["sub"]
-	if !ok {
-		return nil, invalid(ReasonMissingSub, nil)
-	}
-	subject, ok := sub.(string)
-	if !ok {
-		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
-	}
-	if subject == "" {
-		return nil, invalid(ReasonMissingSub, nil)
-	}
-	sid, ok1 := optionalString(mc, "sid")
-	role, ok2 := optionalString(mc, "role")
-	jti, ok3 := optionalString(mc, "jti")
-	if !ok1 || !ok2 || !ok3 {
-		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
-	}
-	iat, ok := optionalTime(mc, "iat")
-	if !ok {
-		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
-	}
-	// iss, aud and exp were validated by the parser, so these cannot fail.
-	iss, _ := mc.GetIssuer()
-	aud, _ := mc.GetAudience()
-	exp, _ := optionalTime(mc, "exp")
-	return &Claims{
-		Subject:   subject,
-		SessionID: sid,
-		Role:      role,
-		Issuer:    iss,
-		Audience:  aud,
-		ID:        jti,
-		IssuedAt:  iat,
-		ExpiresAt: exp,
-		Raw:       mc,
-	}, nil
-}
-
-// optionalString reports false only for a present claim that is not a string.
-func optionalString(mc jwt.MapClaims, name string) (string, bool) {
-	raw, ok := mc[name]
-	if !ok {
-		return "", true
-	}
-	s, ok := raw.(string)
-	return s, ok
-}
-
-// optionalTime converts a NumericDate claim the way golang-jwt's validator
-// read it (float64 seconds, truncated to jwt.TimePrecision), without its
-// per-call allocation. It reports false only for a present non-number.
-func optionalTime(mc jwt.MapClaims, name string) (time.Time, bool) {
-	raw, ok := mc[name]
-	if !ok {
-		return time.Time{}, true
-	}
-	f, ok := raw.(float64)
-	if !ok {
-		return time.Time{}, false
-	}
-	if f == 0 {
-		return time.Time{}, true // golang-jwt treats 0 as absent
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(jwt.TimePrecision).UTC(), true
 }
 
 // trimMediaPrefix drops a leading "application/" (any case), since RFC 7515

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -191,6 +192,12 @@ func TestVerifyRejects(t *testing.T) {
 	noTypeCfg.AllowNoType = true
 	emptySecret := hsConfig()
 	emptySecret.Keys = verify.HMACSecret(nil)
+	sidCfg := edConfig()
+	sidCfg.RequireSessionID = true
+	subCapCfg := edConfig()
+	subCapCfg.MaxSubjectLength = len("user-1") - 1
+	sub255Cfg := edConfig()
+	sub255Cfg.MaxSubjectLength = 255
 
 	tests := []struct {
 		name   string
@@ -327,6 +334,48 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "non-numeric iat", token: mintEd(t, nil, func(c jwt.MapClaims) { c["iat"] = "now" }),
 			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 
+		// Config.RequireSessionID.
+		{name: "sid required, missing", cfg: sidCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
+		{name: "sid required, empty", cfg: sidCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = "" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
+		{name: "sid required, null", cfg: sidCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = nil }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "sid required, non-string", cfg: sidCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = 0 }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "sid required, only in the header", cfg: sidCfg, token: mintEd(t, func(h map[string]any) { h["sid"] = "session-1" },
+			func(c jwt.MapClaims) { delete(c, "sid") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
+		{name: "sid required, added by tampering", cfg: sidCfg,
+			token: tamper(t, mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }), func(c jwt.MapClaims) { c["sid"] = "session-1" }),
+			code:  verify.CodeInvalidToken, reason: verify.ReasonBadSignature},
+		{name: "sid required, no sid and wrong aud reports the aud", cfg: sidCfg,
+			token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid"); c["aud"] = "another-api" }),
+			code:  verify.CodeInvalidToken, reason: verify.ReasonBadAudience},
+		{name: "sid required, revoked store not asked first", cfg: func() verify.Config {
+			c := sidCfg
+			c.IsRevoked = func(context.Context, *verify.Claims) bool { return true }
+			return c
+		}(), token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
+
+		// Config.MaxSubjectLength.
+		{name: "sub one byte over the cap", cfg: subCapCfg, token: valid,
+			code: verify.CodeInvalidToken, reason: verify.ReasonSubTooLong},
+		{name: "sub over the cap in bytes, not in runes", cfg: subCapCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = "ééé" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonSubTooLong},
+		{name: "sub of 256 bytes with a cap of 255", cfg: sub255Cfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = strings.Repeat("a", 256) }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonSubTooLong},
+		{name: "sub capped, still missing", cfg: subCapCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sub") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSub},
+		{name: "sub capped, long and not a string", cfg: subCapCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = 1234567 }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "sub capped, long sub and wrong iss reports the iss", cfg: sub255Cfg,
+			token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = strings.Repeat("a", 300); c["iss"] = "https://evil.example" }),
+			code:  verify.CodeInvalidToken, reason: verify.ReasonBadIssuer},
+		{name: "sub capped, shortened by tampering", cfg: subCapCfg, token: tamper(t, valid, func(c jwt.MapClaims) { c["sub"] = "u" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonBadSignature},
+
 		// Shape.
 		{name: "oversized 100 KB", token: valid + strings.Repeat("A", 100<<10),
 			code: verify.CodeInvalidToken, reason: verify.ReasonOversized},
@@ -392,6 +441,11 @@ func TestVerifyAccepts(t *testing.T) {
 	noType.AllowNoType = true
 	noTypeJWT := noType
 	noTypeJWT.Type = "JWT"
+	sidCfg := edConfig()
+	sidCfg.RequireSessionID = true
+	subCapCfg := edConfig()
+	subCapCfg.MaxSubjectLength = len("user-1")
+	long := strings.Repeat("s", 4000)
 
 	tests := []struct {
 		name  string
@@ -426,6 +480,12 @@ func TestVerifyAccepts(t *testing.T) {
 			h["jku"] = "https://attacker.example/jwks.json"
 			h["jwk"] = map[string]any{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(attackerPub)}
 		}, nil)},
+		{name: "sid required, sid present", cfg: sidCfg, token: mintEd(t, nil, nil)},
+		{name: "sid required, HS256", cfg: func() verify.Config { c := hsConfig(); c.RequireSessionID = true; return c }(), token: mintHS(t, nil, nil)},
+		{name: "sub exactly at the cap", cfg: subCapCfg, token: mintEd(t, nil, nil)},
+		{name: "sub at the cap in multi-byte runes", cfg: subCapCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = "ééé" }), sub: "ééé"},
+		{name: "no sub cap by default", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = long }), sub: long},
+		{name: "sid not required by default", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = "" })},
 		{name: "exactly MaxSize", cfg: func() verify.Config { c := edConfig(); c.MaxSize = len(mintEd(t, nil, nil)); return c }(), token: mintEd(t, nil, nil)},
 	}
 	for _, tc := range tests {
@@ -435,8 +495,8 @@ func TestVerifyAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v (%v)", err, errors.Unwrap(err))
 			}
-			if c.Subject != "user-1" {
-				t.Errorf("Subject = %q", c.Subject)
+			if want := cmp.Or(tc.sub, "user-1"); c.Subject != want {
+				t.Errorf("Subject = %q, want %q", c.Subject, want)
 			}
 		})
 	}
@@ -581,6 +641,8 @@ func TestNewConfigErrors(t *testing.T) {
 		{"alg HS512", func(c *verify.Config) { c.Algorithms = []string{"HS512"} }},
 		{"negative max size", func(c *verify.Config) { c.MaxSize = -1 }},
 		{"type only a prefix", func(c *verify.Config) { c.Type = "application/" }},
+		{"negative max subject length", func(c *verify.Config) { c.MaxSubjectLength = -1 }},
+		{"negative cache size", func(c *verify.Config) { c.CacheSize = -1 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -600,6 +662,8 @@ func TestNewConfigErrors(t *testing.T) {
 		func(c *verify.Config) { c.Leeway = time.Second },
 		func(c *verify.Config) { c.Algorithms = []string{"HS256", "EdDSA", "HS256"} },
 		func(c *verify.Config) { c.MaxSize = 1 << 20 },
+		func(c *verify.Config) { c.MaxSubjectLength = 255 },
+		func(c *verify.Config) { c.MaxSubjectLength = 1; c.RequireSessionID = true },
 	} {
 		cfg := edConfig()
 		ok(&cfg)
