@@ -15,13 +15,10 @@ const (
 )
 
 // SignOut revokes the caller's session (local), every other one (others)
-// or all of them (global).
+// or all of them (global). sid is never empty: Latchkey's verifier refuses
+// a token without one (verify's RequireSessionID), and a refresh token
+// always names its session.
 func (s *Service) SignOut(ctx context.Context, userID, sid, scope string, c Client) error {
-	if userID == "" || sid == "" {
-		// A token without a session (a foreign issuer's) has nothing to end;
-		// an empty id must never reach the revocation set.
-		return latchkey.Errorf(latchkey.EINVALIDTOKEN, "the token names no session")
-	}
 	now := s.now()
 	ev := event(latchkey.AuditSignout, c)
 	ev.UserID, ev.SessionID, ev.Reason = userID, sid, "scope="+cmp.Or(scope, ScopeLocal)

@@ -92,6 +92,9 @@ func TestTokenRejections(t *testing.T) {
 		{"future nbf", sign(jwt.SigningMethodEdDSA, priv, with("nbf", now.Add(time.Minute).Unix()), nil), "invalid_token", "not_yet_valid"},
 		{"missing exp", sign(jwt.SigningMethodEdDSA, priv, with("exp", nil), nil), "invalid_token", "missing_exp"},
 		{"missing sub", sign(jwt.SigningMethodEdDSA, priv, with("sub", nil), nil), "invalid_token", "missing_sub"},
+		// A token naming no session could never be revoked.
+		{"missing sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", nil), nil), "invalid_token", "missing_sid"},
+		{"empty sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", ""), nil), "invalid_token", "missing_sid"},
 		{"unknown crit", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"crit": []string{"exp"}}), "invalid_token", "crit"},
 		{"oversized", sign(jwt.SigningMethodEdDSA, priv, with("pad", strings.Repeat("p", 9000)), nil), "invalid_token", "oversized"},
 		{"100 KB of garbage", strings.Repeat("A", 100_000), "invalid_token", "oversized"},

@@ -110,6 +110,8 @@ func TestTrustedIssuer(t *testing.T) {
 		{"another audience", f.token(t, "ba-user-1", func(c jwt.MapClaims) { c["aud"] = "someone-else" }), "invalid_token"},
 		{"expired", f.token(t, "ba-user-1", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "token_expired"},
 		{"unknown key", other.token(t, "ba-user-1", nil), "invalid_token"},
+		// The subject becomes a user id: longer than 255 bytes is refused.
+		{"subject over 255 bytes", f.token(t, strings.Repeat("s", 256), nil), "invalid_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.Do(req{Method: "GET", Path: "/api/ba-user-1/tasks", Bearer: tc.token}).Problem(t, 401, tc.code)

@@ -125,8 +125,11 @@ func (a *App) build(ctx context.Context) error {
 		Algorithms: []string{cfg.JWTAlg},
 		Keys:       keys,
 		Leeway:     Leeway(cfg.AccessTTL),
-		CacheSize:  verifiedCache,
-		Now:        cfg.Now,
+		// Every token Latchkey issues names its session, and one that
+		// names none could never be revoked.
+		RequireSessionID: true,
+		CacheSize:        verifiedCache,
+		Now:              cfg.Now,
 		IsRevoked: func(_ context.Context, c *verify.Claims) bool {
 			return a.Revoked.Revoked(c.SessionID)
 		},

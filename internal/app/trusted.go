@@ -6,6 +6,10 @@ import (
 	"github.com/latchkey/latchkey/verify"
 )
 
+// maxExternalSubject caps the sub of the trusted issuer's tokens, which
+// becomes the id of a user: an id, not a place to store data.
+const maxExternalSubject = 255
+
 // trustedVerifier builds the verifier of the trusted external issuer, when
 // one is configured: its JWKS (fetched, cached, refreshed in the
 // background until ctx ends or stop is called, re-fetched on an unknown
@@ -17,7 +21,11 @@ func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop fun
 	if cfg.TrustedIssuer == "" {
 		return nil, stop, nil
 	}
-	vc := verify.Config{Issuer: cfg.TrustedIssuer, Audience: cfg.TrustedAud, AllowNoType: true, Now: cfg.Now}
+	vc := verify.Config{
+		Issuer: cfg.TrustedIssuer, Audience: cfg.TrustedAud, AllowNoType: true, Now: cfg.Now,
+		// The subject becomes a user id (auth's ExternalUser).
+		MaxSubjectLength: maxExternalSubject,
+	}
 	if cfg.TrustedSecret != "" {
 		vc.Algorithms, vc.Keys = []string{verify.AlgHS256}, verify.HMACSecret([]byte(cfg.TrustedSecret))
 	} else {
