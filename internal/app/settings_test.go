@@ -9,17 +9,27 @@ import (
 	"github.com/latchkey/latchkey/internal/app"
 )
 
-// TestREADMEConfiguration: the README's configuration table lists exactly
-// the settings of app.Settings, each with its default, so that the two
-// cannot drift. A row may name several settings that share a default.
-func TestREADMEConfiguration(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+// TestDocumentedConfiguration: the configuration tables of the README and
+// of the contract (docs/api.md) list exactly the settings of app.Settings,
+// each with its default, so that they cannot drift. A row may name several
+// settings that share a default.
+func TestDocumentedConfiguration(t *testing.T) {
+	for _, doc := range []struct{ file, heading string }{
+		{"../../README.md", "## Configuration"},
+		{"../../docs/api.md", "## Command line and configuration"},
+	} {
+		t.Run(doc.file, func(t *testing.T) { checkConfigTable(t, doc.file, doc.heading) })
+	}
+}
+
+func checkConfigTable(t *testing.T, file, heading string) {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## Configuration\n")
+	_, section, ok := strings.Cut(string(b), "\n"+heading+"\n")
 	if !ok {
-		t.Fatal("README has no ## Configuration section")
+		t.Fatalf("no %s section", heading)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	envRE := regexp.MustCompile("`(LATCHKEY_[A-Z0-9_]+)`")
@@ -32,7 +42,7 @@ func TestREADMEConfiguration(t *testing.T) {
 		def := strings.Trim(strings.TrimSpace(cells[2]), "`")
 		for _, m := range envRE.FindAllStringSubmatch(cells[1], -1) {
 			if _, dup := documented[m[1]]; dup {
-				t.Errorf("README lists %s twice", m[1])
+				t.Errorf("%s lists %s twice", file, m[1])
 			}
 			documented[m[1]] = def
 		}
@@ -41,14 +51,14 @@ func TestREADMEConfiguration(t *testing.T) {
 		def, ok := documented[s.Env]
 		switch {
 		case !ok:
-			t.Errorf("README's configuration table lacks %s", s.Env)
+			t.Errorf("%s: the configuration table lacks %s", file, s.Env)
 		case def != s.Default:
-			t.Errorf("README gives %s the default %q, the code %q", s.Env, def, s.Default)
+			t.Errorf("%s gives %s the default %q, the code %q", file, s.Env, def, s.Default)
 		}
 		delete(documented, s.Env)
 	}
 	for env := range documented {
-		t.Errorf("README documents %s, which is no setting", env)
+		t.Errorf("%s documents %s, which is no setting", file, env)
 	}
 }
 
