@@ -213,6 +213,13 @@ func AssertNoSecrets(t testing.TB, log string, secrets ...string) {
 // HTTPS with it; Start's client trusts it.
 func SelfSignedTLS(t testing.TB, cfg *app.Config) {
 	t.Helper()
+	cfg.TLSCert, cfg.TLSKey, _ = TestCert(t)
+}
+
+// TestCert writes a self-signed certificate for 127.0.0.1, valid for a
+// day, and its key, and returns their paths and a pool trusting it.
+func TestCert(t testing.TB) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -235,13 +242,14 @@ func SelfSignedTLS(t testing.TB, cfg *app.Config) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(cfg.TLSCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg.TLSKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return certPath, keyPath, certPool(t, certPath)
 }
 
 // NewApp builds cfg through internal/app without starting or serving it,
