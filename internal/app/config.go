@@ -191,11 +191,3 @@ func (c *Config) Database() string {
 	}
 	return "postgres://" + u.Host + u.Path
 }
-
-// now is Config.Now, or time.Now.
-func (c *Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
