@@ -8,6 +8,7 @@ fuzztime=${FUZZTIME:-15s}
 
 targets=(
 	"./verify FuzzVerify"
+	"./verify FuzzUnverifiedIssuer"
 	"./httpapi FuzzDecode"
 	"./httpapi FuzzRequestBodies"
 	"./httpapi FuzzCrossSite"
