@@ -28,10 +28,14 @@ func NewRevocations(retain time.Duration) *Revocations {
 	return &Revocations{Retain: retain, now: time.Now, revoked: make(map[string]time.Time)}
 }
 
-// Add marks sessions as revoked at.
+// Add marks sessions as revoked at. An empty id is never added: it would
+// revoke every token that names no session.
 func (r *Revocations) Add(at time.Time, ids ...string) {
 	r.mu.Lock()
 	for _, id := range ids {
+		if id == "" {
+			continue
+		}
 		if _, ok := r.revoked[id]; !ok {
 			r.revoked[id] = at
 		}

@@ -133,3 +133,13 @@ func TestPruneSessionsLoop(t *testing.T) {
 		t.Fatalf("live session pruned: %v", err)
 	}
 }
+
+// TestRevocationsNeverEmpty: an empty session id is never added, since it
+// would revoke every token that names no session.
+func TestRevocationsNeverEmpty(t *testing.T) {
+	r := auth.NewRevocations(time.Hour)
+	r.Add(time.Now(), "", "s1")
+	if r.Revoked("") || !r.Revoked("s1") || r.Len() != 1 {
+		t.Fatalf("after Add(\"\", \"s1\"): Revoked(\"\")=%t Revoked(s1)=%t Len=%d", r.Revoked(""), r.Revoked("s1"), r.Len())
+	}
+}

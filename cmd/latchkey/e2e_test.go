@@ -272,8 +272,8 @@ func TestE2EWalk(t *testing.T) {
 	if ck := refreshCookieOf(r); ck == nil || ck.Value != "" || ck.MaxAge >= 0 {
 		t.Errorf("sign-out Set-Cookie %q, want latchkey_refresh cleared", r.Header.Values("Set-Cookie"))
 	}
-	for _, at := range map[string]string{"sign-up": g.AccessToken, "refreshed": g2.AccessToken, "tab A": tabA.AccessToken} {
-		c.Call("GET", tasks, at, nil).Problem(t, http.StatusUnauthorized, "token_revoked")
+	for name, at := range map[string]string{"sign-up": g.AccessToken, "refreshed": g2.AccessToken, "tab A": tabA.AccessToken} {
+		c.Call("GET", tasks, at, nil).Labeled(name+" access token after sign-out").Problem(t, http.StatusUnauthorized, "token_revoked")
 	}
 	c.Refresh(tabA.RefreshToken).Problem(t, http.StatusUnauthorized, "token_revoked")
 

@@ -36,6 +36,10 @@ func (a *App) newHTTPServer(ctx context.Context) *http.Server {
 // then lets in-flight requests finish. Start must have run. It logs the
 // line "listening" with the address once it accepts connections.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if a.handler == nil {
+		// A nil Handler would be http.DefaultServeMux.
+		return errors.New("app: Serve before Start")
+	}
 	srv := a.newHTTPServer(ctx)
 	a.logListening(ln)
 	errc := make(chan error, 1)

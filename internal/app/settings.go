@@ -44,10 +44,7 @@ var Commands = []string{"serve", "migrate", "user create", "user disable", "keys
 // tool and the servers it runs beside agree (token inspect verifies with
 // them; migrate refuses what serve would). What only a listening server
 // uses is serve's alone.
-var (
-	allCommands = Commands
-	serveOnly   = []string{"serve"}
-)
+var serveOnly = []string{"serve"}
 
 // Settings is the configuration table, in the order --help lists it.
 var Settings = []Setting{
@@ -58,24 +55,24 @@ var Settings = []Setting{
 		c.Addr = v
 		return nil
 	}},
-	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://...", allCommands, parseDatabaseURL},
-	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://...", Commands, parseDatabaseURL},
+	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens", Commands, func(c *Config, v string) error {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%q is not an http(s) URL", v)
 		}
 		c.Issuer = v
 		return nil
 	}},
-	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", Commands, func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
 		}
 		c.Audience = v
 		return nil
 	}},
-	{"LATCHKEY_ACCESS_TTL", "15m", "access token lifetime (Go duration)", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.AccessTTL })},
-	{"LATCHKEY_REFRESH_TTL", "720h", "refresh token lifetime, counted afresh at each rotation", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.RefreshTTL })},
-	{"LATCHKEY_REFRESH_GRACE", "10s", "reuse window for concurrent refreshes; 0 = strict", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_ACCESS_TTL", "15m", "access token lifetime (Go duration)", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.AccessTTL })},
+	{"LATCHKEY_REFRESH_TTL", "720h", "refresh token lifetime, counted afresh at each rotation", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.RefreshTTL })},
+	{"LATCHKEY_REFRESH_GRACE", "10s", "reuse window for concurrent refreshes; 0 = strict", Commands, func(c *Config, v string) error {
 		if err := duration(0, func(c *Config) *time.Duration { return &c.RefreshGrace })(c, v); err != nil {
 			return err
 		}
@@ -84,14 +81,14 @@ var Settings = []Setting{
 		}
 		return nil
 	}},
-	{"LATCHKEY_JWT_ALG", "EdDSA", "EdDSA or HS256", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_JWT_ALG", "EdDSA", "EdDSA or HS256", Commands, func(c *Config, v string) error {
 		if v != "EdDSA" && v != "HS256" {
 			return fmt.Errorf("%q is not EdDSA or HS256", v)
 		}
 		c.JWTAlg = v
 		return nil
 	}},
-	{"LATCHKEY_JWT_SECRET", "", "HS256 secret, at least 32 bytes (prefer the environment variable to the flag)", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_JWT_SECRET", "", "HS256 secret, at least 32 bytes (prefer the environment variable to the flag)", Commands, func(c *Config, v string) error {
 		// The raw bytes of the setting are the key, as the contract says;
 		// whether one is needed depends on LATCHKEY_JWT_ALG (check).
 		c.JWTSecret = []byte(v)
@@ -115,7 +112,7 @@ var Settings = []Setting{
 		c.TrustProxy = b
 		return nil
 	}},
-	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest, at least 32 bytes; unset: a key file PATH.key beside the database (prefer the environment variable to the flag)", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest, at least 32 bytes; unset: a key file PATH.key beside the database (prefer the environment variable to the flag)", Commands, func(c *Config, v string) error {
 		if v != "" && len(v) < keyseal.MinSecret {
 			return fmt.Errorf("needs at least %d bytes", keyseal.MinSecret)
 		}
@@ -134,7 +131,7 @@ var Settings = []Setting{
 		c.TrustedSecret = v
 		return nil
 	}},
-	{"LATCHKEY_DB_MAX_CONNS", "10", "PostgreSQL pool size (plus one connection for LISTEN)", allCommands, func(c *Config, v string) error {
+	{"LATCHKEY_DB_MAX_CONNS", "10", "PostgreSQL pool size (plus one connection for LISTEN)", Commands, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return fmt.Errorf("%q is not a whole number >= 1", v)
@@ -142,9 +139,9 @@ var Settings = []Setting{
 		c.DBMaxConns = n
 		return nil
 	}},
-	{"LATCHKEY_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long one attempt to connect may take", allCommands, duration(100*time.Millisecond, func(c *Config) *time.Duration { return &c.DBConnect })},
-	{"LATCHKEY_DB_MAX_CONN_LIFETIME", "1h", "PostgreSQL: connections are replaced after this long", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBLifetime })},
-	{"LATCHKEY_DB_MAX_CONN_IDLE_TIME", "30m", "PostgreSQL: idle connections are closed after this long", allCommands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBIdleTime })},
+	{"LATCHKEY_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long one attempt to connect may take", Commands, duration(100*time.Millisecond, func(c *Config) *time.Duration { return &c.DBConnect })},
+	{"LATCHKEY_DB_MAX_CONN_LIFETIME", "1h", "PostgreSQL: connections are replaced after this long", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBLifetime })},
+	{"LATCHKEY_DB_MAX_CONN_IDLE_TIME", "30m", "PostgreSQL: idle connections are closed after this long", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBIdleTime })},
 }
 
 // text stores a value as it is.

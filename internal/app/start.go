@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -37,6 +38,9 @@ const (
 // pruning, the audit writer), sets up the trusted issuer's verifier and
 // builds the HTTP handler. Close stops what it started.
 func (a *App) Start(ctx context.Context) error {
+	if a.stopJobs != nil {
+		return errors.New("app: started twice")
+	}
 	since, err := a.Revoked.Load(ctx, a.Store)
 	if err != nil {
 		return fmt.Errorf("load revocations: %w", err)

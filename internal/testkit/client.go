@@ -49,7 +49,7 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	What   string // "METHOD PATH", for messages
+	What   string // "METHOD URL", for messages
 }
 
 // Do sends r and reads the answer.
@@ -96,7 +96,7 @@ func (c *Client) Do(r Request) Response {
 	if c.FailOnServerError && resp.StatusCode >= 500 && r.Path != "/readyz" {
 		c.T.Errorf("%s %s: server error %d: %s", r.Method, r.Path, resp.StatusCode, b)
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b, What: r.Method + " " + r.Path}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b, What: r.Method + " " + c.Base + r.Path}
 }
 
 // Call is Do for the common case: a JSON body (or none), a bearer token

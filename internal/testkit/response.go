@@ -7,6 +7,12 @@ import (
 	"testing"
 )
 
+// Labeled names the answer in failure messages, for checks made in a loop.
+func (r Response) Labeled(what string) Response {
+	r.What = what + " (" + r.What + ")"
+	return r
+}
+
 // JSON decodes the body as a JSON object.
 func (r Response) JSON(t testing.TB) map[string]any {
 	t.Helper()

@@ -260,6 +260,10 @@ func NewApp(t testing.TB, cfg app.Config) *app.App {
 	if err != nil {
 		t.Fatalf("build the app: %v", err)
 	}
-	t.Cleanup(func() { a.Close() })
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close the app: %v", err)
+		}
+	})
 	return a
 }
