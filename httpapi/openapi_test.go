@@ -323,7 +323,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "GET", Path: "/api/someone-else/tasks", Bearer: tok}, 403)
 	check(req{Method: "GET", Path: tasks + "/" + task, Bearer: tok}, 200)
 	check(req{Method: "GET", Path: tasks + "/no-such-task", Bearer: tok}, 404)
-	check(req{Method: "PUT", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"title": "Buy oat milk", "completed": false}}, 200)
+	check(req{Method: "PUT", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"title": "Buy oat milk", "description": "", "completed": false}}, 200)
 	check(req{Method: "PUT", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"title": "x"}}, 400)
 	check(req{Method: "PATCH", Path: tasks + "/" + task, Bearer: tok, Body: map[string]any{"completed": true}}, 200)
 	check(req{Method: "PATCH", Path: tasks + "/" + task + "/complete", Bearer: tok}, 200)

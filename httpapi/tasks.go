@@ -108,19 +108,18 @@ type taskInput struct {
 }
 
 // update validates in and turns it into a store update. With replace (PUT)
-// title and completed are required and a missing description becomes empty.
+// every field is required (null counts as missing): PUT replaces the whole
+// task, so a field left out is an error, never a blank.
 func (in taskInput) update(replace bool) (latchkey.TaskUpdate, error) {
 	var errs []latchkey.FieldError
 	if replace {
-		if in.Title == nil {
-			errs = append(errs, latchkey.FieldError{Field: "title", Message: "is required"})
-		}
-		if in.Completed == nil {
-			errs = append(errs, latchkey.FieldError{Field: "completed", Message: "is required"})
-		}
-		if in.Description == nil {
-			empty := ""
-			in.Description = &empty
+		for _, f := range []struct {
+			name    string
+			missing bool
+		}{{"title", in.Title == nil}, {"description", in.Description == nil}, {"completed", in.Completed == nil}} {
+			if f.missing {
+				errs = append(errs, latchkey.FieldError{Field: f.name, Message: "is required"})
+			}
 		}
 	}
 	if in.Title != nil {

@@ -112,6 +112,57 @@ func TestTaskValidation(t *testing.T) {
 	}
 }
 
+// TestPutReplacesWholeTask: PUT needs every field of the task. A body that
+// lacks any of them is 400 validation_failed naming each missing field, and
+// the task stays as it was (a PUT without description used to blank it).
+func TestPutReplacesWholeTask(t *testing.T) {
+	h := newHarness(t, options{})
+	g := h.signUp("ada@example.com")
+	base := "/api/" + g.User.ID + "/tasks"
+	r := h.Do(req{Method: "POST", Path: base, Bearer: g.AccessToken, Body: map[string]string{"title": "keep", "description": "kept"}})
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	path := base + "/" + r.JSON(t)["id"].(string)
+	for _, tc := range []struct {
+		name    string
+		body    string
+		missing []string
+	}{
+		{"no description", `{"title":"t","completed":true}`, []string{"description"}},
+		{"no title", `{"description":"d","completed":true}`, []string{"title"}},
+		{"no completed", `{"title":"t","description":"d"}`, []string{"completed"}},
+		{"only title", `{"title":"t"}`, []string{"description", "completed"}},
+		{"empty object", `{}`, []string{"title", "description", "completed"}},
+		{"null", `null`, []string{"title", "description", "completed"}},
+		{"null description", `{"title":"t","description":null,"completed":true}`, []string{"description"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := h.Do(req{Method: "PUT", Path: path, Bearer: g.AccessToken, Body: tc.body}).Problem(t, 400, "validation_failed")
+			var got []string
+			for _, e := range m["errors"].([]any) {
+				e := e.(map[string]any)
+				if e["message"] != "is required" {
+					t.Errorf("%v: message %v", e["field"], e["message"])
+				}
+				got = append(got, e["field"].(string))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.missing) {
+				t.Errorf("fields = %v, want %v", got, tc.missing)
+			}
+		})
+	}
+	got := h.Do(req{Method: "GET", Path: path, Bearer: g.AccessToken}).JSON(t)
+	if got["title"] != "keep" || got["description"] != "kept" || got["completed"] != false {
+		t.Fatalf("a refused PUT changed the task: %v", got)
+	}
+	// All three present, description empty: replaced.
+	r = h.Do(req{Method: "PUT", Path: path, Bearer: g.AccessToken, Body: `{"title":"new","description":"","completed":true}`})
+	if got := r.JSON(t); r.Status != 200 || got["title"] != "new" || got["description"] != "" || got["completed"] != true {
+		t.Fatalf("full PUT: %d %v", r.Status, got)
+	}
+}
+
 func TestTaskOwnership(t *testing.T) {
 	h := newHarness(t, options{})
 	ada := h.signUp("ada@example.com")
@@ -123,7 +174,7 @@ func TestTaskOwnership(t *testing.T) {
 		{Method: "GET", Path: adaBase},
 		{Method: "POST", Path: adaBase, Body: map[string]string{"title": "mine now"}},
 		{Method: "GET", Path: adaBase + "/" + adaTask},
-		{Method: "PUT", Path: adaBase + "/" + adaTask, Body: map[string]any{"title": "x", "completed": true}},
+		{Method: "PUT", Path: adaBase + "/" + adaTask, Body: map[string]any{"title": "x", "description": "", "completed": true}},
 		{Method: "PATCH", Path: adaBase + "/" + adaTask, Body: map[string]any{"title": "x"}},
 		{Method: "PATCH", Path: adaBase + "/" + adaTask + "/complete"},
 		{Method: "DELETE", Path: adaBase + "/" + adaTask},
@@ -135,7 +186,7 @@ func TestTaskOwnership(t *testing.T) {
 	bobBase := "/api/" + bob.User.ID + "/tasks/" + adaTask
 	for _, r := range []req{
 		{Method: "GET", Path: bobBase},
-		{Method: "PUT", Path: bobBase, Body: map[string]any{"title": "x", "completed": true}},
+		{Method: "PUT", Path: bobBase, Body: map[string]any{"title": "x", "description": "", "completed": true}},
 		{Method: "PATCH", Path: bobBase, Body: map[string]any{"title": "x"}},
 		{Method: "PATCH", Path: bobBase + "/complete"},
 		{Method: "DELETE", Path: bobBase},
