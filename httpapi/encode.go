@@ -9,8 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/verify"
@@ -37,9 +41,23 @@ var (
 	errEmpty    = latchkey.Errorf(latchkey.EINVALID, "request body is empty")
 )
 
-// decode reads a JSON body into a T, strictly: at most 1 MiB, valid UTF-8
-// (encoding/json would silently replace bad bytes), no unknown fields, no
-// trailing data. When allowEmpty is set an empty body yields the zero T.
+// strictJSON are the options of every request body's decoding, each set
+// explicitly although most are github.com/go-json-experiment/json's
+// defaults: member names match a field only when spelt exactly (no case
+// folding), unknown members and duplicate names are errors, and so is
+// invalid UTF-8, raw or as an escaped lone surrogate ("\ud800"), which
+// encoding/json would silently turn into U+FFFD.
+var strictJSON = jsonv2.JoinOptions(
+	jsonv2.RejectUnknownMembers(true),
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// decode reads a JSON body into a T, strictly: at most 1 MiB, exactly one
+// JSON value (no trailing data), decoded with strictJSON. When allowEmpty
+// is set an empty body yields the zero T. Its errors never echo a value of
+// the body.
 func decode[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool) (T, error) {
 	var v T
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -56,38 +74,58 @@ func decode[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool) (T, 
 		}
 		return v, errEmpty
 	}
-	if !utf8.Valid(body) {
-		return v, latchkey.Errorf(latchkey.EINVALID, "request body is not valid UTF-8")
+	dec := jsontext.NewDecoder(bytes.NewReader(body), strictJSON)
+	if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
+		var zero T // v may be half filled
+		return zero, latchkey.Errorf(latchkey.EINVALID, "%s", jsonProblem(err))
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return v, latchkey.Errorf(latchkey.EINVALID, "%s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return v, latchkey.Errorf(latchkey.EINVALID, "unexpected data after the JSON value")
+	if _, err := dec.ReadToken(); err != io.EOF {
+		var zero T
+		return zero, latchkey.Errorf(latchkey.EINVALID, "unexpected data after the JSON value")
 	}
 	return v, nil
 }
 
-// jsonProblem describes a decoding error without echoing the body back.
+// jsonProblem describes a decoding error without echoing the body back:
+// the decoder's own messages quote the input, so only a field name is
+// taken from them, and only a short printable one.
 func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
 	switch {
-	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "malformed JSON"
-	case errors.As(err, &typ):
-		if typ.Field != "" {
-			return "wrong type for field " + typ.Field
+	case errors.As(err, &syn):
+		switch msg := syn.Err.Error(); {
+		case syn.Err == jsontext.ErrDuplicateName:
+			return "duplicate field" + fieldName(syn.JSONPointer, true)
+		case msg == "invalid UTF-8": // jsonwire.ErrInvalidUTF8, not exported
+			return "request body is not valid UTF-8"
+		case strings.HasPrefix(msg, "invalid escape sequence"), strings.HasPrefix(msg, "invalid surrogate pair"):
+			return "invalid escape sequence in a string (a lone surrogate is one)"
+		}
+	case errors.As(err, &sem):
+		switch {
+		case sem.Err == jsonv2.ErrUnknownName:
+			return "unknown field" + fieldName(sem.JSONPointer, true)
+		case sem.JSONPointer != "":
+			return "wrong type for field" + fieldName(sem.JSONPointer, false)
 		}
 		return "wrong JSON type"
 	}
-	// DisallowUnknownFields reports `json: unknown field "x"`.
-	if msg := err.Error(); len(msg) > 20 && msg[:20] == `json: unknown field ` {
-		return "unknown field " + msg[20:]
-	}
 	return "malformed JSON"
+}
+
+// fieldName is " name" for the member p points at (quoted when quote is
+// set), or "" when the name is long or holds anything not printable: a
+// member name is text of the body too.
+func fieldName(p jsontext.Pointer, quote bool) string {
+	name := p.LastToken()
+	if name == "" || len(name) > 64 || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return ""
+	}
+	if quote {
+		return " " + strconv.Quote(name)
+	}
+	return " " + name
 }
 
 // problem is an RFC 9457 problem document with the contract's extensions.
