@@ -33,16 +33,24 @@ const (
 )
 
 // ValidateTaskFields checks a title (already trimmed) and a description, each
-// only when present, and returns the fields at fault.
+// only when present, and returns the fields at fault. A title is one line
+// of plain text (PlainLine); a description may hold line breaks and tabs
+// (PlainText).
 func ValidateTaskFields(title, desc *string) []FieldError {
 	var errs []FieldError
 	if title != nil {
 		if n := utf8.RuneCountInString(*title); n < 1 || n > MaxTaskTitleLen {
 			errs = append(errs, FieldError{Field: "title", Message: "must be 1 to 200 characters"})
+		} else if !PlainLine(*title) {
+			errs = append(errs, FieldError{Field: "title", Message: LineRuleText})
 		}
 	}
-	if desc != nil && utf8.RuneCountInString(*desc) > MaxTaskDescLen {
-		errs = append(errs, FieldError{Field: "description", Message: "must be at most 2000 characters"})
+	if desc != nil {
+		if utf8.RuneCountInString(*desc) > MaxTaskDescLen {
+			errs = append(errs, FieldError{Field: "description", Message: "must be at most 2000 characters"})
+		} else if !PlainText(*desc) {
+			errs = append(errs, FieldError{Field: "description", Message: TextRuleText})
+		}
 	}
 	return errs
 }

@@ -20,6 +20,8 @@ func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latc
 	errs = checkPassword("password", pw, errs)
 	if utf8.RuneCountInString(name) > MaxNameLen {
 		errs = append(errs, latchkey.FieldError{Field: "name", Message: nameRuleText})
+	} else if name = strings.TrimSpace(name); !latchkey.PlainLine(name) {
+		errs = append(errs, latchkey.FieldError{Field: "name", Message: latchkey.LineRuleText})
 	}
 	if !role.Valid() {
 		errs = append(errs, latchkey.FieldError{Field: "role", Message: "must be user or admin"})
@@ -31,7 +33,7 @@ func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latc
 	if err != nil {
 		return nil, hashFailure("hash password", err)
 	}
-	u := &latchkey.User{Email: email, Name: strings.TrimSpace(name), Role: role, PasswordHash: hash}
+	u := &latchkey.User{Email: email, Name: name, Role: role, PasswordHash: hash}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
