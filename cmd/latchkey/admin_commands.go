@@ -45,7 +45,7 @@ func cmdUserDisable(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("user disable: %s", latchkey.ErrorMessage(err))
 	}
-	fmt.Fprintf(stdout, "disabled user %s (%s); its sessions are revoked, running servers refuse its tokens within seconds\n", u.ID, u.Email)
+	fmt.Fprintf(stdout, "disabled user %s (%s); its sessions are revoked, running servers refuse its tokens within seconds\n", printable(u.ID), printable(u.Email))
 	return nil
 }
 
@@ -78,15 +78,17 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "AT\tTYPE\tUSER\tACTOR\tSESSION\tIP\tREASON")
 	for _, e := range events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Type,
-			dash(e.UserID), dash(e.ActorID), dash(e.SessionID), dash(e.IP), dash(e.Reason))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), cell(e.Type),
+			cell(e.UserID), cell(e.ActorID), cell(e.SessionID), cell(e.IP), cell(e.Reason))
 	}
 	return w.Flush()
 }
 
-func dash(s string) string {
+// cell is s as an audit column: printable, so neither a tab nor a newline
+// in it can break the table, and "-" when empty.
+func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return printable(s)
 }

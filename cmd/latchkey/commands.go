@@ -114,7 +114,7 @@ func cmdUserCreate(ctx context.Context, args []string, getenv func(string) strin
 	default:
 		return fmt.Errorf("user create: %w", err)
 	}
-	fmt.Fprintf(stdout, "created user %s (%s, role %s)\n", u.ID, u.Email, u.Role)
+	fmt.Fprintf(stdout, "created user %s (%s, role %s)\n", printable(u.ID), printable(u.Email), printable(string(u.Role)))
 	return nil
 }
 
@@ -142,7 +142,7 @@ func cmdKeysRotate(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
-	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within seconds\n", k.ID)
+	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within seconds\n", printable(k.ID))
 	return nil
 }
 
@@ -161,9 +161,17 @@ func cmdTokenInspect(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return usagef("token inspect: not a JWT")
 	}
-	out := json.NewEncoder(stdout)
+	var doc strings.Builder
+	out := json.NewEncoder(&doc)
 	out.SetIndent("", "  ")
 	_ = out.Encode(map[string]any{"header": parsed.Header, "claims": parsed.Claims})
+	// encoding/json escapes C0 controls but leaves DEL, C1, bidirectional
+	// and zero-width characters raw; printable escapes them one line at a
+	// time (as JSON's own \uXXXX but for DEL and beyond U+FFFF, which get
+	// Go's \x7f and \U escapes).
+	for line := range strings.Lines(doc.String()) {
+		fmt.Fprintln(stdout, printable(strings.TrimSuffix(line, "\n")))
+	}
 
 	cfg.MustExist = true
 	a, err := app.New(ctx, cfg, nil)
@@ -178,6 +186,6 @@ func cmdTokenInspect(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return fmt.Errorf("token inspect: %w", err)
 	}
-	fmt.Fprintf(stdout, "valid: subject %s, session %s, expires %s\n", c.Subject, c.SessionID, c.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "valid: subject %s, session %s, expires %s\n", printable(c.Subject), printable(c.SessionID), c.ExpiresAt.Format(time.RFC3339))
 	return nil
 }

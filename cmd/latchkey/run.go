@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	}
-	fmt.Fprintln(stderr, "latchkey: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	fmt.Fprintln(stderr, "latchkey: "+printable(strings.ReplaceAll(err.Error(), "\n", " ")))
 	var ue usageError
 	var ce *app.ConfigError
 	if errors.As(err, &ue) || errors.As(err, &ce) {
