@@ -115,6 +115,11 @@ func (s *server) handleRefresh() http.Handler {
 		if err != nil {
 			return err
 		}
+		if tok == "" {
+			// A missing field, not a failed credential: sign-out, a
+			// protected call, answers missing_token instead.
+			return latchkey.ValidationError(latchkey.FieldError{Field: "refresh_token", Message: "is required, in the body or the cookie"})
+		}
 		g, err := s.Auth.Refresh(r.Context(), tok, s.client(r))
 		if err != nil {
 			// A dead cookie is cleared; a token from the body says nothing
@@ -130,7 +135,8 @@ func (s *server) handleRefresh() http.Handler {
 }
 
 // refreshToken takes the refresh token from the body or, when the body has
-// none, from the cookie. A browser sends the cookie on its own, so a call
+// none, from the cookie; "" when neither has one, which each caller answers
+// in its own way. A browser sends the cookie on its own, so a call
 // relying on it must come from our own origin (the CSRF rule); a configured
 // CORS origin does not count, as front ends there send the token in the body.
 func (s *server) refreshToken(r *http.Request, fromBody string) (tok string, fromCookie bool, err error) {
@@ -139,7 +145,7 @@ func (s *server) refreshToken(r *http.Request, fromBody string) (tok string, fro
 	}
 	c, err := r.Cookie(refreshCookie)
 	if err != nil || c.Value == "" {
-		return "", false, latchkey.Errorf(latchkey.EMISSINGTOKEN, "no refresh token in the body or the cookie")
+		return "", false, nil
 	}
 	if origin := r.Header.Get("Origin"); origin == "" || !s.ownOrigin(r, origin) {
 		return "", false, latchkey.Errorf(latchkey.EFORBIDDEN, "a cookie call needs an Origin header naming this server")

@@ -307,6 +307,13 @@ func TestBrowserSignInErrors(t *testing.T) {
 	testkit.NewClient(t, p.base, nil).SignUp("wendy@example.com", browserPW, "Wendy")
 	tb := b.newTab("errors", false)
 	tb.open(p.base + "/")
+	// A first visit has no cookie: the app's refresh is told so (400
+	// validation_failed) and shows sign-in with no message.
+	tb.find("heading", "Sign in").wait()
+	if r := tb.responsesTo("POST", "/api/auth/refresh"); len(r) != 1 || r[0].Status != http.StatusBadRequest {
+		t.Errorf("the first visit's refresh answers = %+v, want one 400", r)
+	}
+	noErrorShown(tb, "the first visit")
 
 	// Empty fields: told next to each field, nothing sent.
 	tb.find("button", "Sign in").click()
