@@ -47,7 +47,7 @@ func (s *server) handleSignOut() http.Handler {
 		if err != nil {
 			return err
 		}
-		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
+		tok, fromCookie, err := s.refreshToken(w, r, in.RefreshToken)
 		if err != nil {
 			return err
 		}

@@ -2,9 +2,9 @@
 //
 // The access token lives in this module's memory only: never in
 // localStorage, sessionStorage or a cookie a script can read. The refresh
-// token lives only in the HttpOnly latchkey_refresh cookie, which the
-// browser sends to /api/auth/* by itself; the refresh_token field of token
-// answers is dropped unread.
+// token lives only in the HttpOnly latchkey_refresh cookie (over TLS
+// __Host-latchkey_refresh), which the browser sends by itself; the
+// refresh_token field of token answers is dropped unread.
 //
 // When an API call answers 401, the client refreshes once and retries the
 // call once. Calls failing together share one refresh in flight. When the
