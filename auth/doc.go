@@ -15,7 +15,8 @@
 //     converge); any other spent token is reuse and revokes the session.
 //   - SignOut ends the caller's session (ScopeLocal), every other one
 //     (ScopeOthers) or all of them (ScopeGlobal); SignOutRefresh does the
-//     same for a caller who holds only a refresh token.
+//     same for a caller who holds only a refresh token, judged by the rules
+//     of a refresh (a spent token is reuse).
 //   - Sessions lists a user's live sessions; RevokeSession ends one of them.
 //   - ChangePassword checks the current password under the sign-in
 //     throttle, stores the new one and revokes the user's other sessions.

@@ -28,15 +28,22 @@ const maxRefreshLen = 256
 // the store, so concurrent refreshes, in one process or several, agree.
 func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
 	g, err := s.refresh(ctx, refresh, c)
-	if code := latchkey.ErrorCode(err); err != errReuse && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
-		s.Record(latchkey.AuditTokenRejected, c, "", "", "refresh: "+latchkey.ErrorMessage(err))
-	}
+	s.recordRefusal(c, "refresh", err)
 	return g, err
+}
+
+// recordRefusal audits a refresh token refused for what (refresh or
+// sign-out) as token_rejected; reuse has its own event, written with the
+// revocation.
+func (s *Service) recordRefusal(c Client, what string, err error) {
+	if code := latchkey.ErrorCode(err); err != errReuse && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {
+		s.Record(latchkey.AuditTokenRejected, c, "", "", what+": "+latchkey.ErrorMessage(err))
+	}
 }
 
 func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
 	now := s.now()
-	p, err := s.checkRefresh(ctx, toRotate, refresh, nil, now, c)
+	p, err := s.checkRefresh(ctx, refresh, nil, now, c)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +72,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		if err != nil {
 			return nil, fmt.Errorf("auth: reload session: %w", err)
 		}
-		if p, err = s.checkRefresh(ctx, toRotate, refresh, sess, now, c); err != nil {
+		if p, err = s.checkRefresh(ctx, refresh, sess, now, c); err != nil {
 			return nil, err
 		}
 	}
@@ -75,32 +82,19 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	return s.grant(p.user, p.sess, p.next, now)
 }
 
-// refreshUse is what a refresh token is presented for.
-type refreshUse int
-
-const (
-	// toRotate is Refresh's use, checked in full.
-	toRotate refreshUse = iota
-	// toSignOut is SignOutRefresh's. For now it accepts a token already
-	// rotated away, signing its session out rather than calling it reuse,
-	// and checks neither the session's expiry nor its user: only an
-	// unusable, unknown or revoked token is refused.
-	toSignOut
-)
-
 // refreshState is where an accepted refresh token stands in its session.
 type refreshState int
 
 const (
 	refreshCurrent refreshState = iota // the session's current token
 	refreshGrace                       // the one it just replaced, again within the grace window
-	refreshSpent                       // any token rotated away (accepted only for toSignOut)
+	refreshSpent                       // any other token rotated away: reuse, never accepted
 )
 
 // presented is a refresh token checkRefresh accepted.
 type presented struct {
 	sess  *latchkey.Session
-	user  *latchkey.User // checked; nil for toSignOut, which does not read it
+	user  *latchkey.User
 	hash  []byte
 	state refreshState
 	// next is what Refresh hands back: the current token's successor,
@@ -108,20 +102,20 @@ type presented struct {
 	next string
 }
 
-// checkRefresh is every reason a presented refresh token is refused: empty
-// or longer than maxRefreshLen, unknown, its session revoked or expired, its
-// user disabled or gone, or reused; use says which apply (see toSignOut).
+// checkRefresh is every reason a presented refresh token is refused, for a
+// refresh and a sign-out alike: empty or longer than maxRefreshLen, unknown,
+// its session revoked or expired, its user disabled or gone, or reused.
 // Reuse revokes the session before the refusal. reloaded, when not nil, is
 // the token's session read again after Refresh lost the race to rotate it:
 // it is judged as holding a spent token, with no second lookup.
-func (s *Service) checkRefresh(ctx context.Context, use refreshUse, refresh string, reloaded *latchkey.Session, now time.Time, c Client) (*presented, error) {
+func (s *Service) checkRefresh(ctx context.Context, refresh string, reloaded *latchkey.Session, now time.Time, c Client) (*presented, error) {
 	if refresh == "" || len(refresh) > maxRefreshLen {
 		return nil, errUnknownRefresh
 	}
 	p := &presented{sess: reloaded, hash: token.HashRefresh(refresh), state: refreshSpent}
 	if reloaded == nil {
 		var err error
-		if p.sess, p.user, p.state, err = s.findRefresh(ctx, use, p.hash); err != nil {
+		if p.sess, p.user, p.state, err = s.findRefresh(ctx, p.hash); err != nil {
 			return nil, err
 		}
 	}
@@ -130,11 +124,6 @@ func (s *Service) checkRefresh(ctx context.Context, use refreshUse, refresh stri
 	}
 	if p.sess.Revoked() {
 		return nil, errRevoked
-	}
-	if use == toSignOut {
-		// Signing out stops here, for now: an expired session, a disabled
-		// or gone user and a spent token are all accepted (see toSignOut).
-		return p, nil
 	}
 	if !now.Before(p.sess.ExpiresAt) {
 		return nil, errUnknownRefresh // an ended session has nothing left to protect
@@ -164,17 +153,10 @@ func (s *Service) checkRefresh(ctx context.Context, use refreshUse, refresh stri
 }
 
 // findRefresh finds the session whose current token, or a spent one, hashes
-// to h; a nil session when none does. toRotate reads the user with the
-// current session, in one query: the rotation needs both.
-func (s *Service) findRefresh(ctx context.Context, use refreshUse, h []byte) (*latchkey.Session, *latchkey.User, refreshState, error) {
-	var sess *latchkey.Session
-	var u *latchkey.User
-	var err error
-	if use == toRotate {
-		sess, u, err = s.Store.FindRefreshSession(ctx, h)
-	} else {
-		sess, err = s.Store.FindSessionByRefreshHash(ctx, h)
-	}
+// to h; a nil session when none does. The current session comes with its
+// user, read in one query: the rotation needs both.
+func (s *Service) findRefresh(ctx context.Context, h []byte) (*latchkey.Session, *latchkey.User, refreshState, error) {
+	sess, u, err := s.Store.FindRefreshSession(ctx, h)
 	if err == nil {
 		return sess, u, refreshCurrent, nil
 	} else if latchkey.ErrorCode(err) != latchkey.ENOTFOUND {

@@ -47,9 +47,12 @@ func (s *server) handleSignOut() http.Handler {
 		if err != nil {
 			return err
 		}
-		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
+		tok, fromCookie, err := s.refreshToken(w, r, in.RefreshToken)
 		if err != nil {
 			return err
+		}
+		if tok == "" {
+			return latchkey.Errorf(latchkey.EMISSINGTOKEN, "no access token, and no refresh token in the body or the cookie")
 		}
 		if err := s.Auth.SignOutRefresh(r.Context(), tok, in.Scope, s.client(r)); err != nil {
 			if code := latchkey.ErrorCode(err); fromCookie && (code == latchkey.EINVALIDTOKEN || code == latchkey.ETOKENREVOKED) {

@@ -249,7 +249,7 @@ func TestRefreshErrors(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	h.Refresh("not-a-token").Problem(t, 401, "invalid_token")
 	h.Refresh(strings.Repeat("A", 100_000)).Problem(t, 401, "invalid_token")
-	h.Do(req{Method: "POST", Path: "/api/auth/refresh"}).Problem(t, 401, "missing_token")
+	h.Do(req{Method: "POST", Path: "/api/auth/refresh"}).Problem(t, 400, "validation_failed")
 	h.Do(req{Method: "POST", Path: "/api/auth/refresh", Body: `{"refresh_token":1}`}).Problem(t, 400, "invalid_request")
 	// Expired: the refresh lifetime has passed.
 	h.clock.Advance(31 * 24 * time.Hour)

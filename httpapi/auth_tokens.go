@@ -9,11 +9,6 @@ import (
 	"github.com/latchkey/latchkey/auth"
 )
 
-// refreshCookie carries the refresh token for the web app. Path limits it to
-// the auth routes; SameSite=Strict and the Origin check on cookie calls keep
-// other sites from using it.
-const refreshCookie = "latchkey_refresh"
-
 type tokenResponse struct {
 	User             *latchkey.User `json:"user"`
 	AccessToken      string         `json:"access_token"`
@@ -38,24 +33,6 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, 
 		RefreshToken:     g.RefreshToken,
 		RefreshExpiresIn: refreshIn,
 		SessionID:        g.SessionID,
-	})
-}
-
-// setRefreshCookie sets the cookie, or clears it when maxAge <= 0. It is
-// Secure over TLS, and when the issuer is https: then browsers reach us
-// through a TLS-ending proxy.
-func (s *server) setRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	if maxAge <= 0 {
-		value, maxAge = "", -1
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     refreshCookie,
-		Value:    value,
-		Path:     "/api/auth",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   r.TLS != nil || strings.HasPrefix(s.issuerOrigin, "https://"),
-		SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -111,9 +88,14 @@ func (s *server) handleRefresh() http.Handler {
 		if err != nil {
 			return err
 		}
-		tok, fromCookie, err := s.refreshToken(r, in.RefreshToken)
+		tok, fromCookie, err := s.refreshToken(w, r, in.RefreshToken)
 		if err != nil {
 			return err
+		}
+		if tok == "" {
+			// A missing field, not a failed credential: sign-out, a
+			// protected call, answers missing_token instead.
+			return latchkey.ValidationError(latchkey.FieldError{Field: "refresh_token", Message: "is required, in the body or the cookie"})
 		}
 		g, err := s.Auth.Refresh(r.Context(), tok, s.client(r))
 		if err != nil {
@@ -130,21 +112,30 @@ func (s *server) handleRefresh() http.Handler {
 }
 
 // refreshToken takes the refresh token from the body or, when the body has
-// none, from the cookie. A browser sends the cookie on its own, so a call
+// none, from the cookie; "" when neither has one, which each caller answers
+// in its own way. A browser sends the cookie on its own, so a call
 // relying on it must come from our own origin (the CSRF rule); a configured
 // CORS origin does not count, as front ends there send the token in the body.
-func (s *server) refreshToken(r *http.Request, fromBody string) (tok string, fromCookie bool, err error) {
+// A request carrying more than one refresh cookie is refused, whatever its
+// body: another one was planted (cookie tossing), and the browser may send
+// it first. The answer clears them (clearRefreshCookies).
+func (s *server) refreshToken(w http.ResponseWriter, r *http.Request, fromBody string) (tok string, fromCookie bool, err error) {
+	cookies := s.refreshCookies(r)
+	if len(cookies) > 1 {
+		s.clearRefreshCookies(w, r)
+		s.Auth.Record(latchkey.AuditTokenRejected, s.client(r), "", "", "refresh cookie: more than one came")
+		return "", false, errCookieTossed
+	}
 	if fromBody != "" {
 		return fromBody, false, nil
 	}
-	c, err := r.Cookie(refreshCookie)
-	if err != nil || c.Value == "" {
-		return "", false, latchkey.Errorf(latchkey.EMISSINGTOKEN, "no refresh token in the body or the cookie")
+	if len(cookies) == 0 || cookies[0].Value == "" {
+		return "", false, nil
 	}
 	if origin := r.Header.Get("Origin"); origin == "" || !s.ownOrigin(r, origin) {
 		return "", false, latchkey.Errorf(latchkey.EFORBIDDEN, "a cookie call needs an Origin header naming this server")
 	}
-	return c.Value, true, nil
+	return cookies[0].Value, true, nil
 }
 
 // ownOrigin reports whether origin is this server's: the scheme and Host

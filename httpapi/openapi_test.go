@@ -331,7 +331,8 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "DELETE", Path: tasks + "/" + task, Bearer: tok}, 404)
 
 	check(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": second.RefreshToken}}, 200)
-	check(req{Method: "POST", Path: "/api/auth/refresh"}, 401)
+	check(req{Method: "POST", Path: "/api/auth/refresh"}, 400)
+	check(req{Method: "POST", Path: "/api/auth/signout"}, 401)
 	check(req{Method: "POST", Path: "/api/auth/refresh", Body: map[string]string{"refresh_token": second.RefreshToken}}, 401)
 	check(req{Method: "POST", Path: "/api/auth/refresh", Body: `{"refresh_token": "x", "extra": 1}`}, 400)
 

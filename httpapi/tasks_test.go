@@ -347,8 +347,8 @@ func TestTLS(t *testing.T) {
 	h := newHarness(t, options{tls: true})
 	r := h.Do(req{Method: "POST", Path: "/api/auth/signup", Body: map[string]string{"email": "ada@example.com", "password": testPassword}})
 	h.Grant(r, 201)
-	if c := cookieOf(t, r.Header, "latchkey_refresh"); !c.Secure {
-		t.Errorf("cookie over TLS is not Secure: %+v", c)
+	if c := cookieOf(t, r.Header, "__Host-latchkey_refresh"); !c.Secure || c.Path != "/" {
+		t.Errorf("cookie over TLS is not Secure at Path=/: %+v", c)
 	}
 	if got := r.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
 		t.Errorf("Strict-Transport-Security = %q", got)

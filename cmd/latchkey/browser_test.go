@@ -307,6 +307,13 @@ func TestBrowserSignInErrors(t *testing.T) {
 	testkit.NewClient(t, p.base, nil).SignUp("wendy@example.com", browserPW, "Wendy")
 	tb := b.newTab("errors", false)
 	tb.open(p.base + "/")
+	// A first visit has no cookie: the app's refresh is told so (400
+	// validation_failed) and shows sign-in with no message.
+	tb.find("heading", "Sign in").wait()
+	if r := tb.responsesTo("POST", "/api/auth/refresh"); len(r) != 1 || r[0].Status != http.StatusBadRequest {
+		t.Errorf("the first visit's refresh answers = %+v, want one 400", r)
+	}
+	noErrorShown(tb, "the first visit")
 
 	// Empty fields: told next to each field, nothing sent.
 	tb.find("button", "Sign in").click()
@@ -618,6 +625,66 @@ func TestBrowserCrossSiteRefreshRefused(t *testing.T) {
 		t.Errorf("the app's own refresh after the attacks: %+v, want one 200", answers)
 	}
 	tb.checkClean(p.base, sameSite, crossSite)
+}
+
+// A page on another port of 127.0.0.1 shares the host's cookies, as a page
+// on a sibling subdomain shares its parent domain's: it plants a second
+// latchkey_refresh cookie, holding Mallory's refresh token, at a more
+// specific path, so the browser sends it first. The victim's app must not
+// come up signed in to Mallory's account: the refresh carrying both is
+// refused and both are cleared, so the app shows sign-in, and so does the
+// next load; signing in again works as before.
+func TestBrowserCookieTossing(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	mallory := testkit.NewClient(t, p.base, nil).SignUp("mallory@example.com", browserPW, "Mallory")
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "latchkey_refresh", Value: mallory.RefreshToken, Path: "/api/auth/refresh", HttpOnly: true})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>Win a prize</title><p>Thanks!</p>`)
+	}))
+	t.Cleanup(attacker.Close)
+
+	tb := b.newTab("victim", false)
+	tb.open(p.base + "/")
+	signUpUI(tb, "Vic", "vic@example.com", browserPW)
+	addTaskUI(tb, "Secret plan", "")
+
+	tb.step("visit the planting page", chromedp.Navigate(attacker.URL+"/"))
+	before := len(tb.responsesTo("POST", "/api/auth/refresh"))
+	tb.open(p.base + "/")
+	tb.find("heading", "Sign in").wait()
+	tb.waitText("Your session has ended.")
+	answers := tb.responsesTo("POST", "/api/auth/refresh")[before:]
+	if len(answers) != 1 || answers[0].Status != http.StatusUnauthorized {
+		t.Errorf("the refresh with two cookies: answers %+v, want one 401", answers)
+	} else if sent := tb.cookiesOf(answers[0]); len(sent) != 2 || sent[0] != "latchkey_refresh" || sent[1] != "latchkey_refresh" {
+		t.Errorf("the refresh sent cookies %q, want two latchkey_refresh", sent)
+	}
+	if strings.Contains(tb.text(), "Mallory") {
+		t.Errorf("the app shows Mallory's account:\n%s", tb.text())
+	}
+
+	// Both cookies are gone: the next load sends none and shows sign-in.
+	before = len(tb.responsesTo("POST", "/api/auth/refresh"))
+	tb.reload()
+	tb.find("heading", "Sign in").wait()
+	answers = tb.responsesTo("POST", "/api/auth/refresh")[before:]
+	if len(answers) != 1 || answers[0].Status != http.StatusBadRequest || len(tb.cookiesOf(answers[0])) != 0 {
+		t.Errorf("the next load's refresh: answers %+v, cookies %q; want one 400 with no cookie", answers, tb.cookiesOf(answers[len(answers)-1]))
+	}
+	if strings.Contains(tb.text(), "Mallory") {
+		t.Errorf("the app shows Mallory's account:\n%s", tb.text())
+	}
+
+	// Vic signs in again, and the session survives a reload.
+	signInUI(tb, "vic@example.com", browserPW)
+	tb.waitTasks("Secret plan")
+	tb.reload()
+	tb.find("heading", "Tasks").wait()
+	tb.waitTasks("Secret plan")
+	tb.checkClean(p.base, attacker.URL)
 }
 
 // Everything can be done with the keyboard alone, with a visible focus ring.

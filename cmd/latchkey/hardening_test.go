@@ -16,7 +16,7 @@ import (
 )
 
 // TestE2EHTTPS: with a certificate the server speaks TLS 1.2+ only, sends
-// HSTS and marks the refresh cookie Secure.
+// HSTS and sets the refresh cookie as __Host-latchkey_refresh (Secure, Path=/).
 func TestE2EHTTPS(t *testing.T) {
 	t.Parallel()
 	certPath, keyPath, pool := testkit.TestCert(t)
@@ -42,7 +42,7 @@ func TestE2EHTTPS(t *testing.T) {
 	}
 	var secure bool
 	for _, c := range resp.Cookies() {
-		secure = secure || (c.Name == "latchkey_refresh" && c.Secure)
+		secure = secure || (c.Name == "__Host-latchkey_refresh" && c.Secure && c.Path == "/")
 	}
 	if !secure {
 		t.Errorf("refresh cookie not Secure: %v", resp.Header.Values("Set-Cookie"))

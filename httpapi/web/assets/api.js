@@ -2,9 +2,9 @@
 //
 // The access token lives in this module's memory only: never in
 // localStorage, sessionStorage or a cookie a script can read. The refresh
-// token lives only in the HttpOnly latchkey_refresh cookie, which the
-// browser sends to /api/auth/* by itself; the refresh_token field of token
-// answers is dropped unread.
+// token lives only in the HttpOnly latchkey_refresh cookie (over TLS
+// __Host-latchkey_refresh), which the browser sends by itself; the
+// refresh_token field of token answers is dropped unread.
 //
 // When an API call answers 401, the client refreshes once and retries the
 // call once. Calls failing together share one refresh in flight. When the
@@ -132,6 +132,15 @@ export async function signUp(name, email, password) {
   return g.user;
 }
 
+// NO_COOKIE is the code a SessionEnded carries when the refresh had no
+// cookie to send: the server answers that 400 validation_failed on
+// refresh_token (a missing field), and there was simply no session.
+const NO_COOKIE = 'no_cookie';
+
+function noCookie(e) {
+  return e instanceof ApiError && e.status === 400 && e.code === 'validation_failed';
+}
+
 /**
  * restore tries to resume a session from the refresh cookie, as at page
  * load. Resolves to the user, or null when there is no session to resume;
@@ -142,7 +151,7 @@ export async function restore() {
     await refresh();
     return { user: session.user };
   } catch (e) {
-    if (e instanceof SessionEnded) return { user: null, ended: e.code !== 'missing_token' };
+    if (e instanceof SessionEnded) return { user: null, ended: e.code !== NO_COOKIE };
     throw e;
   }
 }
@@ -166,12 +175,12 @@ export function refresh() {
         if (changed) emit('user-changed', g.user);
         return g.user;
       } catch (e) {
-        if (e instanceof ApiError && e.status === 401) {
+        if (e instanceof ApiError && (e.status === 401 || noCookie(e))) {
           const hadSession = session !== null;
           session = null;
           const ended = new SessionEnded();
-          ended.code = e.code;
-          if (hadSession) emit('ended', e.code);
+          ended.code = noCookie(e) ? NO_COOKIE : e.code;
+          if (hadSession) emit('ended', ended.code);
           throw ended;
         }
         throw e;
