@@ -11,7 +11,7 @@ import (
 
 // event starts an audit event of type typ about the client's request.
 func event(typ string, c Client) *latchkey.AuditEvent {
-	return &latchkey.AuditEvent{Type: typ, IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+	return &latchkey.AuditEvent{Type: typ, IP: c.IP, UserAgent: cleanUserAgent(c.UserAgent)}
 }
 
 // logEvent emits the structured slog line of an event the store recorded.
