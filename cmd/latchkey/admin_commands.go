@@ -76,9 +76,11 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("audit: %w", err)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AT\tTYPE\tUSER\tACTOR\tSESSION\tIP\tREASON")
+	// COUNT is how many occurrences a row stands for: rejections of
+	// unauthenticated requests are recorded once a minute with their count.
+	fmt.Fprintln(w, "AT\tTYPE\tCOUNT\tUSER\tACTOR\tSESSION\tIP\tREASON")
 	for _, e := range events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Type,
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Type, e.Count,
 			dash(e.UserID), dash(e.ActorID), dash(e.SessionID), dash(e.IP), dash(e.Reason))
 	}
 	return w.Flush()
