@@ -24,8 +24,12 @@ const (
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is
-// about, ActorID the admin who acted, where one did. It never holds a
-// password, token, refresh token, secret or hash.
+// about, ActorID the admin who acted, where one did. Count is how many
+// occurrences it stands for: 1, except for the rejections of
+// unauthenticated requests (token_rejected, rate_limited), which are
+// recorded once per client address and reason a minute with the number of
+// rejections since the last such event; the store records a Count below 1
+// as 1. It never holds a password, token, refresh token, secret or hash.
 type AuditEvent struct {
 	ID        string    `json:"id"`
 	At        time.Time `json:"at"`
@@ -36,6 +40,7 @@ type AuditEvent struct {
 	IP        string    `json:"ip"`
 	UserAgent string    `json:"user_agent"`
 	Reason    string    `json:"reason,omitempty"`
+	Count     int64     `json:"count"`
 }
 
 type auditKey struct{}

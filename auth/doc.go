@@ -28,7 +28,9 @@
 // Around them: Revocations is the in-memory set of revoked sessions that
 // every access token is checked against, and its Watch keeps it in step
 // with the other processes sharing the store; Recorder writes the audit
-// events that go with no change from a bounded queue, off the request path;
+// events that go with no change from a bounded queue, off the request path,
+// and counts the rejections of unauthenticated requests per client address
+// and reason instead of writing each (tally.go);
 // Prune deletes what the store no longer needs (sessions long ended, old
 // sign-in failures, audit events past their retention).
 package auth

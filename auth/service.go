@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -31,6 +33,8 @@ type Service struct {
 }
 
 // Client describes where a request came from; it is kept with the session.
+// UserAgent is the header as the client sent it: what is kept of it is
+// cleaned (cleanUserAgent) wherever it is stored or logged.
 type Client struct {
 	IP        string
 	UserAgent string
@@ -67,7 +71,7 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, 
 		CreatedAt:   now,
 		LastUsedAt:  now,
 		ExpiresAt:   now.Add(s.RefreshTTL),
-		UserAgent:   truncate(c.UserAgent, 512),
+		UserAgent:   cleanUserAgent(c.UserAgent),
 		IP:          c.IP,
 		RefreshKey:  key,
 		RefreshHash: token.HashRefresh(refresh),
@@ -148,12 +152,38 @@ func hashFailure(op string, err error) error {
 	return fmt.Errorf("auth: %s: %w", op, err)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// maxUserAgent is how many bytes of a client's User-Agent are kept, in a
+// session and in an audit event or its log line.
+const maxUserAgent = 256
+
+// cleanUserAgent is the User-Agent as Latchkey stores and logs it: control
+// and format characters (C0, DEL, C1, bidi controls, zero-width
+// characters) removed, each invalid UTF-8 byte replaced by U+FFFD, and cut
+// to maxUserAgent bytes on a character boundary. The header is the
+// client's to choose: this keeps what an attacker writes into the audit
+// log short and unable to move a terminal's cursor or reorder a line.
+func cleanUserAgent(ua string) string {
+	if len(ua) <= maxUserAgent && printableASCII(ua) {
+		return ua
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	var b strings.Builder
+	for _, r := range ua { // an invalid byte comes as utf8.RuneError
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > maxUserAgent {
+			break
+		}
+		b.WriteRune(r)
 	}
-	return s[:n]
+	return b.String()
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

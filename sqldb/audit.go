@@ -28,13 +28,13 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const auditColumns = `id, at, type, user_id, actor_id, session_id, ip, user_agent, reason`
+const auditColumns = `id, at, type, user_id, actor_id, session_id, ip, user_agent, reason, count`
 
 func scanAudit(r rowScanner) (*latchkey.AuditEvent, error) {
 	var ev latchkey.AuditEvent
 	var at int64
 	if err := r.Scan(&ev.ID, &at, &ev.Type, &ev.UserID, &ev.ActorID, &ev.SessionID,
-		&ev.IP, &ev.UserAgent, &ev.Reason); err != nil {
+		&ev.IP, &ev.UserAgent, &ev.Reason, &ev.Count); err != nil {
 		return nil, err
 	}
 	ev.At = fromNanos(at)
@@ -47,13 +47,13 @@ func scanAudit(r rowScanner) (*latchkey.AuditEvent, error) {
 // two changes, such as creating a user and then its first session, gets one
 // row, written with the first change that commits.
 const insertAuditSQL = `INSERT INTO audit_events (` + auditColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 	ON CONFLICT (id) DO NOTHING`
 
-// insertAudit records ev through q, filling in an empty ID (UUIDv7) and a
-// zero At (db.Now) once the row is written.
+// insertAudit records ev through q, filling in an empty ID (UUIDv7), a
+// zero At (db.Now) and a Count below 1 (1) once the row is written.
 func (db *DB) insertAudit(ctx context.Context, q execer, ev *latchkey.AuditEvent) error {
-	id, at := ev.ID, ev.At
+	id, at, count := ev.ID, ev.At, max(ev.Count, 1)
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
@@ -64,10 +64,10 @@ func (db *DB) insertAudit(ctx context.Context, q execer, ev *latchkey.AuditEvent
 		at = db.now()
 	}
 	if _, err := q.ExecContext(ctx, insertAuditSQL,
-		id, nanos(at), ev.Type, ev.UserID, ev.ActorID, ev.SessionID, ev.IP, ev.UserAgent, ev.Reason); err != nil {
+		id, nanos(at), ev.Type, ev.UserID, ev.ActorID, ev.SessionID, ev.IP, ev.UserAgent, ev.Reason, count); err != nil {
 		return err
 	}
-	ev.ID, ev.At = id, fromNanos(nanos(at))
+	ev.ID, ev.At, ev.Count = id, fromNanos(nanos(at)), count
 	return nil
 }
 
@@ -88,7 +88,7 @@ func fillAudit(ctx context.Context, userID, sessionID string) {
 }
 
 // AppendAudit records ev, an event that goes with no change, and fills in
-// an empty ID and a zero At. Recording an event already recorded is a
+// an empty ID, a zero At and a zero Count. Recording an event already recorded is a
 // no-op.
 func (db *DB) AppendAudit(ctx context.Context, ev *latchkey.AuditEvent) error {
 	return db.wrap("append audit", db.insertAudit(ctx, db.writer, ev))

@@ -419,6 +419,17 @@ func TestAppendAudit(t *testing.T) {
 		if n := len(auditRows(t, db)); n != 2 {
 			t.Fatalf("%d events after appending one twice", n)
 		}
+
+		// An event that stands for several occurrences keeps its count;
+		// the others stand for one.
+		if ev.Count != 1 || given.Count != 1 {
+			t.Fatalf("counts %d and %d, want 1 for events given none", ev.Count, given.Count)
+		}
+		many := &latchkey.AuditEvent{Type: latchkey.AuditTokenRejected, IP: "192.0.2.9", Reason: "malformed", Count: 9999}
+		must(t, db.AppendAudit(ctx, many))
+		if rows := auditRows(t, db); len(rows) != 3 || *rows[0] != *many || rows[0].Count != 9999 {
+			t.Fatalf("stored %s, want %+v first", fmtEvents(rows), *many)
+		}
 	})
 }
 

@@ -76,9 +76,11 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("audit: %w", err)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AT\tTYPE\tUSER\tACTOR\tSESSION\tIP\tREASON")
+	// COUNT is how many occurrences a row stands for: rejections of
+	// unauthenticated requests are recorded once a minute with their count.
+	fmt.Fprintln(w, "AT\tTYPE\tCOUNT\tUSER\tACTOR\tSESSION\tIP\tREASON")
 	for _, e := range events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), cell(e.Type),
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), cell(e.Type), e.Count,
 			cell(e.UserID), cell(e.ActorID), cell(e.SessionID), cell(e.IP), cell(e.Reason))
 	}
 	return w.Flush()

@@ -58,6 +58,8 @@ type App struct {
 
 	stopJobs    context.CancelFunc // nil until Start
 	jobs        sync.WaitGroup
+	stopAudit   context.CancelFunc // nil until Start
+	auditDone   chan struct{}      // closed when the audit writer has stopped
 	stopTrusted func()
 	closeOnce   sync.Once
 	closeErr    error
@@ -145,6 +147,7 @@ func (a *App) build(ctx context.Context) error {
 	hasher := password.New(params, 0)
 	hasher.SetMaxWait(hashWait)
 	a.Audit = auth.NewRecorder(a.Store, a.Log, auditQueue)
+	a.Audit.Now = cfg.Now
 	a.Auth = &auth.Service{
 		Audit:        a.Audit,
 		Store:        a.Store,
@@ -175,7 +178,8 @@ func (a *App) JWKS() []byte {
 	return a.Ring.JWKS()
 }
 
-// Close stops the background jobs, waits for the audit events queued to be
+// Close stops the background jobs, then the audit writer, waiting for it
+// to write the events queued and the rejections counted but not yet
 // written, stops fetching the trusted issuer's keys and closes the store,
 // in that order. Requests must be over (Serve returns after they are).
 // It may be called more than once.
@@ -184,6 +188,10 @@ func (a *App) Close() error {
 		if a.stopJobs != nil {
 			a.stopJobs()
 			a.jobs.Wait()
+		}
+		if a.stopAudit != nil {
+			a.stopAudit()
+			<-a.auditDone
 		}
 		a.stopTrusted()
 		if err := a.Store.Close(); err != nil {

@@ -61,9 +61,16 @@ func (a *App) Start(ctx context.Context) error {
 			Audit:    a.Config.AuditRetention,
 		}, pruneEvery, a.Log)
 	})
-	// The audit writer drains its queue when stopped, so Close waits for
-	// the queued events before the store closes.
-	a.goJob(func() { a.Audit.Run(jobs) })
+	// The audit writer has its own context: Close stops it after the
+	// requests and the other jobs, the last that could record an event.
+	// Stopped, it writes what is queued and every count not yet written,
+	// and Close waits for that before the store closes.
+	audit, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopAudit, a.auditDone = stopAudit, make(chan struct{})
+	go func() {
+		defer close(a.auditDone)
+		a.Audit.Run(audit)
+	}()
 
 	trusted, stopTrusted, err := a.trustedVerifier(jobs)
 	if err != nil {
