@@ -72,6 +72,8 @@ type AdminService interface {
 	// user_disabled or role_changed), whose ids it returns, so that no
 	// token carries a stale role or outlives the account. It refuses, with
 	// EVALIDATION on the field, to disable or demote the last enabled
-	// admin; ENOTFOUND when there is no such user.
+	// local admin (one with a password: admins of a trusted external
+	// issuer cannot use the admin API, so they do not count); ENOTFOUND
+	// when there is no such user.
 	UpdateUser(ctx context.Context, id string, upd UserUpdate, now time.Time) (*User, []string, error)
 }
