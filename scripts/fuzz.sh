@@ -14,6 +14,7 @@ targets=(
 	"./httpapi FuzzCrossSite"
 	". FuzzDecodeCursor"
 	"./password FuzzParsePHC"
+	"./emailkey FuzzOf"
 )
 # Every Fuzz function in the tree must be listed above.
 found=$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort)
