@@ -7,7 +7,8 @@ import (
 
 // ThrottleService counts sign-in attempts per email, in the store so that
 // the per-account throttle holds across instances and restarts. Emails are
-// compared case-insensitively.
+// compared by their key (package emailkey), so every spelling of an address
+// counts for one account.
 type ThrottleService interface {
 	// ReserveSignIn records an attempt at now unless max are already
 	// recorded at or after since; then it records nothing and returns the

@@ -34,11 +34,12 @@ type User struct {
 // UserService stores accounts.
 type UserService interface {
 	// CreateUser inserts u and fills in ID and CreatedAt. It returns
-	// EEMAILTAKEN when the email exists, compared case-insensitively.
+	// EEMAILTAKEN when an account has the email, compared by its key
+	// (package emailkey: one key for every spelling of an address).
 	CreateUser(ctx context.Context, u *User) error
 	// FindUserByID returns ENOTFOUND when there is no such user.
 	FindUserByID(ctx context.Context, id string) (*User, error)
-	// FindUserByEmail matches case-insensitively; ENOTFOUND when none.
+	// FindUserByEmail matches by the email's key; ENOTFOUND when none.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
 	// SetPassword replaces the user's password hash and, in the same
 	// transaction, revokes every unrevoked session of the user except keepSessionID
@@ -72,6 +73,8 @@ type AdminService interface {
 	// user_disabled or role_changed), whose ids it returns, so that no
 	// token carries a stale role or outlives the account. It refuses, with
 	// EVALIDATION on the field, to disable or demote the last enabled
-	// admin; ENOTFOUND when there is no such user.
+	// local admin (one with a password: admins of a trusted external
+	// issuer cannot use the admin API, so they do not count); ENOTFOUND
+	// when there is no such user.
 	UpdateUser(ctx context.Context, id string, upd UserUpdate, now time.Time) (*User, []string, error)
 }

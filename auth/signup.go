@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/emailkey"
 )
 
 // NewUser validates and stores an account. It is shared by sign-up and the
@@ -14,8 +15,10 @@ func (s *Service) NewUser(ctx context.Context, email, pw, name string, role latc
 	var errs []latchkey.FieldError
 	if email == "" {
 		errs = append(errs, latchkey.FieldError{Field: "email", Message: requiredRuleText})
-	} else if !validEmail(email) {
-		errs = append(errs, latchkey.FieldError{Field: "email", Message: emailRuleText})
+	} else if err := emailkey.Check(email); err != nil {
+		// A bare address, at most 254 bytes, of visible characters only;
+		// compared with others by emailkey.Of (in the store).
+		errs = append(errs, latchkey.FieldError{Field: "email", Message: err.Error()})
 	}
 	errs = checkPassword("password", pw, errs)
 	if utf8.RuneCountInString(name) > MaxNameLen {

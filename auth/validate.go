@@ -1,40 +1,24 @@
 package auth
 
 import (
-	"net/mail"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/emailkey"
 	"github.com/latchkey/latchkey/password"
 )
 
 // Limits of the contract.
 const (
-	MaxEmailLen      = 254
+	MaxEmailLen      = emailkey.MaxLen
 	MinPasswordLen   = 8
 	MaxPasswordLen   = 128
 	MaxNameLen       = 100
 	passwordRuleText = "must be 8 to 128 characters"
-	emailRuleText    = "must be a valid email address of at most 254 characters"
 	nameRuleText     = "must be at most 100 characters"
 	requiredRuleText = "is required"
 	commonRuleText   = "is one of the most common passwords; choose another"
 )
-
-// validEmail accepts a bare addr-spec: no display name, no angle brackets,
-// no surrounding space.
-func validEmail(s string) bool {
-	if s == "" || len(s) > MaxEmailLen || strings.TrimSpace(s) != s {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1
-}
 
 // maxPasswordBytes bounds the input before normalisation, which can expand
 // a character many times over.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // admin signs up email and makes it an admin (the first admin comes from
@@ -111,6 +113,32 @@ func TestLastAdmin(t *testing.T) {
 	h.admin("second@example.com")
 	if r := h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + id, Bearer: root.AccessToken, Body: map[string]any{"role": "user"}}); r.Status != 200 {
 		t.Fatalf("demote with another admin: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestLastAdminExternal: an admin provisioned from the trusted issuer
+// cannot use the admin API, so it does not count for the last-admin rule:
+// the only local admin still cannot demote or disable themselves.
+func TestLastAdminExternal(t *testing.T) {
+	h, f := trustedHarness(t)
+	ext := f.token(t, "ba-admin", func(c jwt.MapClaims) { c["role"] = "admin" })
+	if r := h.Do(req{Method: "GET", Path: "/api/ba-admin/tasks", Bearer: ext}); r.Status != 200 {
+		t.Fatalf("external admin's first call: %d %s", r.Status, r.Body)
+	}
+	if u, err := h.store.FindUserByID(context.Background(), "ba-admin"); err != nil || u.Role != "admin" || u.Issuer != extIssuer {
+		t.Fatalf("provisioned %+v, %v", u, err)
+	}
+	root := h.admin("root@example.com")
+	id := root.User.ID
+	for _, body := range []map[string]any{{"role": "user"}, {"disabled": true}, {"role": "user", "disabled": true}} {
+		h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + id, Bearer: root.AccessToken, Body: body}).Problem(t, 400, "validation_failed")
+	}
+	if r := h.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: root.AccessToken}); r.Status != 200 {
+		t.Fatalf("the only local admin lost access: %d", r.Status)
+	}
+	// The external admin itself is not guarded.
+	if r := h.Do(req{Method: "PATCH", Path: "/api/admin/users/ba-admin", Bearer: root.AccessToken, Body: map[string]any{"role": "user"}}); r.Status != 200 {
+		t.Fatalf("demote the external admin: %d %s", r.Status, r.Body)
 	}
 }
 

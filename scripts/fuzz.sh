@@ -15,6 +15,7 @@ targets=(
 	". FuzzDecodeCursor"
 	"./password FuzzParsePHC"
 	"./auth FuzzCleanUserAgent"
+	"./emailkey FuzzOf"
 )
 # Every Fuzz function in the tree must be listed above.
 found=$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort)

@@ -34,14 +34,17 @@ func (db *DB) ListUsers(ctx context.Context, limit int, after *latchkey.Cursor) 
 		func(u *latchkey.User) latchkey.Cursor { return latchkey.Cursor{CreatedAt: u.CreatedAt, ID: u.ID} })
 }
 
-// lockAdminsSQL returns the enabled admins. It is a write that changes
-// nothing so that it takes their row locks: two transactions each removing
-// a different one of two admins then run one after the other on
-// PostgreSQL, whose READ COMMITTED would otherwise let each see the other
-// still an admin and leave none. (SQLite runs write transactions one at a
-// time anyway.)
+// lockAdminsSQL returns the enabled local admins: Latchkey's own users,
+// with a password. Admins provisioned from a trusted external issuer do
+// not count: they cannot use the admin API (their tokens work on the task
+// routes only), so leaving only them would leave nobody who can. It is a
+// write that changes nothing so that it takes their row locks: two
+// transactions each removing a different one of two admins then run one
+// after the other on PostgreSQL, whose READ COMMITTED would otherwise let
+// each see the other still an admin and leave none. (SQLite runs write
+// transactions one at a time anyway.)
 const lockAdminsSQL = `UPDATE users SET disabled = disabled
-	WHERE role = 'admin' AND disabled = FALSE
+	WHERE role = 'admin' AND disabled = FALSE AND issuer = '' AND password_hash <> ''
 	RETURNING id`
 
 // UpdateUser applies the non-nil fields of upd to user id in one
@@ -51,7 +54,8 @@ const lockAdminsSQL = `UPDATE users SET disabled = disabled
 // revoked ids are returned. Enabling revokes nothing. It returns
 // EVALIDATION on "role" for an unknown role (before looking at the
 // database), EVALIDATION on "role" or "disabled" when the change would
-// leave no enabled admin, and ENOTFOUND when there is no such user; then
+// leave no enabled local admin (one with a password; see lockAdminsSQL),
+// and ENOTFOUND when there is no such user; then
 // nothing changes and no audit event is recorded.
 func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate, now time.Time) (*latchkey.User, []string, error) {
 	// A nil pointer binds NULL, and COALESCE keeps the column.
@@ -85,8 +89,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate
 		} else if err != nil {
 			return err
 		}
-		if old.Role == latchkey.RoleAdmin && !old.Disabled && (demote || disable) &&
-			!slices.ContainsFunc(admins, func(a string) bool { return a != id }) {
+		if slices.Equal(admins, []string{id}) { // the last enabled local admin
 			var fields []latchkey.FieldError
 			if demote {
 				fields = append(fields, latchkey.FieldError{Field: "role", Message: "cannot demote the last admin"})

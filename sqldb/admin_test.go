@@ -266,6 +266,51 @@ func TestUpdateUserLastAdmin(t *testing.T) {
 	})
 }
 
+// Admins provisioned from a trusted external issuer cannot use the admin
+// API: they do not count as admins for the last-admin rule.
+func TestUpdateUserLastAdminExternal(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		a := newAdmin(t, db)
+		live := sessionsOf(t, db, a)
+		ext, err := db.ProvisionExternalUser(ctx, &latchkey.User{ID: "ext-admin", Role: latchkey.RoleAdmin, Issuer: "https://front.example"})
+		must(t, err)
+		if ext.Role != latchkey.RoleAdmin || ext.Disabled {
+			t.Fatalf("external admin is %+v", ext)
+		}
+		for _, r := range []struct {
+			upd    latchkey.UserUpdate
+			fields []string
+		}{
+			{latchkey.UserUpdate{Role: ptr(latchkey.RoleUser)}, []string{"role"}},
+			{latchkey.UserUpdate{Disabled: ptr(true)}, []string{"disabled"}},
+			{latchkey.UserUpdate{Role: ptr(latchkey.RoleUser), Disabled: ptr(true)}, []string{"role", "disabled"}},
+		} {
+			_, revoked, err := db.UpdateUser(ctx, a.ID, r.upd, t0)
+			wantFields(t, err, r.fields...)
+			if revoked != nil {
+				t.Fatalf("revoked %v", revoked)
+			}
+		}
+		stored, err := db.FindUserByID(ctx, a.ID)
+		must(t, err)
+		if stored.Role != latchkey.RoleAdmin || stored.Disabled {
+			t.Fatalf("the only local admin became %+v", stored)
+		}
+		if ss, err := db.ListSessions(ctx, a.ID, t0); err != nil || len(ss) != len(live) {
+			t.Fatalf("the only local admin has %d live sessions (%v), want %d", len(ss), err, len(live))
+		}
+		// The external admin is not guarded: it may be demoted or disabled.
+		_, _, err = db.UpdateUser(ctx, ext.ID, latchkey.UserUpdate{Disabled: ptr(true)}, t0)
+		must(t, err)
+		_, _, err = db.UpdateUser(ctx, ext.ID, latchkey.UserUpdate{Role: ptr(latchkey.RoleUser), Disabled: ptr(false)}, t0)
+		must(t, err)
+		// A second local admin lets the first step down.
+		newAdmin(t, db)
+		_, _, err = db.UpdateUser(ctx, a.ID, latchkey.UserUpdate{Role: ptr(latchkey.RoleUser)}, t0)
+		must(t, err)
+	})
+}
+
 // Two enabled admins, the only ones, removed at once (one demoted, one
 // disabled): exactly one change wins and one enabled admin is left.
 func TestUpdateUserLastAdminConcurrent(t *testing.T) {

@@ -152,7 +152,7 @@ func BenchmarkFindUserByEmailGrowth(b *testing.B) {
 			forEachEngineB(b, func(b *testing.B, db *sqldb.DB) {
 				base := t0.UnixNano()
 				bulkInsert(b, db, n,
-					`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at)
+					`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at)
 					 VALUES ($1, $2, $2, '', 'user', 'x', FALSE, $3)`,
 					func(i int) []any {
 						return []any{fmt.Sprintf("u%08d", i), fmt.Sprintf("growth%d@example.com", i), base + int64(i)}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -17,11 +18,21 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded file, migrations/NNNN_name.sql.
+// migration is one embedded file, migrations/NNNN_name.sql, and the Go
+// step of its version, if any.
 type migration struct {
 	version int64
 	name    string
 	sql     string
+	step    func(ctx context.Context, tx *sql.Tx) error
+}
+
+// goSteps are the migrations that need Go after their SQL, by version: a
+// value computed in Go, such as an email's key, cannot be computed in SQL.
+// A step runs in its migration's transaction, after the SQL, so the
+// migration is still applied entirely or not at all.
+var goSteps = map[int64]func(ctx context.Context, tx *sql.Tx) error{
+	16: rekeyEmails,
 }
 
 // migrations returns the embedded migrations in version order.
@@ -47,7 +58,12 @@ func migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(b)})
+		out = append(out, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(b), step: goSteps[v]})
+	}
+	for v := range goSteps {
+		if _, ok := seen[v]; !ok {
+			return nil, fmt.Errorf("migration %d has a Go step but no file", v)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -66,11 +82,19 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // processes migrating at once are serialized by the write lock (SQLite) or
 // the dialect's MigrationLock: the second one finds the work done.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.migrateTo(ctx, math.MaxInt64)
+}
+
+// migrateTo applies the migrations up to version last.
+func (db *DB) migrateTo(ctx context.Context, last int64) error {
 	ms, err := migrations()
 	if err != nil {
 		return fmt.Errorf("sqldb: migrate: %w", err)
 	}
 	for _, m := range ms {
+		if m.version > last {
+			break
+		}
 		if err := db.inTx(ctx, func(tx *tx) error { return db.apply(ctx, tx, m) }); err != nil {
 			return fmt.Errorf("sqldb: migrate %s: %w", m.name, err)
 		}
@@ -103,6 +127,11 @@ func (db *DB) apply(ctx context.Context, tx *tx, m migration) error {
 	}
 	if _, err := tx.tx.ExecContext(ctx, text); err != nil {
 		return err
+	}
+	if m.step != nil {
+		if err := m.step(ctx, tx.tx); err != nil {
+			return err
+		}
 	}
 	_, err = tx.tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,

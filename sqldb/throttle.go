@@ -5,15 +5,24 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/emailkey"
 )
 
 // throttleKey is what the throttle stores for an email: the SHA-256 of its
-// lower-cased form. A fixed 32 bytes whatever a client sends, and no email
-// in plain text in that table.
+// key (emailkey.Of), so every spelling of an address counts for one
+// account. A fixed 32 bytes whatever a client sends, and no email in plain
+// text in that table.
+//
+// An email over emailkey.MaxLen bytes is no account's (sign-in refuses it
+// before any lookup, after counting it), and keying it would cost time in
+// proportion to its length: it is hashed as given.
 func throttleKey(email string) []byte {
-	h := sha256.Sum256([]byte(strings.ToLower(email)))
+	if len(email) <= emailkey.MaxLen {
+		email = emailkey.Of(email)
+	}
+	h := sha256.Sum256([]byte(email))
 	return h[:]
 }
 

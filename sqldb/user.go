@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/emailkey"
 )
 
 const userColumns = `id, email, name, role, password_hash, disabled, created_at, issuer`
@@ -42,7 +43,7 @@ func scanUser(r rowScanner) (*latchkey.User, error) {
 
 // CreateUser inserts u and fills in u.ID and u.CreatedAt. An empty role
 // becomes latchkey.RoleUser. It returns EEMAILTAKEN when a user has the
-// same email, compared after strings.ToLower. An audit event in ctx with
+// same email, compared by emailkey.Of. An audit event in ctx with
 // an empty UserID gets the new user's.
 func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 	role := u.Role
@@ -59,9 +60,9 @@ func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 	now := db.now()
 	err = db.inTx(ctx, func(tx *tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at)
+			`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			id, u.Email, strings.ToLower(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
+			id, u.Email, emailkey.Of(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
 		if err != nil {
 			if db.isUnique(err) {
 				return latchkey.Errorf(latchkey.EEMAILTAKEN, "email already registered")
@@ -91,11 +92,16 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*latchkey.User, erro
 	return u, nil
 }
 
-// FindUserByEmail matches strings.ToLower(email) against the stored
-// lowercased email; ENOTFOUND when none.
+// FindUserByEmail finds the user whose email has the key emailkey.Of(email);
+// ENOTFOUND when none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*latchkey.User, error) {
+	key := emailkey.Of(email)
+	if strings.IndexByte(key, 0) >= 0 {
+		// No address has a NUL, and PostgreSQL's TEXT cannot take one.
+		return nil, notFound("user")
+	}
 	u, err := scanUser(db.reader.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE email_lower = $1`, strings.ToLower(email)))
+		`SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -166,11 +172,12 @@ func (db *DB) ProvisionExternalUser(ctx context.Context, u *latchkey.User) (*lat
 		role = latchkey.RoleUser
 	}
 	err := db.inTx(ctx, func(tx *tx) error {
-		// email_lower only has to be unique: newlines cannot occur in an
-		// address that passed validation (nor NULs, which PostgreSQL's
-		// TEXT refuses; rows SQLite stored with them keep working).
+		// email_key only has to be unique: newlines cannot occur in an
+		// address that passed validation, nor in its key (nor NULs, which
+		// PostgreSQL's TEXT refuses; rows SQLite stored with them keep
+		// working).
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO users (id, email, email_lower, name, role, password_hash, disabled, created_at, issuer)
+			`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at, issuer)
 			 VALUES ($1, '', $2, '', $3, '', FALSE, $4, $5) ON CONFLICT DO NOTHING`,
 			u.ID, "\nexternal\n"+u.Issuer+"\n"+u.ID, string(role), nanos(db.now()), u.Issuer)
 		return err

@@ -307,3 +307,59 @@ func TestProvisionExternalUser(t *testing.T) {
 		must(t, err)
 	})
 }
+
+// Emails are one account by emailkey.Of: case folding beyond ToLower,
+// compatibility forms, NFC and NFD, invisible characters.
+func TestEmailKey(t *testing.T) {
+	groups := [][]string{
+		{"sam@example.com", "SAM@EXAMPLE.COM", "ſam@example.com", "ＳＡＭ@example.com", "sa\u200bm@example.com", "\u202esam@example.com"},
+		{"σς@example.gr", "σσ@example.gr", "ΣΣ@EXAMPLE.GR"},
+		{"café@example.com", "cafe\u0301@example.com", "CAFÉ@example.com"},
+		{"straße@example.de", "strasse@example.de"},
+	}
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		for _, g := range groups {
+			first := &latchkey.User{Email: g[0], PasswordHash: "x"}
+			must(t, db.CreateUser(ctx, first))
+			for _, other := range g {
+				wantCode(t, db.CreateUser(ctx, &latchkey.User{Email: other, PasswordHash: "y"}), latchkey.EEMAILTAKEN)
+				got, err := db.FindUserByEmail(ctx, other)
+				must(t, err)
+				if got.ID != first.ID || got.Email != g[0] {
+					t.Fatalf("FindUserByEmail(%+q) = %+v, want %s", other, got, g[0])
+				}
+			}
+		}
+		// Different accounts stay different.
+		for _, e := range []string{"cafe@example.com", "ѕam@example.com", "sam@example.org"} {
+			_, err := db.FindUserByEmail(ctx, e)
+			wantCode(t, err, latchkey.ENOTFOUND)
+		}
+		// No address holds a NUL, and PostgreSQL's TEXT cannot: not found,
+		// not a database error.
+		_, err := db.FindUserByEmail(ctx, "sam\x00@example.com")
+		wantCode(t, err, latchkey.ENOTFOUND)
+	})
+}
+
+// The throttle counts every spelling of an address for one account.
+func TestReserveSignInEmailKey(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		since := t0.Add(-15 * time.Minute)
+		spellings := []string{"sam@x", "ſam@x", "SAM@X", "ＳＡＭ@x", "sa\u200bm@x"}
+		for i, s := range spellings[:4] {
+			ok, _, err := db.ReserveSignIn(ctx, s, t0.Add(time.Duration(i)*time.Second), since, 4)
+			must(t, err)
+			if !ok {
+				t.Fatalf("attempt %d (%+q) refused", i+1, s)
+			}
+		}
+		if ok, _, err := db.ReserveSignIn(ctx, spellings[4], t0.Add(time.Minute), since, 4); err != nil || ok {
+			t.Fatalf("5th attempt, as %+q: ok %v, %v; want refused", spellings[4], ok, err)
+		}
+		must(t, db.ClearSignInFailures(ctx, "Sam@x"))
+		if ok, _, err := db.ReserveSignIn(ctx, "ſam@x", t0.Add(time.Minute), since, 4); err != nil || !ok {
+			t.Fatalf("after clearing another spelling: ok %v, %v", ok, err)
+		}
+	})
+}

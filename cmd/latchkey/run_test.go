@@ -340,6 +340,8 @@ func TestRunUserCreate(t *testing.T) {
 		{"create", []string{"--email", "a@example.com", "--name", "Ada"}, pw + "\n", 0},
 		{"duplicate email", []string{"--email", "a@example.com", "--name", "Ada"}, pw + "\n", 1},
 		{"duplicate email other case", []string{"--email", "A@Example.COM"}, pw + "\n", 1},
+		{"duplicate email full width", []string{"--email", "ａ@example.com"}, pw + "\n", 1},
+		{"invisible character", []string{"--email", "e\u200b@example.com"}, pw + "\n", 2},
 		{"too short password", []string{"--email", "b@example.com"}, "short\n", 2},
 		{"no password on stdin", []string{"--email", "c@example.com"}, "", 2},
 		{"bad role", []string{"--email", "d@example.com", "--role", "root"}, pw + "\n", 2},
@@ -378,6 +380,16 @@ func TestRunUserCreate(t *testing.T) {
 	// The refused creation wrote nothing.
 	c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "b@example.com", "password": "short"}).
 		Problem(t, http.StatusUnauthorized, "invalid_credentials")
+	c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "e@example.com", "password": pw}).
+		Problem(t, http.StatusUnauthorized, "invalid_credentials")
+
+	// user disable finds the account by any spelling of its email.
+	code, stdout, stderr := runCLI(t, nil, "", "user", "disable", "--database-url", dbURL, "--email", "Ａ@ＥＸＡＭＰＬＥ.com")
+	if code != 0 || !strings.Contains(stdout, "disabled user "+g.User.ID) {
+		t.Fatalf("user disable by another spelling: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "a@example.com", "password": pw}).
+		Problem(t, http.StatusForbidden, "account_disabled")
 }
 
 type jwksDoc struct {
@@ -557,6 +569,51 @@ func TestRunMigrateTwice(t *testing.T) {
 	}
 	if n == 0 || n != distinct {
 		t.Errorf("schema_migrations has %d rows for %d versions after two migrations", n, distinct)
+	}
+}
+
+// TestRunMigrateEmailCollision: upgrading a store where two accounts'
+// emails now have one key (package emailkey) stops with a one-line error
+// naming both users, and changes nothing; once the operator has given one
+// of them another address, migrate succeeds.
+func TestRunMigrateEmailCollision(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	dbURL := "sqlite:" + dbPath
+	if code, _, stderr := runCLI(t, nil, "", "migrate", "--database-url", dbURL); code != 0 {
+		t.Fatalf("migrate: exit %d, %q", code, stderr)
+	}
+	// Back to the schema before the email key, holding two accounts that
+	// strings.ToLower kept apart.
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`DELETE FROM schema_migrations WHERE version = 16`,
+		`ALTER TABLE users RENAME COLUMN email_key TO email_lower`,
+		`INSERT INTO users (id, email, email_lower, role, password_hash, created_at) VALUES ('user-sam', 'sam@example.com', 'sam@example.com', 'user', 'x', 1)`,
+		`INSERT INTO users (id, email, email_lower, role, password_hash, created_at) VALUES ('user-long-s', 'ſam@example.com', 'ſam@example.com', 'user', 'x', 2)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "", "migrate", "--database-url", dbURL)
+	if code != 1 || !strings.Contains(stderr, "[user-long-s user-sam]") || strings.Contains(stderr, "example.com") {
+		t.Fatalf("migrate with a collision: exit %d, stderr %q; want 1 naming both ids and no email", code, stderr)
+	}
+	wantOneLineError(t, stderr)
+	var lower string
+	if err := db.QueryRow(`SELECT email_lower FROM users WHERE id = 'user-long-s'`).Scan(&lower); err != nil || lower != "ſam@example.com" {
+		t.Fatalf("after the failed migration: %q, %v", lower, err)
+	}
+	if _, err := db.Exec(`UPDATE users SET email = 'sam.2@example.com', email_lower = 'sam.2@example.com' WHERE id = 'user-long-s'`); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, nil, "", "migrate", "--database-url", dbURL); code != 0 {
+		t.Fatalf("migrate after the fix: exit %d, %q", code, stderr)
 	}
 }
 
