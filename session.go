@@ -53,6 +53,15 @@ type Rotation struct {
 	ExpiresAt      time.Time // refresh lifetime counted afresh
 }
 
+// SessionFilter selects a page of one user's live sessions (not revoked,
+// expiring after Now), newest first by (CreatedAt, ID).
+type SessionFilter struct {
+	UserID string
+	Now    time.Time
+	Limit  int     // DefaultPageSize when not positive
+	After  *Cursor // nil for the first page
+}
+
 // RevokedSession is one entry of the revocation feed.
 type RevokedSession struct {
 	ID        string
@@ -78,9 +87,9 @@ type SessionService interface {
 	// only if the session is live and still at r.FromGeneration. It reports
 	// false, with no change, when another rotation or a revocation won.
 	RotateSession(ctx context.Context, r Rotation) (bool, error)
-	// ListSessions returns the user's live sessions (not revoked, not
-	// expired at now), newest first.
-	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// ListSessions returns at most f.Limit of the user's live sessions,
+	// newest first, and, when more follow, the cursor of the last one.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, *Cursor, error)
 	// RevokeSession revokes one session of userID; ENOTFOUND when the
 	// session is not the user's or is already revoked. Expired sessions are
 	// revoked too: their last access token may still be live.

@@ -16,7 +16,8 @@
 //   - SignOut ends the caller's session (ScopeLocal), every other one
 //     (ScopeOthers) or all of them (ScopeGlobal); SignOutRefresh does the
 //     same for a caller who holds only a refresh token.
-//   - Sessions lists a user's live sessions; RevokeSession ends one of them.
+//   - Sessions lists a page of a user's live sessions; RevokeSession ends
+//     one of them.
 //   - ChangePassword checks the current password under the sign-in
 //     throttle, stores the new one and revokes the user's other sessions.
 //   - UpdateUser applies an admin's change of role or disabled flag; a new

@@ -202,3 +202,9 @@ func newSession(tb testing.TB, db *sqldb.DB, userID string, created time.Time) *
 	must(tb, db.CreateSession(ctx, s))
 	return s
 }
+
+// liveSessions lists up to a full page of the user's live sessions at now.
+func liveSessions(db *sqldb.DB, userID string, now time.Time) ([]*latchkey.Session, error) {
+	ss, _, err := db.ListSessions(ctx, latchkey.SessionFilter{UserID: userID, Now: now, Limit: latchkey.MaxPageSize})
+	return ss, err
+}

@@ -177,26 +177,31 @@ func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, err
 	return ok, nil
 }
 
-// ListSessions returns the user's live sessions (not revoked, expiring
-// after now), newest first.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*latchkey.Session, error) {
-	rows, err := db.reader.QueryContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions
-		 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-		 ORDER BY created_at DESC, id DESC`, userID, nanos(now))
-	if err != nil {
-		return nil, db.wrap("list sessions", err)
+// The keyset queries of ListSessions, newest first, written as
+// listTasksSQL's are so that a page is an index range wherever it starts.
+const (
+	listSessionsSQL = `SELECT ` + sessionColumns + ` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`
+	listSessionsAfterSQL = `SELECT ` + sessionColumns + ` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		  AND created_at <= $3 AND (created_at < $3 OR id < $4)
+		ORDER BY created_at DESC, id DESC LIMIT $5`
+)
+
+// ListSessions returns up to f.Limit (latchkey.DefaultPageSize when not
+// positive) of the user's live sessions (not revoked, expiring after
+// f.Now), newest first by (CreatedAt, ID), starting strictly after
+// f.After. When more follow, it also returns the cursor of the last one.
+func (db *DB) ListSessions(ctx context.Context, f latchkey.SessionFilter) ([]*latchkey.Session, *latchkey.Cursor, error) {
+	query := listSessionsSQL
+	if f.After != nil {
+		query = listSessionsAfterSQL
 	}
-	defer rows.Close()
-	var out []*latchkey.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, db.wrap("list sessions", err)
-		}
-		out = append(out, s)
-	}
-	return out, db.wrap("list sessions", rows.Err())
+	args := make([]any, 0, 5) // room for listPage's cursor and limit
+	args = append(args, f.UserID, nanos(f.Now))
+	return listPage(ctx, db, "list sessions", f.Limit, f.After, query, args, scanSession,
+		func(s *latchkey.Session) latchkey.Cursor { return latchkey.Cursor{CreatedAt: s.CreatedAt, ID: s.ID} })
 }
 
 // revokedAt is the time a revocation is stamped with: taken inside the write
