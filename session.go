@@ -41,6 +41,9 @@ const (
 	ReasonRefreshReuse    = "refresh_reuse"
 	ReasonUserDisabled    = "user_disabled"
 	ReasonRoleChanged     = "role_changed"
+	// ReasonSessionLimit: a sign-in past the per-user cap revoked the
+	// least recently used session to make room (CreateSession's max).
+	ReasonSessionLimit = "session_limit"
 )
 
 // Rotation moves a session's refresh token one generation on.
@@ -71,7 +74,15 @@ type RevokedSession struct {
 // SessionService stores sessions and their refresh-token state.
 type SessionService interface {
 	// CreateSession inserts s as given (the caller fills every field).
-	CreateSession(ctx context.Context, s *Session) error
+	// With max > 0 it also keeps the user's live sessions (not revoked,
+	// expiring after s.CreatedAt) within max, the new one included, in the
+	// same transaction: it revokes the least recently used of the others
+	// (by LastUsedAt) with ReasonSessionLimit, records a session_revoked
+	// event for each (reason ReasonSessionLimit, the new session's IP and
+	// user agent), announces them as every revocation is announced, and
+	// returns their ids. Concurrent calls for one user, on any instance,
+	// never leave more than max live.
+	CreateSession(ctx context.Context, s *Session, max int) (revoked []string, err error)
 	// FindSession returns ENOTFOUND when there is no such session.
 	FindSession(ctx context.Context, id string) (*Session, error)
 	// FindSessionByRefreshHash finds the session whose current refresh token

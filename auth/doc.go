@@ -10,6 +10,8 @@
 //     refused, and unknown emails are counted alike, so the answers reveal
 //     no account. A password stored under weaker hashing parameters is
 //     re-hashed once the sign-in has it in hand.
+//   - Every new session keeps the user within MaxSessions live sessions:
+//     one past it revokes the least recently used (startSession).
 //   - Refresh rotates a refresh token. The token it just replaced, presented
 //     again within RefreshGrace, gets the same new token (two tabs
 //     converge); any other spent token is reuse and revokes the session.

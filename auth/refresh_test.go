@@ -129,11 +129,11 @@ type disablingStore struct {
 	before func()
 }
 
-func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Session) error {
+func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Session, max int) ([]string, error) {
 	if s.before != nil {
 		s.before()
 	}
-	return s.Store.CreateSession(ctx, sess)
+	return s.Store.CreateSession(ctx, sess, max)
 }
 
 func TestSignInRacingDisable(t *testing.T) {

@@ -1,14 +1,34 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey"
 )
+
+// sessionLimitEvents returns the session ids of the user's session_revoked
+// events with reason session_limit.
+func (h *harness) sessionLimitEvents(userID string) []string {
+	h.t.Helper()
+	evs, _, err := h.store.ListAudit(context.Background(), latchkey.AuditFilter{
+		Type: latchkey.AuditSessionRevoked, UserID: userID, Limit: latchkey.MaxPageSize})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range evs {
+		if ev.Reason == latchkey.ReasonSessionLimit {
+			out = append(out, ev.SessionID)
+		}
+	}
+	return out
+}
 
 // sessionPage is one answer of GET /api/auth/sessions.
 type sessionPage struct {
@@ -34,6 +54,110 @@ func (p sessionPage) ids() []string {
 		out = append(out, s.ID)
 	}
 	return out
+}
+
+// TestSessionCap: with LATCHKEY_MAX_SESSIONS=3, the fourth sign-in revokes
+// the least recently used session (the one never refreshed, though not the
+// oldest): its access token is refused at once as revoked, its refresh
+// token too, the revocation is audited with reason session_limit, and the
+// other sessions go on.
+func TestSessionCap(t *testing.T) {
+	h := newHarness(t, options{maxSessions: 3})
+	a := h.signUp("ada@example.com") // the oldest, refreshed below
+	h.clock.Advance(time.Minute)
+	b := h.signIn("ada@example.com", testPassword) // never used again
+	h.clock.Advance(time.Minute)
+	c := h.signIn("ada@example.com", testPassword)
+	h.clock.Advance(time.Minute)
+	a2 := h.Grant(h.Refresh(a.RefreshToken), http.StatusOK) // a is now the most recently used
+	h.clock.Advance(time.Minute)
+	bob := h.signUp("bob@example.com") // another user's sessions do not count
+	if got := h.sessionLimitEvents(a.User.ID); len(got) != 0 {
+		t.Fatalf("revoked %v within the cap", got)
+	}
+
+	d := h.signIn("ada@example.com", testPassword)
+	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: b.AccessToken}).Problem(t, 401, "token_revoked")
+	h.Refresh(b.RefreshToken).Problem(t, 401, "token_revoked")
+	for name, tok := range map[string]string{"a": a2.AccessToken, "c": c.AccessToken, "d": d.AccessToken, "bob": bob.AccessToken} {
+		h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: tok}).Labeled(name).WantStatus(t, http.StatusOK)
+	}
+	want := []string{d.SessionID, c.SessionID, a.SessionID} // newest first
+	if got := h.sessionPage(d.AccessToken, "").ids(); !slices.Equal(got, want) {
+		t.Fatalf("sessions %v, want %v", got, want)
+	}
+	if got := h.sessionLimitEvents(a.User.ID); !slices.Equal(got, []string{b.SessionID}) {
+		t.Fatalf("session_limit events for %v, want %v", got, []string{b.SessionID})
+	}
+	stored, err := h.store.FindSession(context.Background(), b.SessionID)
+	if err != nil || stored.RevokeReason != latchkey.ReasonSessionLimit {
+		t.Fatalf("revoked session kept reason %q (%v)", stored.RevokeReason, err)
+	}
+	if !h.App.Revoked.Revoked(b.SessionID) {
+		t.Fatal("the displaced session is not in the revocation set")
+	}
+}
+
+// TestSessionCapConcurrent: twenty sign-ins at once with a cap of 3 leave
+// exactly three live sessions; every other session's token is refused.
+// The per-account throttle may turn some of the twenty away (attempts in
+// flight count), but at least ten get through.
+func TestSessionCapConcurrent(t *testing.T) {
+	h := newHarness(t, options{maxSessions: 3})
+	first := h.signUp("ada@example.com")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	grants := []grant{first}
+	start := make(chan struct{})
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := h.Call("POST", "/api/auth/signin", "", map[string]string{"email": "ada@example.com", "password": testPassword})
+			if r.Status == http.StatusTooManyRequests {
+				return
+			}
+			if r.Status != http.StatusOK {
+				t.Errorf("sign-in: %d %s", r.Status, r.Body)
+				return
+			}
+			var g grant
+			r.Decode(t, &g)
+			mu.Lock()
+			grants = append(grants, g)
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("%d of 20 concurrent sign-ins got through", len(grants)-1)
+	if len(grants) < 11 {
+		t.Fatalf("only %d of 20 concurrent sign-ins got through", len(grants)-1)
+	}
+	var live []string
+	var liveToken string
+	for _, g := range grants {
+		r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: g.AccessToken})
+		switch r.Status {
+		case http.StatusOK:
+			live, liveToken = append(live, g.SessionID), g.AccessToken
+		default:
+			r.Problem(t, 401, "token_revoked")
+		}
+	}
+	if len(live) != 3 {
+		t.Fatalf("%d of %d sessions live after concurrent sign-ins, want 3", len(live), len(grants))
+	}
+	listed := h.sessionPage(liveToken, "").ids()
+	slices.Sort(listed)
+	slices.Sort(live)
+	if !slices.Equal(listed, live) {
+		t.Fatalf("listed %v, live tokens of %v", listed, live)
+	}
+	if n := len(h.sessionLimitEvents(first.User.ID)); n != len(grants)-3 {
+		t.Fatalf("%d session_limit events for %d displaced sessions", n, len(grants)-3)
+	}
 }
 
 // TestSessionListPages: GET /api/auth/sessions pages as the task list does:

@@ -59,15 +59,30 @@ func (db *DB) findSession(ctx context.Context, op, query string, arg any) (*latc
 // It returns ENOTFOUND when s.UserID is not a user. An audit event in ctx
 // gets s.UserID and the session's id where its UserID and SessionID are
 // empty.
-func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
+//
+// With max > 0 it keeps the user's live sessions within max, the new one
+// included, and returns the ids of the sessions it revoked to make room:
+// the least recently used (by LastUsedAt) of the others, revoked with
+// latchkey.ReasonSessionLimit, each with a session_revoked event, all in
+// the one transaction. Concurrent calls for one user are serialized: on
+// SQLite by the write lock, on PostgreSQL by the dialect's KeyLock on the
+// user, taken before the insert, so that each counts the sessions the
+// others committed.
+func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session, max int) ([]string, error) {
 	id := s.ID
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
-			return db.wrap("create session", err)
+			return nil, db.wrap("create session", err)
 		}
 	}
+	var revoked []string
 	err := db.inTx(ctx, func(tx *tx) error {
+		if max > 0 {
+			if err := db.keyLock(ctx, tx, sessionsLockKey(s.UserID)); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO sessions (`+sessionColumns+`)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -80,13 +95,16 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 			return err
 		}
 		fillAudit(ctx, s.UserID, id)
-		return nil
+		if max > 0 {
+			revoked, err = db.makeRoom(ctx, tx, s, id, max)
+		}
+		return err
 	})
 	if err != nil {
-		return db.wrap("create session", err)
+		return nil, db.wrap("create session", err)
 	}
 	s.ID = id
-	return nil
+	return revoked, nil
 }
 
 // FindSession returns ENOTFOUND when there is no such session.
