@@ -41,6 +41,9 @@ const (
 	ReasonRefreshReuse    = "refresh_reuse"
 	ReasonUserDisabled    = "user_disabled"
 	ReasonRoleChanged     = "role_changed"
+	// ReasonSessionLimit: a sign-in past the per-user cap revoked the
+	// least recently used session to make room (CreateSession's max).
+	ReasonSessionLimit = "session_limit"
 )
 
 // Rotation moves a session's refresh token one generation on.
@@ -53,6 +56,15 @@ type Rotation struct {
 	ExpiresAt      time.Time // refresh lifetime counted afresh
 }
 
+// SessionFilter selects a page of one user's live sessions (not revoked,
+// expiring after Now), newest first by (CreatedAt, ID).
+type SessionFilter struct {
+	UserID string
+	Now    time.Time
+	Limit  int     // DefaultPageSize when not positive
+	After  *Cursor // nil for the first page
+}
+
 // RevokedSession is one entry of the revocation feed.
 type RevokedSession struct {
 	ID        string
@@ -62,7 +74,15 @@ type RevokedSession struct {
 // SessionService stores sessions and their refresh-token state.
 type SessionService interface {
 	// CreateSession inserts s as given (the caller fills every field).
-	CreateSession(ctx context.Context, s *Session) error
+	// With max > 0 it also keeps the user's live sessions (not revoked,
+	// expiring after s.CreatedAt) within max, the new one included, in the
+	// same transaction: it revokes the least recently used of the others
+	// (by LastUsedAt) with ReasonSessionLimit, records a session_revoked
+	// event for each (reason ReasonSessionLimit, the new session's IP and
+	// user agent), announces them as every revocation is announced, and
+	// returns their ids. Concurrent calls for one user, on any instance,
+	// never leave more than max live.
+	CreateSession(ctx context.Context, s *Session, max int) (revoked []string, err error)
 	// FindSession returns ENOTFOUND when there is no such session.
 	FindSession(ctx context.Context, id string) (*Session, error)
 	// FindSessionByRefreshHash finds the session whose current refresh token
@@ -78,9 +98,9 @@ type SessionService interface {
 	// only if the session is live and still at r.FromGeneration. It reports
 	// false, with no change, when another rotation or a revocation won.
 	RotateSession(ctx context.Context, r Rotation) (bool, error)
-	// ListSessions returns the user's live sessions (not revoked, not
-	// expired at now), newest first.
-	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// ListSessions returns at most f.Limit of the user's live sessions,
+	// newest first, and, when more follow, the cursor of the last one.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, *Cursor, error)
 	// RevokeSession revokes one session of userID; ENOTFOUND when the
 	// session is not the user's or is already revoked. Expired sessions are
 	// revoked too: their last access token may still be live.

@@ -10,6 +10,8 @@
 //     refused, and unknown emails are counted alike, so the answers reveal
 //     no account. A password stored under weaker hashing parameters is
 //     re-hashed once the sign-in has it in hand.
+//   - Every new session keeps the user within MaxSessions live sessions:
+//     one past it revokes the least recently used (startSession).
 //   - Refresh rotates a refresh token. The token it just replaced, presented
 //     again within RefreshGrace, gets the same new token (two tabs
 //     converge); any other spent token is reuse and revokes the session.
@@ -17,7 +19,8 @@
 //     (ScopeOthers) or all of them (ScopeGlobal); SignOutRefresh does the
 //     same for a caller who holds only a refresh token, judged by the rules
 //     of a refresh (a spent token is reuse).
-//   - Sessions lists a user's live sessions; RevokeSession ends one of them.
+//   - Sessions lists a page of a user's live sessions; RevokeSession ends
+//     one of them.
 //   - ChangePassword checks the current password under the sign-in
 //     throttle, stores the new one and revokes the user's other sessions.
 //   - UpdateUser applies an admin's change of role or disabled flag; a new

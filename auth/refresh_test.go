@@ -129,11 +129,11 @@ type disablingStore struct {
 	before func()
 }
 
-func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Session) error {
+func (s disablingStore) CreateSession(ctx context.Context, sess *latchkey.Session, max int) ([]string, error) {
 	if s.before != nil {
 		s.before()
 	}
-	return s.Store.CreateSession(ctx, sess)
+	return s.Store.CreateSession(ctx, sess, max)
 }
 
 func TestSignInRacingDisable(t *testing.T) {
@@ -155,7 +155,7 @@ func TestSignInRacingDisable(t *testing.T) {
 	if latchkey.ErrorCode(err) != latchkey.EACCOUNTDISABLED {
 		t.Fatalf("sign-in racing a disable: %v, want account_disabled", err)
 	}
-	live, err := db.ListSessions(context.Background(), g.User.ID, time.Now())
+	live, _, err := db.ListSessions(context.Background(), latchkey.SessionFilter{UserID: g.User.ID, Now: time.Now(), Limit: latchkey.MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}

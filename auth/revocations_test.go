@@ -34,7 +34,7 @@ func newSession(t *testing.T, db latchkey.Store, userID string, n byte) *latchke
 		ExpiresAt: now.Add(time.Hour), RotatedAt: now,
 		RefreshKey: []byte("k"), RefreshHash: []byte{n},
 	}
-	if err := db.CreateSession(context.Background(), s); err != nil {
+	if _, err := db.CreateSession(context.Background(), s, 0); err != nil {
 		t.Fatal(err)
 	}
 	return s

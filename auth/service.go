@@ -30,6 +30,10 @@ type Service struct {
 	RefreshGrace time.Duration // 0 means strict: any second use is reuse
 	Logger       *slog.Logger
 	Now          func() time.Time
+
+	// MaxSessions caps a user's live sessions: signing in past it revokes
+	// the least recently used one. 0 means no cap.
+	MaxSessions int
 }
 
 // Client describes where a request came from; it is kept with the session.
@@ -80,16 +84,33 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, 
 	if ev != nil {
 		ctx = latchkey.WithAudit(ctx, ev)
 	}
-	if err := s.Store.CreateSession(ctx, sess); err != nil {
+	evicted, err := s.Store.CreateSession(ctx, sess, s.MaxSessions)
+	if err != nil {
 		return nil, fmt.Errorf("auth: create session: %w", err)
 	}
 	if ev != nil {
 		logEvent(s.Logger, ev)
 	}
+	s.evicted(u.ID, c, evicted)
 	if err := s.stillAsChecked(ctx, u, sess.ID); err != nil {
 		return nil, err
 	}
 	return s.grant(u, sess, refresh, now)
+}
+
+// evicted takes note of the sessions a new one displaced (MaxSessions): the
+// store revoked them and recorded their events; the revocation set learns
+// of them at once, and the log gets the events' lines.
+func (s *Service) evicted(userID string, c Client, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	s.Revoked.Add(s.now(), ids...)
+	for _, id := range ids {
+		ev := event(latchkey.AuditSessionRevoked, c)
+		ev.UserID, ev.SessionID, ev.Reason = userID, id, latchkey.ReasonSessionLimit
+		logEvent(s.Logger, ev)
+	}
 }
 
 // stillAsChecked closes the race between a sign-in and an admin change or a

@@ -6,9 +6,11 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// Sessions lists the user's live sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, userID string) ([]*latchkey.Session, error) {
-	return s.Store.ListSessions(ctx, userID, s.now())
+// Sessions lists up to limit of the user's live sessions, newest first,
+// after the cursor after (nil for the first page), and returns the cursor
+// of the next page when there is one.
+func (s *Service) Sessions(ctx context.Context, userID string, limit int, after *latchkey.Cursor) ([]*latchkey.Session, *latchkey.Cursor, error) {
+	return s.Store.ListSessions(ctx, latchkey.SessionFilter{UserID: userID, Now: s.now(), Limit: limit, After: after})
 }
 
 // RevokeSession revokes one of the user's own sessions.

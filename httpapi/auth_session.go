@@ -87,10 +87,16 @@ type sessionJSON struct {
 	Current    bool      `json:"current"`
 }
 
+// handleListSessions answers one page of the caller's live sessions,
+// newest first, with limit and cursor as the task list takes them.
 func (s *server) handleListSessions() http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := parseListPage(r.URL.RawQuery)
+		if err != nil {
+			return err
+		}
 		c := claims(r)
-		list, err := s.Auth.Sessions(r.Context(), c.Subject)
+		list, next, err := s.Auth.Sessions(r.Context(), c.Subject, p.limit, p.after)
 		if err != nil {
 			return err
 		}
@@ -103,8 +109,9 @@ func (s *server) handleListSessions() http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, struct {
-			Sessions []sessionJSON `json:"sessions"`
-		}{out})
+			Sessions   []sessionJSON `json:"sessions"`
+			NextCursor *string       `json:"next_cursor"`
+		}{out, nextCursor(next)})
 		return nil
 	})
 }

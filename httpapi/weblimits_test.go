@@ -22,6 +22,7 @@ var webLimits = map[string]int{
 	"MIN_PASSWORD_LEN":   auth.MinPasswordLen,
 	"MAX_PASSWORD_LEN":   auth.MaxPasswordLen,
 	"MAX_NAME_LEN":       auth.MaxNameLen,
+	"MAX_PAGE_SIZE":      latchkey.MaxPageSize,
 }
 
 var jsExportedNumber = regexp.MustCompile(`(?m)^export const ([A-Za-z0-9_$]+) = (\d+);`)

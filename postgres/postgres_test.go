@@ -121,7 +121,7 @@ func TestListen(t *testing.T) {
 	}
 	now := time.Now()
 	s := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte("h")}
-	if err := a.CreateSession(ctx, s); err != nil {
+	if _, err := a.CreateSession(ctx, s, 1); err != nil { // within the cap: revokes nothing
 		t.Fatal(err)
 	}
 	select {
@@ -158,13 +158,18 @@ func TestListen(t *testing.T) {
 			_, _, err := a.UpdateUser(ctx, u.ID, latchkey.UserUpdate{Disabled: &yes}, now)
 			return err
 		}},
+		{"CreateSession (past the session cap)", func(u *latchkey.User, s *latchkey.Session) error {
+			next := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte("next")}
+			_, err := a.CreateSession(ctx, next, 1)
+			return err
+		}},
 	} {
 		u := &latchkey.User{Email: strings.ReplaceAll(strings.Fields(tc.name)[0], " ", "") + "@example.com", PasswordHash: "$argon2id$x"}
 		if err := a.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		s := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte(tc.name)}
-		if err := a.CreateSession(ctx, s); err != nil {
+		if _, err := a.CreateSession(ctx, s, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := tc.revoke(u, s); err != nil {
@@ -272,7 +277,7 @@ func BenchmarkRevocationFanout(b *testing.B) {
 		b.StopTimer()
 		now := time.Now()
 		s := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte(now.String())}
-		if err := storeA.CreateSession(ctx, s); err != nil {
+		if _, err := storeA.CreateSession(ctx, s, 0); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

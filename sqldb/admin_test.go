@@ -192,7 +192,7 @@ func TestUpdateUser(t *testing.T) {
 					if len(revoked) != 0 {
 						t.Fatalf("revoked %v, want none", revoked)
 					}
-					if ss, err := db.ListSessions(ctx, u.ID, t0); err != nil || len(ss) != 2 {
+					if ss, err := liveSessions(db, u.ID, t0); err != nil || len(ss) != 2 {
 						t.Fatalf("%d live sessions (%v), want 2", len(ss), err)
 					}
 				} else {
@@ -237,7 +237,7 @@ func TestUpdateUserLastAdmin(t *testing.T) {
 		if stored.Role != latchkey.RoleAdmin || stored.Disabled {
 			t.Fatalf("last admin became %+v", stored)
 		}
-		if ss, err := db.ListSessions(ctx, a.ID, t0); err != nil || len(ss) != len(live) {
+		if ss, err := liveSessions(db, a.ID, t0); err != nil || len(ss) != len(live) {
 			t.Fatalf("last admin has %d live sessions (%v), want %d", len(ss), err, len(live))
 		}
 		// Keeping the last admin an admin is allowed.
@@ -296,7 +296,7 @@ func TestUpdateUserLastAdminExternal(t *testing.T) {
 		if stored.Role != latchkey.RoleAdmin || stored.Disabled {
 			t.Fatalf("the only local admin became %+v", stored)
 		}
-		if ss, err := db.ListSessions(ctx, a.ID, t0); err != nil || len(ss) != len(live) {
+		if ss, err := liveSessions(db, a.ID, t0); err != nil || len(ss) != len(live) {
 			t.Fatalf("the only local admin has %d live sessions (%v), want %d", len(ss), err, len(live))
 		}
 		// The external admin is not guarded: it may be demoted or disabled.
@@ -374,7 +374,7 @@ func TestUpdateUserErrors(t *testing.T) {
 		if *stored != *u {
 			t.Fatalf("stored %+v, want unchanged %+v", stored, u)
 		}
-		if ss, err := db.ListSessions(ctx, u.ID, t0); err != nil || len(ss) != len(live) {
+		if ss, err := liveSessions(db, u.ID, t0); err != nil || len(ss) != len(live) {
 			t.Fatalf("%d live sessions (%v), want %d", len(ss), err, len(live))
 		}
 	})

@@ -101,7 +101,7 @@ func TestAuditRecordedWithChange(t *testing.T) {
 			u := newUser(t, db)
 			s := &latchkey.Session{UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
 				RefreshKey: randBytes(t, 32), RefreshHash: randBytes(t, 32)}
-			must(t, db.CreateSession(ctx, s))
+			must(t, insertSession(ctx, db, s))
 			if ev.UserID != u.ID || ev.SessionID != s.ID || s.ID == "" {
 				t.Fatalf("event user %q session %q, want %q %q", ev.UserID, ev.SessionID, u.ID, s.ID)
 			}
@@ -111,7 +111,7 @@ func TestAuditRecordedWithChange(t *testing.T) {
 			ev.UserID, ev.SessionID = "u-given", "s-given"
 			s := &latchkey.Session{UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
 				RefreshHash: randBytes(t, 32)}
-			must(t, db.CreateSession(ctx, s))
+			must(t, insertSession(ctx, db, s))
 			if ev.UserID != "u-given" || ev.SessionID != "s-given" {
 				t.Fatalf("event user %q session %q, want the given ones", ev.UserID, ev.SessionID)
 			}
@@ -223,12 +223,12 @@ func TestAuditNotRecordedWithoutChange(t *testing.T) {
 		}},
 		{"CreateSession unknown user", func(t *testing.T, db *sqldb.DB, ctx context.Context) {
 			s := &latchkey.Session{UserID: "nobody", ExpiresAt: t0, RefreshHash: randBytes(t, 32)}
-			wantCode(t, db.CreateSession(ctx, s), latchkey.ENOTFOUND)
+			wantCode(t, insertSession(ctx, db, s), latchkey.ENOTFOUND)
 		}},
 		{"CreateSession duplicate refresh hash", func(t *testing.T, db *sqldb.DB, ctx context.Context) {
 			s := newSession(t, db, newUser(t, db).ID, t0)
 			dup := &latchkey.Session{UserID: s.UserID, ExpiresAt: t0, RefreshHash: s.RefreshHash}
-			if err := db.CreateSession(ctx, dup); err == nil {
+			if err := insertSession(ctx, db, dup); err == nil {
 				t.Fatal("duplicate refresh hash accepted")
 			}
 		}},
@@ -384,7 +384,7 @@ func TestAuditSameEventTwice(t *testing.T) {
 		first := *ev
 		clockOf(db).Advance(time.Second)
 		s := &latchkey.Session{UserID: u.ID, ExpiresAt: t0.Add(time.Hour), RefreshHash: randBytes(t, 32)}
-		must(t, db.CreateSession(ectx, s))
+		must(t, insertSession(ectx, db, s))
 		rows := auditRows(t, db)
 		if len(rows) != 1 || *rows[0] != first {
 			t.Fatalf("stored %s, want only %+v", fmtEvents(rows), first)
@@ -584,7 +584,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 		must(t, db.CreateUser(ev(latchkey.AuditSignup), u))
 		s := &latchkey.Session{UserID: u.ID, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
 			UserAgent: "ua", IP: "192.0.2.1", RefreshKey: secret(randBytes(t, 32)), RefreshHash: secret(randBytes(t, 32))}
-		must(t, db.CreateSession(ev(latchkey.AuditSignin), s))
+		must(t, insertSession(ev(latchkey.AuditSignin), db, s))
 		ok, err := db.RotateSession(ev(latchkey.AuditRefresh), rotation(s, t0, secret(randBytes(t, 32))))
 		if err != nil || !ok {
 			t.Fatal(ok, err)
@@ -599,7 +599,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 		}
 		s2 := &latchkey.Session{UserID: u.ID, ExpiresAt: t0.Add(time.Hour), RefreshKey: secret(randBytes(t, 32)),
 			RefreshHash: secret(randBytes(t, 32))}
-		must(t, db.CreateSession(ev(latchkey.AuditSignin), s2))
+		must(t, insertSession(ev(latchkey.AuditSignin), db, s2))
 		must(t, db.RevokeSessionByID(ev(latchkey.AuditRefreshReuse), s2.ID, latchkey.ReasonRefreshReuse, t0))
 		_, _, err = db.UpdateUser(ev(latchkey.AuditUserDisabled), u.ID, latchkey.UserUpdate{Disabled: ptr(true)}, t0)
 		must(t, err)

@@ -199,6 +199,19 @@ func newSession(tb testing.TB, db *sqldb.DB, userID string, created time.Time) *
 		RefreshHash: randBytes(tb, 32),
 		RotatedAt:   created,
 	}
-	must(tb, db.CreateSession(ctx, s))
+	must(tb, insertSession(ctx, db, s))
 	return s
+}
+
+// liveSessions lists up to a full page of the user's live sessions at now.
+func liveSessions(db *sqldb.DB, userID string, now time.Time) ([]*latchkey.Session, error) {
+	ss, _, err := db.ListSessions(ctx, latchkey.SessionFilter{UserID: userID, Now: now, Limit: latchkey.MaxPageSize})
+	return ss, err
+}
+
+// insertSession is CreateSession with no cap, for the tests that only
+// need a session stored.
+func insertSession(ctx context.Context, db *sqldb.DB, s *latchkey.Session) error {
+	_, err := db.CreateSession(ctx, s, 0)
+	return err
 }

@@ -38,7 +38,9 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"list tasks by status", listTasksStatusSQL, []any{"u", true, 51}, "tasks_user_status_created"},
 		{"list tasks by status after", listTasksStatusAfterSQL, []any{"u", false, 1, "id", 51}, "tasks_user_status_created"},
 		{"revoked since", revokedSinceSQL, []any{1}, "sessions_revoked_at"},
-		{"revoke user sessions", revokeUserSessionsSQL, []any{1, "r", "u", ""}, "sessions_user_id"},
+		{"revoke user sessions", revokeUserSessionsSQL, []any{1, "r", "u", ""}, "sessions_user_created"},
+		{"list sessions", listSessionsSQL, []any{"u", 1, 51}, "sessions_user_created"},
+		{"list sessions after", listSessionsAfterSQL, []any{"u", 1, 1, "id", 51}, "sessions_user_created"},
 		{"find session by refresh hash", `SELECT ` + sessionColumns + ` FROM sessions WHERE refresh_hash = $1`,
 			[]any{[]byte("h")}, "sessions_refresh_hash"},
 	}

@@ -59,15 +59,30 @@ func (db *DB) findSession(ctx context.Context, op, query string, arg any) (*latc
 // It returns ENOTFOUND when s.UserID is not a user. An audit event in ctx
 // gets s.UserID and the session's id where its UserID and SessionID are
 // empty.
-func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
+//
+// With max > 0 it keeps the user's live sessions within max, the new one
+// included, and returns the ids of the sessions it revoked to make room:
+// the least recently used (by LastUsedAt) of the others, revoked with
+// latchkey.ReasonSessionLimit, each with a session_revoked event, all in
+// the one transaction. Concurrent calls for one user are serialized: on
+// SQLite by the write lock, on PostgreSQL by the dialect's KeyLock on the
+// user, taken before the insert, so that each counts the sessions the
+// others committed.
+func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session, max int) ([]string, error) {
 	id := s.ID
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
-			return db.wrap("create session", err)
+			return nil, db.wrap("create session", err)
 		}
 	}
+	var revoked []string
 	err := db.inTx(ctx, func(tx *tx) error {
+		if max > 0 {
+			if err := db.keyLock(ctx, tx, sessionsLockKey(s.UserID)); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO sessions (`+sessionColumns+`)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -80,13 +95,16 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session) error {
 			return err
 		}
 		fillAudit(ctx, s.UserID, id)
-		return nil
+		if max > 0 {
+			revoked, err = db.makeRoom(ctx, tx, s, id, max)
+		}
+		return err
 	})
 	if err != nil {
-		return db.wrap("create session", err)
+		return nil, db.wrap("create session", err)
 	}
 	s.ID = id
-	return nil
+	return revoked, nil
 }
 
 // FindSession returns ENOTFOUND when there is no such session.
@@ -177,26 +195,31 @@ func (db *DB) RotateSession(ctx context.Context, r latchkey.Rotation) (bool, err
 	return ok, nil
 }
 
-// ListSessions returns the user's live sessions (not revoked, expiring
-// after now), newest first.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*latchkey.Session, error) {
-	rows, err := db.reader.QueryContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions
-		 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-		 ORDER BY created_at DESC, id DESC`, userID, nanos(now))
-	if err != nil {
-		return nil, db.wrap("list sessions", err)
+// The keyset queries of ListSessions, newest first, written as
+// listTasksSQL's are so that a page is an index range wherever it starts.
+const (
+	listSessionsSQL = `SELECT ` + sessionColumns + ` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`
+	listSessionsAfterSQL = `SELECT ` + sessionColumns + ` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		  AND created_at <= $3 AND (created_at < $3 OR id < $4)
+		ORDER BY created_at DESC, id DESC LIMIT $5`
+)
+
+// ListSessions returns up to f.Limit (latchkey.DefaultPageSize when not
+// positive) of the user's live sessions (not revoked, expiring after
+// f.Now), newest first by (CreatedAt, ID), starting strictly after
+// f.After. When more follow, it also returns the cursor of the last one.
+func (db *DB) ListSessions(ctx context.Context, f latchkey.SessionFilter) ([]*latchkey.Session, *latchkey.Cursor, error) {
+	query := listSessionsSQL
+	if f.After != nil {
+		query = listSessionsAfterSQL
 	}
-	defer rows.Close()
-	var out []*latchkey.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, db.wrap("list sessions", err)
-		}
-		out = append(out, s)
-	}
-	return out, db.wrap("list sessions", rows.Err())
+	args := make([]any, 0, 5) // room for listPage's cursor and limit
+	args = append(args, f.UserID, nanos(f.Now))
+	return listPage(ctx, db, "list sessions", f.Limit, f.After, query, args, scanSession,
+		func(s *latchkey.Session) latchkey.Cursor { return latchkey.Cursor{CreatedAt: s.CreatedAt, ID: s.ID} })
 }
 
 // revokedAt is the time a revocation is stamped with: taken inside the write

@@ -288,3 +288,13 @@ func (db *DB) notify(ctx context.Context, tx *tx, channel string) error {
 	_, err := tx.ExecContext(ctx, db.dialect.Notify, channel)
 	return err
 }
+
+// keyLock takes the dialect's KeyLock on key in tx, where it has one (see
+// Dialect.KeyLock); SQLite's write transactions exclude each other anyway.
+func (db *DB) keyLock(ctx context.Context, tx *tx, key int64) error {
+	if db.dialect.KeyLock == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, db.dialect.KeyLock, key)
+	return err
+}

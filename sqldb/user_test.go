@@ -151,7 +151,7 @@ func TestSetPassword(t *testing.T) {
 					tt.s.CreatedAt, s.RevokedAt, s.RevokeReason, tt.revokedAt, tt.wantReason)
 			}
 		}
-		live, err := db.ListSessions(ctx, u.ID, now)
+		live, err := liveSessions(db, u.ID, now)
 		must(t, err)
 		if len(live) != 1 || live[0].ID != keep.ID {
 			t.Fatalf("live sessions %v, want only the kept one", sessionIDs(live))

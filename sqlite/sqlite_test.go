@@ -225,7 +225,7 @@ func TestSetPasswordAtomic(t *testing.T) {
 	now := time.Now()
 	s := &latchkey.Session{UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour),
 		RefreshHash: []byte("hash")}
-	if err := db.CreateSession(ctx, s); err != nil {
+	if _, err := db.CreateSession(ctx, s, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Writer().ExecContext(ctx, `CREATE TRIGGER no_revoke BEFORE UPDATE OF revoked_at ON sessions

@@ -350,6 +350,27 @@ func TestRenewDuringRun(t *testing.T) {
 	}
 }
 
+// TestSigninKeepsTheUsersSession: the server caps each user's live
+// sessions (here at 2) and revokes the least recently used past it. The
+// user's tokens follow its latest sign-in, so the task calls and the
+// background renewal never meet a displaced session.
+func TestSigninKeepsTheUsersSession(t *testing.T) {
+	defer func(d time.Duration) { renewEvery = d }(renewEvery)
+	renewEvery = 200 * time.Millisecond
+	base := startServer(t, "--auth-rate", "0", "--max-sessions", "2")
+	cfg := &config{url: base, users: 1, tasks: 1, concurrency: 2, duration: time.Second,
+		timeout: 10 * time.Second, scenarios: []string{"signin", "list"}}
+	results, err := execute(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.requests == 0 || r.errors != 0 {
+			t.Errorf("%s: %d requests, %d errors (%v)", r.name, r.requests, r.errors, r.byStatus)
+		}
+	}
+}
+
 // TestMixedShares counts what 1,000 mixed operations send to a stub
 // server: 80% list, 12% create, 6% refresh, 2% sign-in.
 func TestMixedShares(t *testing.T) {
@@ -362,6 +383,8 @@ func TestMixedShares(t *testing.T) {
 			w.WriteHeader(http.StatusCreated)
 		case "POST /api/auth/refresh":
 			json.NewEncoder(w).Encode(map[string]string{"access_token": "a2", "refresh_token": "r2"})
+		case "POST /api/auth/signin":
+			json.NewEncoder(w).Encode(map[string]string{"access_token": "a3", "refresh_token": "r3"})
 		}
 	}))
 	defer srv.Close()
@@ -381,8 +404,10 @@ func TestMixedShares(t *testing.T) {
 			t.Errorf("%s: %d of 1000, want %d (all: %v)", k, counts[k], n, counts)
 		}
 	}
-	if a, r := u.tokens(); a != "a2" || r != "r2" {
-		t.Errorf("tokens after refresh = %q, %q; want the rotated pair", a, r)
+	// The last operation (the 100th of each hundred) is a sign-in, whose
+	// session the user goes on with.
+	if a, r := u.tokens(); a != "a3" || r != "r3" {
+		t.Errorf("tokens after the last sign-in = %q, %q; want its pair", a, r)
 	}
 }
 

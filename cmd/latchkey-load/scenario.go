@@ -21,10 +21,21 @@ func (l *loader) createTask(ctx context.Context, u *vuser) (outcome, error) {
 		map[string]string{"title": title}, http.StatusCreated, nil)
 }
 
+// opSignin signs a user in, and the new session becomes the one the user's
+// other operations use, as for a real client. The server keeps at most
+// LATCHKEY_MAX_SESSIONS live sessions per user and revokes the least
+// recently used one past it, so a run of sign-ins would otherwise displace
+// the session the user's refreshes and task calls go on with. No refresh
+// token is presented here, so refreshMu is not needed: a refresh in flight
+// may still store its own session's next pair, which stays valid.
 func (l *loader) opSignin(ctx context.Context) (outcome, int) {
 	u := l.pick()
-	o, _ := l.do(ctx, http.MethodPost, "/api/auth/signin", "",
-		map[string]string{"email": u.email, "password": l.password}, http.StatusOK, nil)
+	var g grant
+	o, err := l.do(ctx, http.MethodPost, "/api/auth/signin", "",
+		map[string]string{"email": u.email, "password": l.password}, http.StatusOK, &g)
+	if err == nil && o.status == http.StatusOK {
+		u.setTokens(g.AccessToken, g.RefreshToken)
+	}
 	return o, http.StatusOK
 }
 

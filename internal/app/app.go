@@ -156,6 +156,7 @@ func (a *App) build(ctx context.Context) error {
 		Revoked:      a.Revoked,
 		RefreshTTL:   cfg.RefreshTTL,
 		RefreshGrace: cfg.RefreshGrace,
+		MaxSessions:  cfg.MaxSessions,
 		Logger:       a.Log,
 		Now:          cfg.Now,
 	}

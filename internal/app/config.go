@@ -24,6 +24,7 @@ type Config struct {
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration
 	RefreshGrace   time.Duration
+	MaxSessions    int
 	JWTAlg         string
 	JWTSecret      []byte
 	TLSCert        string

@@ -81,6 +81,14 @@ var Settings = []Setting{
 		}
 		return nil
 	}},
+	{"LATCHKEY_MAX_SESSIONS", "100", "live sessions per user; a sign-in past it revokes the least recently used", serveOnly, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a whole number >= 1", v)
+		}
+		c.MaxSessions = n
+		return nil
+	}},
 	{"LATCHKEY_JWT_ALG", "EdDSA", "EdDSA or HS256", Commands, func(c *Config, v string) error {
 		if v != "EdDSA" && v != "HS256" {
 			return fmt.Errorf("%q is not EdDSA or HS256", v)

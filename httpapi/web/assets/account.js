@@ -3,7 +3,10 @@
 import * as api from './api.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
-import { MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
+import { MAX_PAGE_SIZE, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
+
+// The sessions asked for at a time.
+const PAGE = 50;
 
 // device names a user agent the way a person would ("Chrome on Linux").
 export function device(ua) {
@@ -38,6 +41,10 @@ export function renderAccount(view, ctx) {
     ctx,
     list: h('ul', { class: 'session-list', 'aria-labelledby': 'sessions-heading' }),
     status: h('div', { class: 'list-status' }),
+    shown: [], // the sessions loaded so far, in the server's order
+    cursor: null, // next_cursor of the last page; null when it was the last
+    loadSeq: 0, // the latest load; an answer to an older one is dropped
+    moreButton: h('button', { type: 'button', class: 'btn btn-secondary', hidden: true }, 'Load more'),
   };
   const othersButton = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Sign out everywhere else');
   const pw = passwordForm();
@@ -55,6 +62,7 @@ export function renderAccount(view, ctx) {
           h('h2', { id: 'sessions-heading', class: 'card-title' }, 'Sessions'),
           h('p', { class: 'muted small' }, 'Where your account is signed in. Revoke any you don’t recognise.'))),
       sessions.status, sessions.list,
+      h('div', { class: 'sessions-more' }, sessions.moreButton),
       h('div', { class: 'card-foot' }, othersButton)),
     h('section', { class: 'card', 'aria-labelledby': 'password-heading' },
       h('h2', { id: 'password-heading', class: 'card-title' }, 'Change password'),
@@ -62,6 +70,7 @@ export function renderAccount(view, ctx) {
 
   drawProfile(profile, ctx.user);
   othersButton.addEventListener('click', () => signOutOthers(sessions, othersButton));
+  sessions.moreButton.addEventListener('click', () => loadMoreSessions(sessions));
   pw.form.addEventListener('submit', (e) => submitPassword(sessions, pw, e));
   loadProfile(profile);
   loadSessions(sessions, false);
@@ -84,17 +93,21 @@ async function loadProfile(profile) {
   }
 }
 
-// loadSessions lists the sessions; quiet skips the loading message, for a
-// reload after a change made here, where the list stays up meanwhile.
+// loadSessions lists the sessions from the first page; quiet skips the
+// loading message, for a reload after a change made here, where the list
+// stays up meanwhile. A reload asks for as many as were shown, so that a
+// list grown with Load more stays as long.
 async function loadSessions(s, quiet) {
+  const seq = ++s.loadSeq;
   if (!quiet) {
     clear(s.status).append(h('p', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading sessions…'));
   }
+  const limit = Math.min(MAX_PAGE_SIZE, Math.max(PAGE, s.shown.length));
   let r;
   try {
-    r = await api.call('GET', '/api/auth/sessions');
+    r = await api.call('GET', `/api/auth/sessions?${new URLSearchParams({ limit: String(limit) })}`);
   } catch (err) {
-    if (err instanceof api.SessionEnded) return;
+    if (seq !== s.loadSeq || err instanceof api.SessionEnded) return;
     const retry = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Try again');
     retry.addEventListener('click', () => loadSessions(s, false));
     clear(s.status).append(h('div', { class: 'empty', role: 'alert' },
@@ -102,8 +115,43 @@ async function loadSessions(s, quiet) {
       h('p', { class: 'muted' }, describe(err)), retry));
     return;
   }
+  if (seq !== s.loadSeq) return;
   clear(s.status);
-  const sessions = (r.sessions || []).slice().sort((a, b) => (b.current - a.current) || (b.last_used_at > a.last_used_at ? 1 : -1));
+  s.shown = r.sessions || [];
+  showSessions(s, r.next_cursor);
+}
+
+// loadMoreSessions appends the next page.
+async function loadMoreSessions(s) {
+  const seq = ++s.loadSeq;
+  const done = busy(s.moreButton, 'Loading…');
+  let r;
+  try {
+    r = await api.call('GET', `/api/auth/sessions?${new URLSearchParams({ limit: String(PAGE), cursor: s.cursor })}`);
+  } catch (err) {
+    done();
+    if (seq !== s.loadSeq || err instanceof api.SessionEnded) return;
+    s.ctx.toast(describe(err), 'error');
+    return;
+  }
+  done();
+  if (seq !== s.loadSeq) return;
+  const known = new Set(s.shown.map((x) => x.id));
+  const added = (r.sessions || []).filter((x) => !known.has(x.id));
+  s.shown = s.shown.concat(added);
+  showSessions(s, r.next_cursor);
+  s.ctx.toast(`Loaded ${added.length} more ${added.length === 1 ? 'session' : 'sessions'}.`);
+  // Keep keyboard focus in the list rather than on a vanished button.
+  const first = added.length && document.getElementById(`session-${added[0].id}`);
+  if (first && s.moreButton.hidden) first.closest('.session').querySelector('button').focus();
+}
+
+// showSessions draws the sessions loaded, this device first, then the most
+// recently used, and offers Load more while the server has more.
+function showSessions(s, nextCursor) {
+  s.cursor = nextCursor || null;
+  s.moreButton.hidden = !s.cursor;
+  const sessions = s.shown.slice().sort((a, b) => (b.current - a.current) || (b.last_used_at > a.last_used_at ? 1 : -1));
   clear(s.list).append(...sessions.map((session) => drawSession(s, session)));
 }
 

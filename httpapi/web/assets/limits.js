@@ -9,3 +9,4 @@ export const MAX_TASK_DESC_LEN = 2000;
 export const MIN_PASSWORD_LEN = 8;
 export const MAX_PASSWORD_LEN = 128;
 export const MAX_NAME_LEN = 100;
+export const MAX_PAGE_SIZE = 200; // the most items a list answers at once
