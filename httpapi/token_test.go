@@ -95,6 +95,10 @@ func TestTokenRejections(t *testing.T) {
 		// A token naming no session could never be revoked.
 		{"missing sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", nil), nil), "invalid_token", "missing_sid"},
 		{"empty sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", ""), nil), "invalid_token", "missing_sid"},
+		// Every token Latchkey issues carries a jti; one without was not
+		// minted by its issuer.
+		{"missing jti", sign(jwt.SigningMethodEdDSA, priv, with("jti", nil), nil), "invalid_token", "missing_jti"},
+		{"empty jti", sign(jwt.SigningMethodEdDSA, priv, with("jti", ""), nil), "invalid_token", "missing_jti"},
 		{"unknown crit", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"crit": []string{"exp"}}), "invalid_token", "crit"},
 		{"oversized", sign(jwt.SigningMethodEdDSA, priv, with("pad", strings.Repeat("p", 9000)), nil), "invalid_token", "oversized"},
 		{"100 KB of garbage", strings.Repeat("A", 100_000), "invalid_token", "oversized"},
@@ -153,6 +157,44 @@ func TestHS256Mode(t *testing.T) {
 	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: s}).Problem(t, 401, "invalid_token")
 	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte("another secret of thirty-two bytes!"))
 	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: other}).Problem(t, 401, "invalid_token")
+
+	// Whoever holds the shared secret can sign, but a token without the
+	// sid and jti Latchkey's issuer always sets is refused: it names no
+	// session, so it could never be revoked.
+	mintHS := func(edit func(jwt.MapClaims)) string {
+		c := jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "sid": g.SessionID, "role": "user",
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "minted-elsewhere"}
+		edit(c)
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		tok.Header["typ"] = "at+jwt"
+		s, err := tok.SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name, reason string
+		edit         func(jwt.MapClaims)
+	}{
+		{"neither sid nor jti", "missing_sid", func(c jwt.MapClaims) { delete(c, "sid"); delete(c, "jti") }},
+		{"no sid", "missing_sid", func(c jwt.MapClaims) { delete(c, "sid") }},
+		{"empty sid", "missing_sid", func(c jwt.MapClaims) { c["sid"] = "" }},
+		{"no jti", "missing_jti", func(c jwt.MapClaims) { delete(c, "jti") }},
+		{"empty jti", "missing_jti", func(c jwt.MapClaims) { c["jti"] = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: mintHS(tc.edit)}).Problem(t, 401, "invalid_token")
+			m := h.Do(req{Method: "GET", Path: "/metrics"})
+			if !strings.Contains(string(m.Body), `latchkey_token_rejections_total{reason="`+tc.reason+`"}`) {
+				t.Errorf("no rejection counted with reason %q", tc.reason)
+			}
+		})
+	}
+	// With both, the secret's token passes: the rule is about the claims.
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: mintHS(func(jwt.MapClaims) {})}); r.Status != 200 {
+		t.Fatalf("HS256 token with sid and jti: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestAccessTokenClaims checks the issued token carries exactly the

@@ -111,6 +111,8 @@
 //     invalid_token/sub_too_long.
 //   - sid missing or empty, when [Config.RequireSessionID] is set:
 //     invalid_token/missing_sid.
+//   - jti missing or empty, when [Config.RequireTokenID] is set:
+//     invalid_token/missing_jti.
 //
 // Revocation, last, so that a store is only asked about authentic tokens:
 //
