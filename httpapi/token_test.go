@@ -19,7 +19,10 @@ func TestTokenRejections(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	kid, priv := h.signingKey()
 	pub := priv.Public().(ed25519.PublicKey)
-	now := time.Now()
+	// The server's clock, frozen when the harness started: time.Now here
+	// runs ahead of it by however long the sign-up took, which on a busy
+	// machine made the "expired" token (exp 31 s ago) still valid.
+	now := h.clock.Now()
 	good := func() jwt.MapClaims {
 		return jwt.MapClaims{
 			"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "sid": g.SessionID,
@@ -119,12 +122,59 @@ func TestTokenRejections(t *testing.T) {
 		})
 	}
 
-	t.Run("token in the query string", func(t *testing.T) {
-		r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid})
-		r.Problem(t, 401, "invalid_token")
-		// Even beside a good header: URLs leak into logs.
-		r = h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid, Bearer: valid})
-		r.Problem(t, 401, "invalid_token")
+	// A token in the query string is never used. Without a header the
+	// request has no credentials (RFC 6750 §3.1): missing_token and the
+	// bare challenge. Beside a good header it is refused, since URLs leak
+	// into logs. Any case of the name, and ";" separators, count.
+	for _, q := range []struct{ name, query string }{
+		{"plain", "access_token=" + valid},
+		{"upper case", "ACCESS_TOKEN=" + valid},
+		{"mixed case", "Access_Token=" + valid},
+		{"after a semicolon", "a=1;access_token=" + valid},
+		{"upper case after a semicolon", "a=1;ACCESS_TOKEN=" + valid},
+		{"before a semicolon", "access_token=" + valid + ";a=1"},
+		{"escaped name", "status=all&access%5Ftoken=" + valid},
+		{"empty", "access_token="},
+	} {
+		t.Run("token in the query string, "+q.name, func(t *testing.T) {
+			for _, path := range []string{"/api/" + g.User.ID + "/tasks?" + q.query, "/api/auth/me?" + q.query} {
+				r := h.Do(req{Method: "GET", Path: path})
+				p := r.Problem(t, 401, "missing_token")
+				if got := r.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != `Bearer realm="latchkey"` {
+					t.Errorf("WWW-Authenticate = %q, want the bare challenge", got)
+				}
+				if p["detail"] != "access token must not be sent in the URL" {
+					t.Errorf("detail = %v", p["detail"])
+				}
+				r = h.Do(req{Method: "GET", Path: path, Bearer: g.AccessToken})
+				r.Problem(t, 401, "invalid_token")
+				if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+					t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
+	// Nor is a token in a form body (RFC 6750 §2.2): the body is never read
+	// for one, so without a header the request has none.
+	t.Run("token in a form body", func(t *testing.T) {
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		for _, body := range []string{"access_token=" + valid, "title=x&ACCESS_TOKEN=" + valid} {
+			for _, route := range []struct{ method, path string }{
+				{"POST", "/api/" + g.User.ID + "/tasks"},
+				{"GET", "/api/" + g.User.ID + "/tasks"},
+				{"GET", "/api/auth/me"},
+				{"POST", "/api/auth/password"},
+			} {
+				r := h.Do(req{Method: route.method, Path: route.path, Header: form, Body: body})
+				r.Problem(t, 401, "missing_token")
+				if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+					t.Errorf("%s %s: WWW-Authenticate = %q, want the bare challenge", route.method, route.path, got)
+				}
+			}
+		}
+		if r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: g.AccessToken}); r.Status != 200 || strings.Contains(string(r.Body), `"title":"x"`) {
+			t.Fatalf("tasks after the form posts: %d %s", r.Status, r.Body)
+		}
 	})
 	t.Run("the valid token passes", func(t *testing.T) {
 		if r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: valid}); r.Status != 200 {

@@ -126,13 +126,21 @@
 // size check, with IsRevoked asked again and Config.Keys not consulted; a
 // refused token is never cached, so no rule is ever skipped for one.
 //
-// Requests, in [BearerToken] and so in [Middleware], before Verify:
+// Requests, in [BearerToken] and so in [Middleware], before Verify. A
+// token is taken from the Authorization header only; one in the query
+// string is never used, and the body is never read:
 //
-//   - An access_token query parameter, even beside a header:
+//   - No Authorization header, or a scheme other than Bearer, with an
+//     access_token query parameter: missing_token/query_token. No bearer
+//     credentials came (RFC 6750 §3.1), so the challenge carries no
+//     error; the description says tokens do not go in the URL.
+//   - No Authorization header, or a scheme other than Bearer, otherwise:
+//     missing_token/missing. A token in a form body is not looked for, so
+//     such a request lands here too.
+//   - An access_token query parameter beside a Bearer header:
 //     invalid_token/query_token. URLs end up in access logs, browser
-//     history and Referer headers.
-//   - No Authorization header, or a scheme other than Bearer:
-//     missing_token/missing.
+//     history and Referer headers. The name is matched in any case,
+//     percent-encoded or not, with pairs split at ";" as well as "&".
 //   - Several Authorization headers, "Bearer" without a token, or a token
 //     holding a space or tab: invalid_token/malformed.
 //

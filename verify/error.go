@@ -19,7 +19,7 @@ const (
 // The set is closed, so they are safe as label values.
 const (
 	ReasonMissing        = "missing"         // no bearer token came
-	ReasonQueryToken     = "query_token"     // token sent as ?access_token=
+	ReasonQueryToken     = "query_token"     // an access_token query parameter (missing_token alone, invalid_token beside a header)
 	ReasonOversized      = "oversized"       // longer than Config.MaxSize
 	ReasonMalformed      = "malformed"       // not a decodable JWS, or a claim of the wrong type
 	ReasonBadAlg         = "bad_alg"         // alg missing, not allowed, or not fitting the key
