@@ -69,8 +69,11 @@
 //     invalid_token/unknown_kid. [StaticKeys] and [RemoteJWKS] know no key
 //     for a missing kid. RemoteJWKS knows none for a JWK that is not an
 //     Ed25519 signing key either, and before calling a kid unknown it
-//     fetches the set again, unless a fetch started within
-//     JWKSOptions.MinRefetch.
+//     waits for a fetch of the set that starts after the token came: at
+//     once, or JWKSOptions.MinRefetch (1 s) after the previous fetch
+//     started, shared by every token waiting then. An issuer's rotation
+//     costs its users a wait of about a second, not a refusal, and made-up
+//     kids cost it at most one fetch per MinRefetch.
 //   - Any other KeyFunc error: invalid_token/key_unavailable. For
 //     RemoteJWKS: never fetched, the last fetch failed and the kid is not
 //     cached, the keys are older than JWKSOptions.MaxStale, or it was
