@@ -154,6 +154,21 @@ func TestTokenRejections(t *testing.T) {
 			}
 		})
 	}
+	// Sign-out without the header is the refresh-token way: a token in the
+	// query string is not a way to name the session, and ends nothing.
+	t.Run("token in the query string of a sign-out", func(t *testing.T) {
+		bob := h.signUp("bob@example.com")
+		for _, q := range []string{"access_token=", "ACCESS_TOKEN=", "a=1;access_token="} {
+			r := h.Do(req{Method: "POST", Path: "/api/auth/signout?" + q + bob.AccessToken, Body: map[string]string{}})
+			r.Problem(t, 401, "missing_token")
+			if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+				t.Errorf("WWW-Authenticate = %q, want the bare challenge", got)
+			}
+		}
+		if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: bob.AccessToken}); r.Status != 200 {
+			t.Fatalf("the session named by the query-string token ended: %d %s", r.Status, r.Body)
+		}
+	})
 	// Nor is a token in a form body (RFC 6750 §2.2): the body is never read
 	// for one, so without a header the request has none.
 	t.Run("token in a form body", func(t *testing.T) {
