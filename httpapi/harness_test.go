@@ -70,9 +70,6 @@ func newHarness(t testing.TB, opts options) *harness {
 	if opts.trustedIssuer != "" {
 		cfg.TrustedIssuer, cfg.TrustedAud = opts.trustedIssuer, extAudience
 		cfg.TrustedJWKSURL, cfg.TrustedSecret = opts.trustedJWKS, opts.trustedSecret
-		// Re-fetches on an unknown kid are rate-bounded; 10 ms lets the
-		// rotation test retry within a short deadline.
-		cfg.TrustedJWKSRefetch = 10 * time.Millisecond
 	}
 	srv := testkit.Start(t, cfg)
 	return &harness{Server: srv, t: t, clock: clk, store: srv.App.Store, dbPath: cfg.SQLitePath}

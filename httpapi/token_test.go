@@ -19,7 +19,10 @@ func TestTokenRejections(t *testing.T) {
 	g := h.signUp("ada@example.com")
 	kid, priv := h.signingKey()
 	pub := priv.Public().(ed25519.PublicKey)
-	now := time.Now()
+	// The server's clock, frozen when the harness started: time.Now here
+	// runs ahead of it by however long the sign-up took, which on a busy
+	// machine made the "expired" token (exp 31 s ago) still valid.
+	now := h.clock.Now()
 	good := func() jwt.MapClaims {
 		return jwt.MapClaims{
 			"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "sid": g.SessionID,
@@ -95,6 +98,10 @@ func TestTokenRejections(t *testing.T) {
 		// A token naming no session could never be revoked.
 		{"missing sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", nil), nil), "invalid_token", "missing_sid"},
 		{"empty sid", sign(jwt.SigningMethodEdDSA, priv, with("sid", ""), nil), "invalid_token", "missing_sid"},
+		// Every token Latchkey issues carries a jti; one without was not
+		// minted by its issuer.
+		{"missing jti", sign(jwt.SigningMethodEdDSA, priv, with("jti", nil), nil), "invalid_token", "missing_jti"},
+		{"empty jti", sign(jwt.SigningMethodEdDSA, priv, with("jti", ""), nil), "invalid_token", "missing_jti"},
 		{"unknown crit", sign(jwt.SigningMethodEdDSA, priv, good(), map[string]any{"crit": []string{"exp"}}), "invalid_token", "crit"},
 		{"oversized", sign(jwt.SigningMethodEdDSA, priv, with("pad", strings.Repeat("p", 9000)), nil), "invalid_token", "oversized"},
 		{"100 KB of garbage", strings.Repeat("A", 100_000), "invalid_token", "oversized"},
@@ -115,12 +122,74 @@ func TestTokenRejections(t *testing.T) {
 		})
 	}
 
-	t.Run("token in the query string", func(t *testing.T) {
-		r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid})
-		r.Problem(t, 401, "invalid_token")
-		// Even beside a good header: URLs leak into logs.
-		r = h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks?access_token=" + valid, Bearer: valid})
-		r.Problem(t, 401, "invalid_token")
+	// A token in the query string is never used. Without a header the
+	// request has no credentials (RFC 6750 §3.1): missing_token and the
+	// bare challenge. Beside a good header it is refused, since URLs leak
+	// into logs. Any case of the name, and ";" separators, count.
+	for _, q := range []struct{ name, query string }{
+		{"plain", "access_token=" + valid},
+		{"upper case", "ACCESS_TOKEN=" + valid},
+		{"mixed case", "Access_Token=" + valid},
+		{"after a semicolon", "a=1;access_token=" + valid},
+		{"upper case after a semicolon", "a=1;ACCESS_TOKEN=" + valid},
+		{"before a semicolon", "access_token=" + valid + ";a=1"},
+		{"escaped name", "status=all&access%5Ftoken=" + valid},
+		{"empty", "access_token="},
+	} {
+		t.Run("token in the query string, "+q.name, func(t *testing.T) {
+			for _, path := range []string{"/api/" + g.User.ID + "/tasks?" + q.query, "/api/auth/me?" + q.query} {
+				r := h.Do(req{Method: "GET", Path: path})
+				p := r.Problem(t, 401, "missing_token")
+				if got := r.Header.Values("WWW-Authenticate"); len(got) != 1 || got[0] != `Bearer realm="latchkey"` {
+					t.Errorf("WWW-Authenticate = %q, want the bare challenge", got)
+				}
+				if p["detail"] != "access token must not be sent in the URL" {
+					t.Errorf("detail = %v", p["detail"])
+				}
+				r = h.Do(req{Method: "GET", Path: path, Bearer: g.AccessToken})
+				r.Problem(t, 401, "invalid_token")
+				if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+					t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
+	// Sign-out without the header is the refresh-token way: a token in the
+	// query string is not a way to name the session, and ends nothing.
+	t.Run("token in the query string of a sign-out", func(t *testing.T) {
+		bob := h.signUp("bob@example.com")
+		for _, q := range []string{"access_token=", "ACCESS_TOKEN=", "a=1;access_token="} {
+			r := h.Do(req{Method: "POST", Path: "/api/auth/signout?" + q + bob.AccessToken, Body: map[string]string{}})
+			r.Problem(t, 401, "missing_token")
+			if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+				t.Errorf("WWW-Authenticate = %q, want the bare challenge", got)
+			}
+		}
+		if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: bob.AccessToken}); r.Status != 200 {
+			t.Fatalf("the session named by the query-string token ended: %d %s", r.Status, r.Body)
+		}
+	})
+	// Nor is a token in a form body (RFC 6750 §2.2): the body is never read
+	// for one, so without a header the request has none.
+	t.Run("token in a form body", func(t *testing.T) {
+		form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		for _, body := range []string{"access_token=" + valid, "title=x&ACCESS_TOKEN=" + valid} {
+			for _, route := range []struct{ method, path string }{
+				{"POST", "/api/" + g.User.ID + "/tasks"},
+				{"GET", "/api/" + g.User.ID + "/tasks"},
+				{"GET", "/api/auth/me"},
+				{"POST", "/api/auth/password"},
+			} {
+				r := h.Do(req{Method: route.method, Path: route.path, Header: form, Body: body})
+				r.Problem(t, 401, "missing_token")
+				if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+					t.Errorf("%s %s: WWW-Authenticate = %q, want the bare challenge", route.method, route.path, got)
+				}
+			}
+		}
+		if r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: g.AccessToken}); r.Status != 200 || strings.Contains(string(r.Body), `"title":"x"`) {
+			t.Fatalf("tasks after the form posts: %d %s", r.Status, r.Body)
+		}
 	})
 	t.Run("the valid token passes", func(t *testing.T) {
 		if r := h.Do(req{Method: "GET", Path: "/api/" + g.User.ID + "/tasks", Bearer: valid}); r.Status != 200 {
@@ -153,6 +222,44 @@ func TestHS256Mode(t *testing.T) {
 	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: s}).Problem(t, 401, "invalid_token")
 	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte("another secret of thirty-two bytes!"))
 	h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: other}).Problem(t, 401, "invalid_token")
+
+	// Whoever holds the shared secret can sign, but a token without the
+	// sid and jti Latchkey's issuer always sets is refused: it names no
+	// session, so it could never be revoked.
+	mintHS := func(edit func(jwt.MapClaims)) string {
+		c := jwt.MapClaims{"iss": testIssuer, "aud": testAudience, "sub": g.User.ID, "sid": g.SessionID, "role": "user",
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "minted-elsewhere"}
+		edit(c)
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		tok.Header["typ"] = "at+jwt"
+		s, err := tok.SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name, reason string
+		edit         func(jwt.MapClaims)
+	}{
+		{"neither sid nor jti", "missing_sid", func(c jwt.MapClaims) { delete(c, "sid"); delete(c, "jti") }},
+		{"no sid", "missing_sid", func(c jwt.MapClaims) { delete(c, "sid") }},
+		{"empty sid", "missing_sid", func(c jwt.MapClaims) { c["sid"] = "" }},
+		{"no jti", "missing_jti", func(c jwt.MapClaims) { delete(c, "jti") }},
+		{"empty jti", "missing_jti", func(c jwt.MapClaims) { c["jti"] = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: mintHS(tc.edit)}).Problem(t, 401, "invalid_token")
+			m := h.Do(req{Method: "GET", Path: "/metrics"})
+			if !strings.Contains(string(m.Body), `latchkey_token_rejections_total{reason="`+tc.reason+`"}`) {
+				t.Errorf("no rejection counted with reason %q", tc.reason)
+			}
+		})
+	}
+	// With both, the secret's token passes: the rule is about the claims.
+	if r := h.Do(req{Method: "GET", Path: "/api/auth/me", Bearer: mintHS(func(jwt.MapClaims) {})}); r.Status != 200 {
+		t.Fatalf("HS256 token with sid and jti: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestAccessTokenClaims checks the issued token carries exactly the

@@ -176,11 +176,12 @@ func TestCacheRevokedTokenNotCached(t *testing.T) {
 	}
 }
 
-// RequireSessionID and MaxSubjectLength refuse a token every time, each
+// RequireSessionID, RequireTokenID and MaxSubjectLength refuse a token every time, each
 // with a full verification: only a token that passed them is cached.
 func TestCacheKeepsClaimRules(t *testing.T) {
 	r := newCacheRigWith(t, 16, func(c *verify.Config) {
 		c.RequireSessionID = true
+		c.RequireTokenID = true
 		c.MaxSubjectLength = 8
 	})
 	tests := []struct {
@@ -190,6 +191,8 @@ func TestCacheKeepsClaimRules(t *testing.T) {
 	}{
 		{"no sid", mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }), verify.ReasonMissingSID},
 		{"empty sid", mintEd(t, nil, func(c jwt.MapClaims) { c["sid"] = "" }), verify.ReasonMissingSID},
+		{"no jti", mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "jti") }), verify.ReasonMissingJTI},
+		{"empty jti", mintEd(t, nil, func(c jwt.MapClaims) { c["jti"] = "" }), verify.ReasonMissingJTI},
 		{"sub over the cap", mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = "user-1234" }), verify.ReasonSubTooLong},
 	}
 	for _, tc := range tests {

@@ -28,6 +28,7 @@ type Claims struct {
 // no option for.
 type claimRules struct {
 	requireSID bool // Config.RequireSessionID
+	requireJTI bool // Config.RequireTokenID
 	maxSub     int  // Config.MaxSubjectLength; 0 means no cap
 }
 
@@ -64,6 +65,9 @@ func claimsOf(mc jwt.MapClaims, r claimRules) (*Claims, *Error) {
 	}
 	if r.requireSID && sid == "" {
 		return nil, invalid(ReasonMissingSID, nil)
+	}
+	if r.requireJTI && jti == "" {
+		return nil, invalid(ReasonMissingJTI, nil)
 	}
 	// iss, aud and exp were validated by the parser, so these cannot fail.
 	iss, _ := mc.GetIssuer()

@@ -71,6 +71,12 @@ type Config struct {
 	// signing out ends it: an empty id must never reach a revocation set.
 	// Off by default, because foreign issuers often set no sid.
 	RequireSessionID bool
+	// RequireTokenID refuses a token whose "jti" claim is missing or empty
+	// (invalid_token, missing_jti). Latchkey's own tokens always carry one;
+	// a token without it was not minted by Latchkey's issuer, even when it
+	// verifies (in HS256 mode anyone holding the secret can sign). Off by
+	// default, because foreign issuers often set no jti.
+	RequireTokenID bool
 	// MaxSubjectLength, when positive, refuses a "sub" longer than that
 	// many bytes (invalid_token, sub_too_long), for a service that stores
 	// the subject (as a user id, say) in a column of bounded width. Zero
@@ -159,7 +165,7 @@ func New(cfg Config) (*Verifier, error) {
 		typ:       typ,
 		noTypeOK:  cfg.AllowNoType,
 		maxSize:   maxSize,
-		rules:     claimRules{requireSID: cfg.RequireSessionID, maxSub: maxSub},
+		rules:     claimRules{requireSID: cfg.RequireSessionID, requireJTI: cfg.RequireTokenID, maxSub: maxSub},
 		isRevoked: cfg.IsRevoked,
 		cache:     cache,
 		now:       now,

@@ -69,8 +69,11 @@
 //     invalid_token/unknown_kid. [StaticKeys] and [RemoteJWKS] know no key
 //     for a missing kid. RemoteJWKS knows none for a JWK that is not an
 //     Ed25519 signing key either, and before calling a kid unknown it
-//     fetches the set again, unless a fetch started within
-//     JWKSOptions.MinRefetch.
+//     waits for a fetch of the set that starts after the token came: at
+//     once, or JWKSOptions.MinRefetch (1 s) after the previous fetch
+//     started, shared by every token waiting then. An issuer's rotation
+//     costs its users a wait of about a second, not a refusal, and made-up
+//     kids cost it at most one fetch per MinRefetch.
 //   - Any other KeyFunc error: invalid_token/key_unavailable. For
 //     RemoteJWKS: never fetched, the last fetch failed and the kid is not
 //     cached, the keys are older than JWKSOptions.MaxStale, or it was
@@ -111,6 +114,8 @@
 //     invalid_token/sub_too_long.
 //   - sid missing or empty, when [Config.RequireSessionID] is set:
 //     invalid_token/missing_sid.
+//   - jti missing or empty, when [Config.RequireTokenID] is set:
+//     invalid_token/missing_jti.
 //
 // Revocation, last, so that a store is only asked about authentic tokens:
 //
@@ -124,13 +129,21 @@
 // size check, with IsRevoked asked again and Config.Keys not consulted; a
 // refused token is never cached, so no rule is ever skipped for one.
 //
-// Requests, in [BearerToken] and so in [Middleware], before Verify:
+// Requests, in [BearerToken] and so in [Middleware], before Verify. A
+// token is taken from the Authorization header only; one in the query
+// string is never used, and the body is never read:
 //
-//   - An access_token query parameter, even beside a header:
+//   - No Authorization header, or a scheme other than Bearer, with an
+//     access_token query parameter: missing_token/query_token. No bearer
+//     credentials came (RFC 6750 §3.1), so the challenge carries no
+//     error; the description says tokens do not go in the URL.
+//   - No Authorization header, or a scheme other than Bearer, otherwise:
+//     missing_token/missing. A token in a form body is not looked for, so
+//     such a request lands here too.
+//   - An access_token query parameter beside a Bearer header:
 //     invalid_token/query_token. URLs end up in access logs, browser
-//     history and Referer headers.
-//   - No Authorization header, or a scheme other than Bearer:
-//     missing_token/missing.
+//     history and Referer headers. The name is matched in any case,
+//     percent-encoded or not, with pairs split at ";" as well as "&".
 //   - Several Authorization headers, "Bearer" without a token, or a token
 //     holding a space or tab: invalid_token/malformed.
 //

@@ -19,7 +19,7 @@ const (
 // The set is closed, so they are safe as label values.
 const (
 	ReasonMissing        = "missing"         // no bearer token came
-	ReasonQueryToken     = "query_token"     // token sent as ?access_token=
+	ReasonQueryToken     = "query_token"     // an access_token query parameter (missing_token alone, invalid_token beside a header)
 	ReasonOversized      = "oversized"       // longer than Config.MaxSize
 	ReasonMalformed      = "malformed"       // not a decodable JWS, or a claim of the wrong type
 	ReasonBadAlg         = "bad_alg"         // alg missing, not allowed, or not fitting the key
@@ -37,6 +37,7 @@ const (
 	ReasonMissingSub     = "missing_sub"     // no sub claim, or an empty one
 	ReasonSubTooLong     = "sub_too_long"    // sub longer than Config.MaxSubjectLength
 	ReasonMissingSID     = "missing_sid"     // no sid claim, or an empty one, with Config.RequireSessionID
+	ReasonMissingJTI     = "missing_jti"     // no jti claim, or an empty one, with Config.RequireTokenID
 	ReasonRevoked        = "revoked"         // Config.IsRevoked said so
 	ReasonInvalid        = "invalid"         // anything not classified above
 )
@@ -104,6 +105,8 @@ func (e *Error) Description() string {
 		return "access token subject too long"
 	case ReasonMissingSID:
 		return "access token names no session"
+	case ReasonMissingJTI:
+		return "access token has no id"
 	case ReasonRevoked:
 		return "access token revoked"
 	}

@@ -279,12 +279,19 @@ func ExampleWriteError() {
 	// {"type":"about:blank","title":"Unauthorized","status":401,"code":"token_expired","detail":"access token expired"}
 }
 
-// Tokens in the URL are refused outright: they leak into access logs.
+// Tokens in the URL are never taken, and never accepted: they leak into
+// access logs. Alone, such a token counts as no token (missing_token);
+// beside a Bearer header it makes the request invalid.
 func ExampleBearerToken() {
 	r := httptest.NewRequest("GET", "/api/me?access_token=eyJ...", nil)
 	_, err := verify.BearerToken(r)
 	fmt.Println(err)
-	// Output: verify: invalid_token (query_token): access token must not be sent in the URL
+	r.Header.Set("Authorization", "Bearer eyJ...")
+	_, err = verify.BearerToken(r)
+	fmt.Println(err)
+	// Output:
+	// verify: missing_token (query_token): access token must not be sent in the URL
+	// verify: invalid_token (query_token): access token must not be sent in the URL
 }
 
 // With CacheSize set, verifying the same token again skips the signature

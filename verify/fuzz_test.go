@@ -22,8 +22,9 @@ var knownCodes = map[string]bool{
 // algorithms. It must never panic, must return exactly one of claims and
 // error, the error must be an *Error with a contract code, and its text must
 // depend on code and reason only (so it cannot carry token text). A cached
-// verifier must answer the same, and one with RequireSessionID and
-// MaxSubjectLength the same or missing_sid/sub_too_long.
+// verifier must answer the same, and one with RequireSessionID,
+// RequireTokenID and MaxSubjectLength the same or
+// missing_sid/missing_jti/sub_too_long.
 func FuzzVerify(f *testing.F) {
 	for _, s := range []string{
 		"", "abc", "a.b.c", "..", "...", "eyJ.eyJ.", "\x00.\xff.",
@@ -33,6 +34,7 @@ func FuzzVerify(f *testing.F) {
 		mintEd(f, nil, func(c jwt.MapClaims) { c["aud"] = []any{1, "latchkey"} }),
 		mint(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, nil),
 		mintEd(f, nil, func(c jwt.MapClaims) { delete(c, "sid") }),
+		mintEd(f, nil, func(c jwt.MapClaims) { c["jti"] = "" }),
 		mintEd(f, nil, func(c jwt.MapClaims) { c["sub"] = strings.Repeat("u", 17) }),
 	} {
 		f.Add(s)
@@ -51,7 +53,7 @@ func FuzzVerify(f *testing.F) {
 	cfg.CacheSize = 64
 	cached := newVerifier(f, cfg)
 	const maxSub = 16
-	cfg.RequireSessionID, cfg.MaxSubjectLength = true, maxSub
+	cfg.RequireSessionID, cfg.RequireTokenID, cfg.MaxSubjectLength = true, true, maxSub
 	strict := newVerifier(f, cfg)
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Verify(context.Background(), token)
@@ -74,10 +76,10 @@ func FuzzVerify(f *testing.F) {
 			}
 		case serr != nil:
 			var e *verify.Error
-			if !errors.As(serr, &e) || e.Reason != verify.ReasonMissingSID && e.Reason != verify.ReasonSubTooLong {
+			if !errors.As(serr, &e) || e.Reason != verify.ReasonMissingSID && e.Reason != verify.ReasonMissingJTI && e.Reason != verify.ReasonSubTooLong {
 				t.Fatalf("strict verifier refused a valid token with %v", serr)
 			}
-		case sc.ID != c.ID || sc.SessionID == "" || len(sc.Subject) > maxSub:
+		case sc.ID != c.ID || sc.SessionID == "" || sc.ID == "" || len(sc.Subject) > maxSub:
 			t.Fatalf("strict verifier accepted claims %+v", sc)
 		}
 		if (c == nil) == (err == nil) {

@@ -13,42 +13,72 @@ import (
 const DefaultRealm = "latchkey"
 
 // BearerToken extracts the token from an "Authorization: Bearer X" header
-// (RFC 6750 §2.1; the scheme is case-insensitive). A missing header or
-// another scheme is missing_token/missing. An "access_token" query
-// parameter is refused as invalid_token/query_token even when a header is
-// present too, because URLs end up in access logs, browser history and
-// Referer headers. A Bearer header without a token, a token containing
-// spaces, or several Authorization headers are invalid_token/malformed.
+// (RFC 6750 §2.1; the scheme is case-insensitive), the only place a token
+// is taken from. A missing header or another scheme is missing_token: no
+// bearer credentials came. That holds when a token comes another way
+// (RFC 6750 §3.1): with an "access_token" query parameter it is
+// missing_token/query_token, whose description says URLs do not carry
+// tokens, and a token in a form body is never even read, since reading
+// the body here would take it from the handler. An access_token query
+// parameter beside a Bearer header is refused as invalid_token/query_token,
+// because URLs end up in access logs, browser history and Referer headers.
+// The parameter's name is matched in any case, percent-encoded or not, and
+// pairs are split at ";" as well as "&", since some servers and proxies do.
+// A Bearer header without a token, a token containing spaces, or several
+// Authorization headers are invalid_token/malformed.
 func BearerToken(r *http.Request) (string, error) {
-	// Most queries name no token; parse only those that could (the name
-	// may come percent-encoded, as access%5Ftoken).
-	if r.URL != nil && (strings.Contains(r.URL.RawQuery, "access") || strings.Contains(r.URL.RawQuery, "%")) {
-		// ParseQuery rather than a substring test, so that an escaped name
-		// (access%5Ftoken) is caught as well; its error only means some
-		// other pair was unreadable.
-		q, _ := url.ParseQuery(r.URL.RawQuery)
-		if _, ok := q["access_token"]; ok {
-			return "", invalid(ReasonQueryToken, nil)
-		}
-	}
+	inQuery := r.URL != nil && queryNamesToken(r.URL.RawQuery)
 	values := r.Header.Values("Authorization")
-	if len(values) == 0 {
+	if len(values) == 0 || len(values) == 1 && !isBearer(values[0]) {
+		if inQuery {
+			return "", &Error{Code: CodeMissingToken, Reason: ReasonQueryToken}
+		}
 		return "", &Error{Code: CodeMissingToken, Reason: ReasonMissing}
+	}
+	if inQuery {
+		return "", invalid(ReasonQueryToken, nil)
 	}
 	if len(values) > 1 {
 		// Proxies and frameworks disagree on which one wins; refuse to guess.
 		return "", invalid(ReasonMalformed, nil)
 	}
-	h := strings.TrimSpace(values[0])
-	scheme, rest, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", &Error{Code: CodeMissingToken, Reason: ReasonMissing}
-	}
+	_, rest, _ := strings.Cut(strings.TrimSpace(values[0]), " ")
 	token := strings.TrimLeft(rest, " ")
 	if token == "" || strings.ContainsAny(token, " \t") {
 		return "", invalid(ReasonMalformed, nil)
 	}
 	return token, nil
+}
+
+// isBearer reports whether an Authorization value names the Bearer scheme.
+func isBearer(h string) bool {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(h), " ")
+	return strings.EqualFold(scheme, "Bearer")
+}
+
+// queryNamesToken reports whether a raw query has a parameter named
+// access_token: in any case, percent-encoded or not, with space around
+// it, and with pairs split at "&" or ";". It errs towards finding one,
+// since a false find only refuses a request that could have passed.
+func queryNamesToken(raw string) bool {
+	for raw != "" {
+		var pair string
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			pair, raw = raw[:i], raw[i+1:]
+		} else {
+			pair, raw = raw, ""
+		}
+		name, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(name, "%+") {
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "access_token") {
+			return true
+		}
+	}
+	return false
 }
 
 // MiddlewareOptions tunes Middleware.

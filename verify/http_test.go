@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,15 +17,17 @@ import (
 	"github.com/latchkey/latchkey/verify"
 )
 
+type bearerCase struct {
+	name    string
+	target  string
+	headers []string // Authorization values
+	token   string
+	code    string
+	reason  string
+}
+
 func TestBearerToken(t *testing.T) {
-	tests := []struct {
-		name    string
-		target  string
-		headers []string // Authorization values
-		token   string
-		code    string
-		reason  string
-	}{
+	tests := []bearerCase{
 		{name: "bearer", headers: []string{"Bearer abc.def.ghi"}, token: "abc.def.ghi"},
 		{name: "lower-case scheme", headers: []string{"bearer abc.def.ghi"}, token: "abc.def.ghi"},
 		{name: "upper-case scheme", headers: []string{"BEARER abc.def.ghi"}, token: "abc.def.ghi"},
@@ -38,13 +41,41 @@ func TestBearerToken(t *testing.T) {
 		{name: "Bearer alone", headers: []string{"Bearer"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "token with a space", headers: []string{"Bearer abc def"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
 		{name: "two Authorization headers", headers: []string{"Bearer a", "Bearer b"}, code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
-		{name: "query token alone", target: "/x?access_token=abc", code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
-		{name: "query token beside a header", target: "/x?a=1&access_token=abc", headers: []string{"Bearer abc"},
-			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
-		{name: "empty query token", target: "/x?access_token=", headers: []string{"Bearer abc"},
-			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
-		{name: "escaped query name", target: "/x?access%5Ftoken=abc", headers: []string{"Bearer abc"},
-			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+		{name: "other parameters like the name", target: "/x?access_token_hint=1&my_access_token=2&access=3&token=4", headers: []string{"Bearer t"}, token: "t"},
+		{name: "the name as a value", target: "/x?q=access_token&r=x%3Baccess_token", headers: []string{"Bearer t"}, token: "t"},
+	}
+	// A token in the query string is never taken. Without a Bearer header
+	// no credentials came (RFC 6750 §3.1): missing_token. Beside one, the
+	// request is refused as invalid_token.
+	for _, q := range []struct{ name, query string }{
+		{"plain", "access_token=abc"},
+		{"after another", "a=1&access_token=abc"},
+		{"empty value", "access_token="},
+		{"no value", "access_token"},
+		{"repeated", "access_token=a&access_token=b"},
+		{"upper case", "ACCESS_TOKEN=abc"},
+		{"mixed case", "Access_Token=abc"},
+		{"semicolon separator", "a=1;access_token=abc"},
+		{"semicolon first", "access_token=abc;a=1"},
+		{"semicolon, upper case", "a=1;ACCESS_TOKEN=abc"},
+		{"escaped underscore", "access%5Ftoken=abc"},
+		{"escaped, lower-case hex", "access%5ftoken=abc"},
+		{"escaped letters", "%61ccess_token=abc"},
+		{"escaped, upper case", "ACCESS%5FTOKEN=abc"},
+		{"escaped, after a semicolon", "a=1;%41ccess_token=abc"},
+		{"plus for space", "access_token+=abc"},
+		{"after a malformed pair", "a=%zz&access_token=abc"},
+	} {
+		tests = append(tests,
+			bearerCase{name: "query token alone, " + q.name, target: "/x?" + q.query,
+				code: verify.CodeMissingToken, reason: verify.ReasonQueryToken},
+			bearerCase{name: "query token beside a header, " + q.name, target: "/x?" + q.query, headers: []string{"Bearer abc"},
+				code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+			bearerCase{name: "query token beside another scheme, " + q.name, target: "/x?" + q.query, headers: []string{"Basic dXNlcjpwYXNz"},
+				code: verify.CodeMissingToken, reason: verify.ReasonQueryToken},
+			bearerCase{name: "query token beside two headers, " + q.name, target: "/x?" + q.query, headers: []string{"Bearer a", "Bearer b"},
+				code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken},
+		)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,6 +151,21 @@ func TestMiddleware(t *testing.T) {
 			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken,
 			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token must not be sent in the URL"`,
 			detail:    "access token must not be sent in the URL"},
+		{name: "query token, upper case, semicolon", target: "/x?a=1;ACCESS_TOKEN=" + valid, auth: "Bearer " + valid, status: 401,
+			code: verify.CodeInvalidToken, reason: verify.ReasonQueryToken,
+			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token must not be sent in the URL"`,
+			detail:    "access token must not be sent in the URL"},
+		// RFC 6750 §3.1: a client that used an unsupported method sent no
+		// credentials; the challenge carries no error.
+		{name: "query token alone", target: "/x?access_token=" + valid, status: 401,
+			code: verify.CodeMissingToken, reason: verify.ReasonQueryToken,
+			challenge: `Bearer realm="latchkey"`, detail: "access token must not be sent in the URL"},
+		{name: "query token alone, upper case", target: "/x?ACCESS_TOKEN=" + valid, status: 401,
+			code: verify.CodeMissingToken, reason: verify.ReasonQueryToken,
+			challenge: `Bearer realm="latchkey"`, detail: "access token must not be sent in the URL"},
+		{name: "query token alone, semicolon", target: "/x?a=1;access_token=" + valid, status: 401,
+			code: verify.CodeMissingToken, reason: verify.ReasonQueryToken,
+			challenge: `Bearer realm="latchkey"`, detail: "access token must not be sent in the URL"},
 		{name: "expired", auth: "Bearer " + mintEd(t, nil, func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }),
 			status: 401, code: verify.CodeTokenExpired, reason: verify.ReasonExpired,
 			challenge: `Bearer realm="latchkey", error="invalid_token", error_description="access token expired"`,
@@ -193,6 +239,77 @@ func TestMiddleware(t *testing.T) {
 			}
 			if strings.Contains(rec.Body.String(), valid[:20]) {
 				t.Error("body contains token text")
+			}
+		})
+	}
+}
+
+// watchedBody is a request body that counts the reads made of it.
+type watchedBody struct {
+	io.Reader
+	reads int
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) { b.reads++; return b.Reader.Read(p) }
+func (b *watchedBody) Close() error               { return nil }
+
+// TestMiddlewareNeverReadsBody: a token in a form body (RFC 6750 §2.2) is
+// not a way in. The middleware never reads the body, so without a header
+// such a request has no token (missing_token, bare challenge), and with one
+// the handler gets the body whole, JSON or form.
+func TestMiddlewareNeverReadsBody(t *testing.T) {
+	valid := mintEd(t, nil, nil)
+	const form = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, ctype, body, auth string
+		status                  int
+	}{
+		{"form token, no header", form, "access_token=" + valid, "", 401},
+		{"form token with a charset, no header", form + "; charset=utf-8", "a=1&access_token=" + valid, "", 401},
+		{"form token, upper case, no header", form, "ACCESS_TOKEN=" + valid, "", 401},
+		{"multipart form token, no header", "multipart/form-data; boundary=b",
+			"--b\r\nContent-Disposition: form-data; name=\"access_token\"\r\n\r\n" + valid + "\r\n--b--\r\n", "", 401},
+		{"JSON body, header", "application/json", `{"title":"a task","description":"` + strings.Repeat("d", 5000) + `"}`, "Bearer " + valid, 200},
+		{"form body, header", form, "title=x&access_token=not-looked-at", "Bearer " + valid, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var hooked []*verify.Error
+			var got []byte
+			h := verify.Middleware(newVerifier(t, edConfig()), verify.MiddlewareOptions{
+				OnError: func(_ *http.Request, err *verify.Error) { hooked = append(hooked, err) },
+			})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, _ = io.ReadAll(r.Body)
+			}))
+			body := &watchedBody{Reader: strings.NewReader(tc.body)}
+			r := httptest.NewRequest(http.MethodPost, "/x", nil)
+			r.Body, r.ContentLength = body, int64(len(tc.body))
+			r.Header.Set("Content-Type", tc.ctype)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == 200 {
+				if string(got) != tc.body {
+					t.Errorf("handler read %d bytes of %d", len(got), len(tc.body))
+				}
+				return
+			}
+			if body.reads != 0 {
+				t.Errorf("the middleware read the body %d times", body.reads)
+			}
+			if len(hooked) != 1 || hooked[0].Code != verify.CodeMissingToken || hooked[0].Reason != verify.ReasonMissing {
+				t.Errorf("OnError calls %v, want one missing_token/missing", hooked)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+				t.Errorf("WWW-Authenticate %q", got)
+			}
+			if p := decodeProblem(t, rec); p.Code != verify.CodeMissingToken {
+				t.Errorf("code %q", p.Code)
 			}
 		})
 	}

@@ -21,9 +21,10 @@ const (
 	// DefaultJWKSRefresh is how often the key set is re-fetched in the
 	// background. Latchkey's own JWKS answers with max-age=300.
 	DefaultJWKSRefresh = 5 * time.Minute
-	// DefaultJWKSMinRefetch is the least time between two fetches that a
-	// token with an unknown kid (or a failed fetch) may trigger.
-	DefaultJWKSMinRefetch = 10 * time.Second
+	// DefaultJWKSMinRefetch is the least time between the starts of two
+	// fetches, so the most a token with an unknown kid waits for one: an
+	// issuer's key rotation costs its users at most about this long.
+	DefaultJWKSMinRefetch = time.Second
 	// DefaultJWKSTimeout bounds one fetch: connection, TLS, headers and body.
 	DefaultJWKSTimeout = 10 * time.Second
 	// DefaultJWKSMaxStale is how long cached keys stay usable when every
@@ -39,9 +40,11 @@ type JWKSOptions struct {
 	// background: the longest a key the issuer removed stays trusted.
 	// Default DefaultJWKSRefresh.
 	RefreshInterval time.Duration
-	// MinRefetch bounds the fetches that tokens can cause: a kid missing
-	// from the cache triggers a fetch only when none started within
-	// MinRefetch, and a failed background fetch is retried after it.
+	// MinRefetch is the least time between the starts of two fetches,
+	// which bounds the fetches tokens can cause to one per MinRefetch
+	// whatever kids they name. A token whose kid is not cached waits for
+	// the next fetch, which starts at once or MinRefetch after the
+	// previous one started; a failed fetch is retried after it too.
 	// Default DefaultJWKSMinRefetch; it may not exceed RefreshInterval.
 	MinRefetch time.Duration
 	// Timeout bounds each fetch. Default DefaultJWKSTimeout.
@@ -70,16 +73,21 @@ type JWKSOptions struct {
 //
 //   - cached, and re-fetched in the background every RefreshInterval;
 //   - re-fetched when a token names a kid not in the cache, so a key the
-//     issuer has just rotated in verifies without a restart; at most one
-//     such fetch starts per MinRefetch, whatever the tokens say, and the
-//     others wait for a running one or are answered from the cache at once;
+//     issuer has just rotated in verifies without a restart and without a
+//     refusal. Such a token waits for a fetch that starts after it came:
+//     at once, or MinRefetch (default 1 s) after the previous fetch
+//     started. Every token waiting meanwhile shares that one fetch, so a
+//     flood of made-up kids costs the issuer at most one fetch per
+//     MinRefetch, and each of them a wait of at most MinRefetch plus the
+//     fetch;
 //   - fetched with a Timeout, at most MaxJWKSSize bytes.
 //
-// It fails closed. A kid that is not in a freshly fetched set is
-// ErrUnknownKey (reason unknown_kid). When the latest fetch failed, an
-// unknown kid is key_unavailable, since the set could not be checked; known
-// kids keep verifying from the cache for MaxStale after the last successful
-// fetch, and then every token is key_unavailable until the issuer answers.
+// It fails closed. A kid that is not in the set a token waited for is
+// ErrUnknownKey (reason unknown_kid). When that fetch failed, an unknown
+// kid is key_unavailable, since the set could not be checked; known kids
+// keep verifying from the cache for MaxStale after the last successful
+// fetch, and then every token waits for a fetch like an unknown kid, and
+// is key_unavailable until the issuer answers.
 //
 // Only Ed25519 keys are served (for alg EdDSA), and only those whose "use"
 // is "sig" or absent and whose "alg" is "EdDSA" or absent. Other keys in
@@ -140,21 +148,20 @@ func RemoteJWKS(ctx context.Context, jwksURL string, opts JWKSOptions) (keys Key
 		return nil, nil, fmt.Errorf("verify: %w", err)
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.poke = make(chan struct{}, 1)
+	r.ended = make(chan struct{})
 
-	// The first fetch, before returning, so that a service started after
-	// its issuer verifies at once.
-	select {
-	case <-r.begin(true):
-	case <-ctx.Done():
-	}
+	// loop fetches at once; wait for that first fetch before returning,
+	// so that a service started after its issuer verifies at once.
+	first := r.ended
 	r.wg.Add(1)
 	go r.loop()
+	select {
+	case <-first:
+	case <-ctx.Done():
+	}
 	stop = sync.OnceFunc(func() {
-		// Under the lock, so that no fetch starts (wg.Add) once Wait may
-		// be running.
-		r.mu.Lock()
 		r.cancel()
-		r.mu.Unlock()
 		r.wg.Wait()
 	})
 	return r.key, stop, nil
@@ -175,8 +182,6 @@ var (
 	errJWKSNotInSet = fmt.Errorf("verify: kid not in the JWKS: %w", ErrUnknownKey)
 )
 
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
 type remoteJWKS struct {
 	url, shown string
 	refresh    time.Duration
@@ -191,51 +196,63 @@ type remoteJWKS struct {
 	ctx    context.Context // ends with stop or the caller's ctx
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	poke   chan struct{} // wakes loop when a token wants a fetch; buffered 1
 
+	// Fetches are numbered; only loop runs them, one at a time, so when
+	// finished == n, fetch n and every one before it have ended.
 	mu        sync.Mutex
+	started   uint64        // fetches started
+	finished  uint64        // fetches ended
+	wanted    uint64        // the highest fetch number a token waits for
+	ended     chan struct{} // closed, and replaced, when a fetch ends
 	lastStart time.Time     // when the latest fetch started
 	lastOK    time.Time     // when the latest successful fetch ended
 	lastErr   error         // the latest fetch's failure; nil after a success
-	inflight  chan struct{} // closed when the running fetch ends; nil if none
 }
 
-// key is the KeyFunc.
+// key is the KeyFunc. A kid found in fresh keys is answered at once.
+// Otherwise the request waits for a fetch that starts after it asked
+// (the issuer may have published the key since the last one), and then
+// answers from what that fetch left.
 func (r *remoteJWKS) key(ctx context.Context, kid, _ string) (any, error) {
 	if kid == "" {
 		return nil, errJWKSNoKID
 	}
-	for tried := false; ; tried = true {
-		if r.ctx.Err() != nil {
-			return nil, errJWKSClosed
-		}
-		lastOK, lastErr := r.status()
-		fresh := !lastOK.IsZero() && time.Since(lastOK) <= r.maxStale
-		if fresh {
-			if k, ok := r.lookup(ctx, kid); ok {
-				return k, nil
-			}
-		}
-		if !tried {
-			if done := r.begin(false); done != nil {
-				select {
-				case <-done:
-					continue
-				case <-ctx.Done():
-					return nil, fmt.Errorf("verify: waiting for the JWKS: %w", ctx.Err())
-				}
-			}
-		}
-		switch {
-		case lastOK.IsZero():
-			return nil, errors.Join(errJWKSNeverOK, lastErr)
-		case !fresh:
-			return nil, errors.Join(errJWKSStale, lastErr)
-		case lastErr != nil:
-			// The set could not be checked for a new key.
-			return nil, fmt.Errorf("verify: JWKS unreachable: %w", lastErr)
-		}
-		return nil, errJWKSNotInSet
+	if r.ctx.Err() != nil {
+		return nil, errJWKSClosed
 	}
+	// Numbered before the lookup: a fetch that starts after this point
+	// may hold a key the lookup missed.
+	need, lastOK, _ := r.status()
+	if k, ok := r.cached(ctx, kid, lastOK); ok {
+		return k, nil
+	}
+	if err := r.await(ctx, need); err != nil {
+		return nil, err
+	}
+	_, lastOK, lastErr := r.status()
+	if k, ok := r.cached(ctx, kid, lastOK); ok {
+		return k, nil
+	}
+	switch {
+	case lastOK.IsZero():
+		return nil, errors.Join(errJWKSNeverOK, lastErr)
+	case time.Since(lastOK) > r.maxStale:
+		return nil, errors.Join(errJWKSStale, lastErr)
+	case lastErr != nil:
+		// The set could not be checked for a new key.
+		return nil, fmt.Errorf("verify: JWKS unreachable: %w", lastErr)
+	}
+	return nil, errJWKSNotInSet
+}
+
+// cached looks kid up in the keys of the last successful fetch, which
+// ended at lastOK, unless they are older than maxStale.
+func (r *remoteJWKS) cached(ctx context.Context, kid string, lastOK time.Time) (any, bool) {
+	if lastOK.IsZero() || time.Since(lastOK) > r.maxStale {
+		return nil, false
+	}
+	return r.lookup(ctx, kid)
 }
 
 // lookup asks keyfunc for kid's key and keeps it only if it is an Ed25519
@@ -253,92 +270,4 @@ func (r *remoteJWKS) lookup(ctx context.Context, kid string) (any, bool) {
 		return nil, false
 	}
 	return pub, true
-}
-
-func (r *remoteJWKS) status() (time.Time, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lastOK, r.lastErr
-}
-
-// begin joins the running fetch or starts one, and returns a channel
-// closed when it ends. Unless force is set, it starts none within
-// minRefetch of the previous start and then returns nil.
-func (r *remoteJWKS) begin(force bool) <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.inflight != nil {
-		return r.inflight
-	}
-	if r.ctx.Err() != nil {
-		return closedChan
-	}
-	if !force && time.Since(r.lastStart) < r.minRefetch {
-		return nil
-	}
-	done := make(chan struct{})
-	r.inflight = done
-	r.lastStart = time.Now()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		err := r.fetch()
-		r.mu.Lock()
-		r.inflight = nil
-		r.lastErr = err
-		if err == nil {
-			r.lastOK = time.Now()
-		}
-		r.mu.Unlock()
-		if err != nil && r.ctx.Err() == nil {
-			r.onError(err)
-		}
-		close(done)
-	}()
-	return done
-}
-
-// fetch reads the set once. jwkset replaces the cached keys only when the
-// whole answer is good, so a failure leaves the cache as it was.
-func (r *remoteJWKS) fetch() error {
-	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
-	defer cancel()
-	_, err := jwkset.NewStorageFromHTTP(r.url, jwkset.HTTPClientStorageOptions{
-		Client:      r.client,
-		Ctx:         ctx,
-		HTTPTimeout: r.timeout,
-		Storage:     r.store,
-	})
-	if err != nil {
-		return fmt.Errorf("verify: fetching JWKS %s: %w", r.shown, err)
-	}
-	return nil
-}
-
-// loop re-fetches every refresh interval, or after minRefetch while
-// fetches fail.
-func (r *remoteJWKS) loop() {
-	defer r.wg.Done()
-	t := time.NewTimer(r.next())
-	defer t.Stop()
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-t.C:
-		}
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-r.begin(true):
-		}
-		t.Reset(r.next())
-	}
-}
-
-func (r *remoteJWKS) next() time.Duration {
-	if _, err := r.status(); err != nil {
-		return r.minRefetch
-	}
-	return r.refresh
 }

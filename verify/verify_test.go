@@ -194,6 +194,10 @@ func TestVerifyRejects(t *testing.T) {
 	emptySecret.Keys = verify.HMACSecret(nil)
 	sidCfg := edConfig()
 	sidCfg.RequireSessionID = true
+	jtiCfg := edConfig()
+	jtiCfg.RequireTokenID = true
+	jtiHS := hsConfig()
+	jtiHS.RequireSessionID, jtiHS.RequireTokenID = true, true
 	subCapCfg := edConfig()
 	subCapCfg.MaxSubjectLength = len("user-1") - 1
 	sub255Cfg := edConfig()
@@ -359,6 +363,31 @@ func TestVerifyRejects(t *testing.T) {
 		}(), token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "sid") }),
 			code: verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
 
+		// Config.RequireTokenID.
+		{name: "jti required, missing", cfg: jtiCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "jti") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingJTI},
+		{name: "jti required, empty", cfg: jtiCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["jti"] = "" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingJTI},
+		{name: "jti required, null", cfg: jtiCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["jti"] = nil }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "jti required, non-string", cfg: jtiCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["jti"] = 7 }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMalformed},
+		{name: "jti required, only in the header", cfg: jtiCfg, token: mintEd(t, func(h map[string]any) { h["jti"] = "token-1" },
+			func(c jwt.MapClaims) { delete(c, "jti") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingJTI},
+		{name: "jti required, no jti and wrong iss reports the iss", cfg: jtiCfg,
+			token: mintEd(t, nil, func(c jwt.MapClaims) { delete(c, "jti"); c["iss"] = "https://other.example" }),
+			code:  verify.CodeInvalidToken, reason: verify.ReasonBadIssuer},
+		// HS256: anyone holding the shared secret can sign, and a token it
+		// did not get from Latchkey's issuer lacks what that one sets.
+		{name: "HS256, sid and jti required, neither sent", cfg: jtiHS,
+			token: mintHS(t, nil, func(c jwt.MapClaims) { delete(c, "sid"); delete(c, "jti") }),
+			code:  verify.CodeInvalidToken, reason: verify.ReasonMissingSID},
+		{name: "HS256, sid and jti required, no jti", cfg: jtiHS, token: mintHS(t, nil, func(c jwt.MapClaims) { delete(c, "jti") }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingJTI},
+		{name: "HS256, sid and jti required, empty jti", cfg: jtiHS, token: mintHS(t, nil, func(c jwt.MapClaims) { c["jti"] = "" }),
+			code: verify.CodeInvalidToken, reason: verify.ReasonMissingJTI},
+
 		// Config.MaxSubjectLength.
 		{name: "sub one byte over the cap", cfg: subCapCfg, token: valid,
 			code: verify.CodeInvalidToken, reason: verify.ReasonSubTooLong},
@@ -482,6 +511,9 @@ func TestVerifyAccepts(t *testing.T) {
 		}, nil)},
 		{name: "sid required, sid present", cfg: sidCfg, token: mintEd(t, nil, nil)},
 		{name: "sid required, HS256", cfg: func() verify.Config { c := hsConfig(); c.RequireSessionID = true; return c }(), token: mintHS(t, nil, nil)},
+		{name: "sid and jti required, both present", cfg: func() verify.Config { c := edConfig(); c.RequireSessionID, c.RequireTokenID = true, true; return c }(), token: mintEd(t, nil, nil)},
+		{name: "sid and jti required, HS256", cfg: func() verify.Config { c := hsConfig(); c.RequireSessionID, c.RequireTokenID = true, true; return c }(), token: mintHS(t, nil, nil)},
+		{name: "jti not required by default", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["jti"] = "" })},
 		{name: "sub exactly at the cap", cfg: subCapCfg, token: mintEd(t, nil, nil)},
 		{name: "sub at the cap in multi-byte runes", cfg: subCapCfg, token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = "ééé" }), sub: "ééé"},
 		{name: "no sub cap by default", cfg: edConfig(), token: mintEd(t, nil, func(c jwt.MapClaims) { c["sub"] = long }), sub: long},

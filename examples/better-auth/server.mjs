@@ -10,6 +10,10 @@
 //   AUDIENCE  the JWT "aud" (default: same as ISSUER)
 //   SECRET    Better Auth's secret, which encrypts the private keys at rest
 //             (default: a random one per process)
+//   ROTATION_INTERVAL  seconds: the jwt() plugin's own key rotation
+//             (jwks.rotationInterval). Each key expires that long after it
+//             is made; the next token signed after that makes a new key,
+//             publishes it and signs with it at once. Unset: no rotation.
 //
 // When ready it prints exactly one line to stdout:
 //   listening http://127.0.0.1:PORT
@@ -34,6 +38,13 @@ const HOST = "127.0.0.1";
 const port = Number.parseInt(process.env.PORT ?? "0", 10);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`invalid PORT: ${process.env.PORT}`);
+  process.exit(2);
+}
+const rotationInterval = process.env.ROTATION_INTERVAL
+  ? Number(process.env.ROTATION_INTERVAL)
+  : undefined;
+if (rotationInterval !== undefined && !(rotationInterval > 0)) {
+  console.error(`invalid ROTATION_INTERVAL: ${process.env.ROTATION_INTERVAL}`);
   process.exit(2);
 }
 
@@ -70,6 +81,9 @@ server.listen(port, HOST, () => {
   const jwtOptions = {
     // jwks.keyPairConfig left unset: the plugin's default, EdDSA with Ed25519.
     jwt: { issuer, audience },
+    // The plugin's own rotation: a key expires rotationInterval seconds
+    // after it is made, and signing then makes and publishes a new one.
+    ...(rotationInterval ? { jwks: { rotationInterval } } : {}),
   };
 
   const auth = betterAuth({

@@ -128,8 +128,10 @@ func (a *App) build(ctx context.Context) error {
 		Keys:       keys,
 		Leeway:     Leeway(cfg.AccessTTL),
 		// Every token Latchkey issues names its session, and one that
-		// names none could never be revoked.
+		// names none could never be revoked. It carries a jti too: one
+		// without was not minted by token.Issuer.
 		RequireSessionID: true,
+		RequireTokenID:   true,
 		CacheSize:        verifiedCache,
 		Now:              cfg.Now,
 		IsRevoked: func(_ context.Context, c *verify.Claims) bool {

@@ -59,9 +59,6 @@ type Config struct {
 	Now func() time.Time
 	// Registry receives the metrics served at /metrics; nil makes one.
 	Registry *prometheus.Registry
-	// TrustedJWKSRefetch is the least time between two fetches of the
-	// trusted issuer's JWKS on unknown kids; zero is verify's default.
-	TrustedJWKSRefetch time.Duration
 }
 
 // ConfigError is invalid configuration or usage, as opposed to a failure

@@ -13,7 +13,7 @@ const maxExternalSubject = 255
 // trustedVerifier builds the verifier of the trusted external issuer, when
 // one is configured: its JWKS (fetched, cached, refreshed in the
 // background until ctx ends or stop is called, re-fetched on an unknown
-// kid) or its shared HS256 secret. Its tokens may carry no typ (Better
+// kid at most once a second) or its shared HS256 secret. Its tokens may carry no typ (Better
 // Auth sets none) and no session id.
 func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop func(), err error) {
 	cfg := &a.Config
@@ -29,9 +29,11 @@ func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop fun
 	if cfg.TrustedSecret != "" {
 		vc.Algorithms, vc.Keys = []string{verify.AlgHS256}, verify.HMACSecret([]byte(cfg.TrustedSecret))
 	} else {
+		// verify's defaults: a token naming a kid not yet fetched waits for
+		// a fetch (at most one a second), so the issuer's key rotation
+		// costs its users about a second, never a refusal.
 		keys, stopJWKS, err := verify.RemoteJWKS(ctx, cfg.TrustedJWKSURL, verify.JWKSOptions{
-			MinRefetch: cfg.TrustedJWKSRefetch,
-			OnError:    func(err error) { a.Log.Warn("fetch the trusted issuer's JWKS", "err", err) },
+			OnError: func(err error) { a.Log.Warn("fetch the trusted issuer's JWKS", "err", err) },
 		})
 		if err != nil {
 			return nil, stop, configErrorf("LATCHKEY_TRUSTED_JWKS_URL: %w", err)
