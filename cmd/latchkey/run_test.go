@@ -146,6 +146,11 @@ func TestRunConfigErrors(t *testing.T) {
 		{"connect timeout not a duration", map[string]string{"LATCHKEY_DB_CONNECT_TIMEOUT": "5"}, serve("--database-url", db), "", "LATCHKEY_DB_CONNECT_TIMEOUT"},
 		{"connection lifetime too short", nil, serve("--database-url", db, "--db-max-conn-lifetime", "1ms"), "", "LATCHKEY_DB_MAX_CONN_LIFETIME"},
 		{"idle time not a duration", map[string]string{"LATCHKEY_DB_MAX_CONN_IDLE_TIME": "forever"}, serve("--database-url", db), "", "LATCHKEY_DB_MAX_CONN_IDLE_TIME"},
+		// The trusted issuer could otherwise mint Latchkey's own tokens, admin ones included.
+		{"trusted secret equal to the JWT secret", map[string]string{
+			"LATCHKEY_JWT_ALG": "HS256", "LATCHKEY_JWT_SECRET": strings.Repeat("k", 32),
+			"LATCHKEY_TRUSTED_SECRET": strings.Repeat("k", 32), "LATCHKEY_TRUSTED_ISSUER": "http://front.example", "LATCHKEY_TRUSTED_AUDIENCE": "a",
+		}, serve("--database-url", db), "", "LATCHKEY_TRUSTED_SECRET"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/url"
@@ -146,6 +147,10 @@ func (c *Config) checkTrusted() error {
 		return errors.New("LATCHKEY_TRUSTED_ISSUER and LATCHKEY_TRUSTED_AUDIENCE: both are required to trust an external issuer")
 	case c.TrustedIssuer == c.Issuer:
 		return errors.New("LATCHKEY_TRUSTED_ISSUER: must differ from LATCHKEY_ISSUER")
+	case c.TrustedSecret != "" && subtle.ConstantTimeCompare([]byte(c.TrustedSecret), c.JWTSecret) == 1:
+		// The external issuer could then sign tokens that verify as
+		// Latchkey's own, with any role.
+		return errors.New("LATCHKEY_TRUSTED_SECRET: must differ from LATCHKEY_JWT_SECRET, or the external issuer could mint Latchkey's own tokens")
 	}
 	if c.TrustedJWKSURL != "" {
 		if err := verify.CheckJWKSURL(c.TrustedJWKSURL); err != nil {
