@@ -36,6 +36,7 @@ type options struct {
 	rate          int      // LATCHKEY_AUTH_RATE
 	proxy         bool     // LATCHKEY_TRUST_PROXY
 	cors          []string // LATCHKEY_CORS_ORIGINS, unchecked
+	allowedHosts  []string // LATCHKEY_ALLOWED_HOSTS, unchecked
 }
 
 // harness is the real server, built by internal/app as serve builds it,
@@ -57,6 +58,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	cfg.AuthRate = opts.rate
 	cfg.TrustProxy = opts.proxy
 	cfg.CORSOrigins = opts.cors
+	cfg.AllowedHosts = opts.allowedHosts
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}

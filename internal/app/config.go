@@ -21,6 +21,7 @@ type Config struct {
 	SQLitePath     string // set for sqlite:PATH
 	PostgresURL    string // set for postgres://...
 	Issuer         string
+	AllowedHosts   []string // lower-case, IPv6 without brackets
 	Audience       string
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration

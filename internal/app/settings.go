@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +65,7 @@ var Settings = []Setting{
 		c.Issuer = v
 		return nil
 	}},
+	{"LATCHKEY_ALLOWED_HOSTS", "", "comma-separated host names requests may name in Host besides the issuer's (and localhost on loopback)", serveOnly, parseAllowedHosts},
 	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", Commands, func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
@@ -183,6 +186,31 @@ func parseDatabaseURL(c *Config, v string) error {
 		c.PostgresURL = v
 	default:
 		return errors.New("must start with sqlite: or postgres://")
+	}
+	return nil
+}
+
+// hostName is a DNS name: letters, digits, '-', '_' and dots, neither
+// starting nor ending with a dot or '-'.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+
+// parseAllowedHosts takes names and addresses without a scheme or port:
+// auth.example.com, 192.0.2.1, [2001:db8::1] (or 2001:db8::1).
+func parseAllowedHosts(c *Config, v string) error {
+	c.AllowedHosts = nil
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		a, err := netip.ParseAddr(bare)
+		switch {
+		case err == nil && a.Zone() == "" && (bare == h || a.Is6()):
+		case bare == h && hostName.MatchString(h):
+		default:
+			return fmt.Errorf("%q is not a host name like auth.example.com (no scheme, port or path)", h)
+		}
+		c.AllowedHosts = append(c.AllowedHosts, strings.ToLower(bare))
 	}
 	return nil
 }

@@ -82,6 +82,7 @@ func (a *App) Start(ctx context.Context) error {
 		Verifier:       a.Verifier,
 		JWKS:           a.JWKS,
 		Issuer:         a.Config.Issuer,
+		AllowedHosts:   a.Config.AllowedHosts,
 		TrustProxy:     a.Config.TrustProxy,
 		AuthRate:       a.Config.AuthRate,
 		CORSOrigins:    a.Config.CORSOrigins,
