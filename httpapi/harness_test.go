@@ -37,6 +37,7 @@ type options struct {
 	proxy         bool     // LATCHKEY_TRUST_PROXY
 	cors          []string // LATCHKEY_CORS_ORIGINS, unchecked
 	allowedHosts  []string // LATCHKEY_ALLOWED_HOSTS, unchecked
+	metricsAddr   string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
 }
 
 // harness is the real server, built by internal/app as serve builds it,
@@ -59,6 +60,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	cfg.TrustProxy = opts.proxy
 	cfg.CORSOrigins = opts.cors
 	cfg.AllowedHosts = opts.allowedHosts
+	cfg.MetricsAddr = opts.metricsAddr
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}

@@ -56,6 +56,11 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served at /metrics. A new
 	// one is made when nil.
 	Registry *prometheus.Registry
+	// SeparateMetrics: the metrics have a listener of their own
+	// (NewMetricsHandler), and this handler answers /metrics 404 as an
+	// unknown path. Otherwise it serves them to loopback clients only,
+	// judged by their real address (with TrustProxy, the forwarded one).
+	SeparateMetrics bool
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API with an Authorization header, compared case-insensitively;
 	// never with credentials. "*" and entries that are not origins are

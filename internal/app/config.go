@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 // Settings, parsed and checked, then the few knobs that are not settings.
 type Config struct {
 	Addr           string
+	MetricsAddr    string
 	DatabaseURL    string
 	SQLitePath     string // set for sqlite:PATH
 	PostgresURL    string // set for postgres://...
@@ -131,6 +133,9 @@ func (c *Config) check() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY: set both or neither")
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		return errors.New("LATCHKEY_METRICS_ADDR: must differ from LATCHKEY_ADDR; unset, the metrics are served there to loopback clients")
 	}
 	return c.checkTrusted()
 }

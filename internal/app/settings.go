@@ -57,6 +57,13 @@ var Settings = []Setting{
 		c.Addr = v
 		return nil
 	}},
+	{"LATCHKEY_METRICS_ADDR", "", "listen address for /metrics alone; unset: /metrics on LATCHKEY_ADDR, to loopback clients only", serveOnly, func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
+			return fmt.Errorf("%q is not host:port", v)
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
 	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://...", Commands, parseDatabaseURL},
 	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens", Commands, func(c *Config, v string) error {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
