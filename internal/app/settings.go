@@ -197,9 +197,9 @@ func parseDatabaseURL(c *Config, v string) error {
 	return nil
 }
 
-// hostName is a DNS name: letters, digits, '-', '_' and dots, neither
+// dnsName is a DNS name: letters, digits, '-', '_' and dots, neither
 // starting nor ending with a dot or '-'.
-var hostName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+var dnsName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
 
 // parseAllowedHosts takes names and addresses without a scheme or port:
 // auth.example.com, 192.0.2.1, [2001:db8::1] (or 2001:db8::1).
@@ -213,7 +213,7 @@ func parseAllowedHosts(c *Config, v string) error {
 		a, err := netip.ParseAddr(bare)
 		switch {
 		case err == nil && a.Zone() == "" && (bare == h || a.Is6()):
-		case bare == h && hostName.MatchString(h):
+		case bare == h && dnsName.MatchString(h):
 		default:
 			return fmt.Errorf("%q is not a host name like auth.example.com (no scheme, port or path)", h)
 		}
