@@ -19,6 +19,7 @@ const (
 	EFORBIDDEN          = "forbidden"
 	EACCOUNTDISABLED    = "account_disabled"
 	ENOTFOUND           = "not_found"
+	EMISDIRECTED        = "misdirected_request"
 	EEMAILTAKEN         = "email_taken"
 	ERATELIMITED        = "rate_limited"
 	EUNAVAILABLE        = "unavailable"

@@ -587,7 +587,7 @@ func BenchmarkRefresh(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		rt := tokens[next.Add(1)-1]
 		for pb.Next() {
-			r := httptest.NewRequest(http.MethodPost, "/api/auth/refresh", strings.NewReader(`{"refresh_token":"`+rt+`"}`))
+			r := httptest.NewRequest(http.MethodPost, testIssuer+"/api/auth/refresh", strings.NewReader(`{"refresh_token":"`+rt+`"}`))
 			w := httptest.NewRecorder()
 			handler.ServeHTTP(w, r)
 			if w.Code != 200 {

@@ -139,11 +139,15 @@ func (s *server) refreshToken(w http.ResponseWriter, r *http.Request, fromBody s
 }
 
 // ownOrigin reports whether origin is this server's: the scheme and Host
-// the request reached, or the configured issuer's origin.
+// the request reached, when that Host is one this server answers for (a
+// name the attacker controls could otherwise resolve to us: DNS
+// rebinding; refuseMisdirected has already refused it, this keeps the
+// rule where the comparison is), or the configured issuer's origin.
 func (s *server) ownOrigin(r *http.Request, origin string) bool {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return strings.EqualFold(origin, scheme+"://"+r.Host) || (s.issuerOrigin != "" && strings.EqualFold(origin, s.issuerOrigin))
+	return (s.allowedHost(r) && strings.EqualFold(origin, scheme+"://"+r.Host)) ||
+		(s.issuerOrigin != "" && strings.EqualFold(origin, s.issuerOrigin))
 }

@@ -150,6 +150,7 @@ var statusOf = map[string]int{
 	latchkey.EFORBIDDEN:          http.StatusForbidden,
 	latchkey.EACCOUNTDISABLED:    http.StatusForbidden,
 	latchkey.ENOTFOUND:           http.StatusNotFound,
+	latchkey.EMISDIRECTED:        http.StatusMisdirectedRequest,
 	latchkey.EEMAILTAKEN:         http.StatusConflict,
 	latchkey.ERATELIMITED:        http.StatusTooManyRequests,
 	latchkey.EUNAVAILABLE:        http.StatusServiceUnavailable,

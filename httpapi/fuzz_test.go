@@ -36,7 +36,7 @@ func FuzzRequestBodies(f *testing.F) {
 	routes = append(routes, struct{ method, path string }{"POST", "/api/auth/signout"})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, rt := range routes {
-			r := httptest.NewRequest(rt.method, rt.path, strings.NewReader(string(body)))
+			r := httptest.NewRequest(rt.method, testIssuer+rt.path, strings.NewReader(string(body)))
 			if rt.path != "/api/auth/signout" {
 				r.Header.Set("Authorization", "Bearer "+g.AccessToken)
 			}
@@ -44,6 +44,9 @@ func FuzzRequestBodies(f *testing.F) {
 			handler.ServeHTTP(w, r)
 			if w.Code >= 500 {
 				t.Fatalf("%s %s with %q: %d %s", rt.method, rt.path, body, w.Code, w.Body)
+			}
+			if w.Code == http.StatusMisdirectedRequest {
+				t.Fatalf("%s %s: 421: the request names the issuer's host", rt.method, rt.path)
 			}
 			if w.Code >= 400 && w.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%s %s: %d without problem+json", rt.method, rt.path, w.Code)
@@ -53,18 +56,20 @@ func FuzzRequestBodies(f *testing.F) {
 }
 
 // FuzzCrossSite throws arbitrary Origin, Sec-Fetch-Site and Host values at
-// a cookie refresh: it may only succeed when Origin names this server.
+// a cookie refresh: it may only succeed when Origin names this server, and
+// Host names it too (421 otherwise: DNS rebinding).
 func FuzzCrossSite(f *testing.F) {
 	f.Add("http://localhost:8080", "same-origin", "localhost:8080")
 	f.Add("https://evil.example", "cross-site", "localhost:8080")
 	f.Add("", "", "127.0.0.1")
 	f.Add("null", "none", "x")
 	f.Add("HTTP://LOCALHOST:8080", "same-site", "localhost:8080")
+	f.Add("http://attacker.example:8080", "same-origin", "attacker.example:8080")
 	h := newHarness(f, options{grace: 1 << 62}) // an endless grace window: every refresh of the one token may pass
 	g := h.signUp("csrf@example.com")
 	handler := h.App.Handler()
 	f.Fuzz(func(t *testing.T, origin, fetchSite, host string) {
-		r := httptest.NewRequest("POST", "/api/auth/refresh", nil)
+		r := httptest.NewRequest("POST", testIssuer+"/api/auth/refresh", nil)
 		if host != "" {
 			r.Host = host
 		}
@@ -83,6 +88,12 @@ func FuzzCrossSite(f *testing.F) {
 			t.Fatalf("5xx: %d %s", w.Code, w.Body)
 		case w.Code == 200 && (!own || strings.EqualFold(fetchSite, "cross-site")):
 			t.Fatalf("cookie refresh passed with Origin %q, Sec-Fetch-Site %q, Host %q", origin, fetchSite, r.Host)
+		case w.Code == http.StatusMisdirectedRequest:
+			// Not on a loopback connection, only the issuer's host,
+			// localhost, is this server's.
+			if name, port, ok := strings.Cut(r.Host, ":"); strings.EqualFold(name, "localhost") && (!ok || strings.Trim(port, "0123456789") == "" && len(port) <= 5) {
+				t.Fatalf("421 for Host %q, the issuer's", r.Host)
+			}
 		case w.Code == 200 || w.Code == 403:
 		default:
 			t.Fatalf("unexpected %d %s", w.Code, w.Body)

@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +51,34 @@ func TestClientIPFromProxy(t *testing.T) {
 		s := h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: g.AccessToken}).JSON(t)["sessions"].([]any)[0].(map[string]any)
 		if s["ip"] != tc.want {
 			t.Errorf("trust proxy %v: session ip %v, want %s", tc.proxy, s["ip"], tc.want)
+		}
+	}
+}
+
+// TestClientIPForwardedForms: the session list shows the address an
+// X-Forwarded-For entry names, without its port or zone; an entry that is
+// no address is shown as its text, cut to 64 bytes of printable ASCII.
+func TestClientIPForwardedForms(t *testing.T) {
+	h := newHarness(t, options{proxy: true})
+	long := strings.Repeat("x", 300)
+	for i, tc := range []struct{ xff, want string }{
+		{"203.0.113.7:5678", "203.0.113.7"},
+		{"198.51.100.1, [2001:db8::7]:443", "2001:db8::7"},
+		{"[2001:db8::8]", "2001:db8::8"},
+		{"fe80::1%eth0", "fe80::1"},
+		{"[fe80::2%eth0]:80", "fe80::2"},
+		{"::ffff:192.0.2.9", "192.0.2.9"},
+		{" 192.0.2.10 ", "192.0.2.10"},
+		{"unknown", "unknown"},
+		{long, long[:64]},
+		{"caf\xc3\xa9 b", "caf???b"},
+	} {
+		email := fmt.Sprintf("user%d@example.com", i)
+		g := h.Grant(h.Do(req{Method: "POST", Path: "/api/auth/signup", Header: map[string]string{"X-Forwarded-For": tc.xff},
+			Body: map[string]string{"email": email, "password": testPassword}}), 201)
+		s := h.Do(req{Method: "GET", Path: "/api/auth/sessions", Bearer: g.AccessToken}).JSON(t)["sessions"].([]any)[0].(map[string]any)
+		if s["ip"] != tc.want {
+			t.Errorf("X-Forwarded-For %q: session ip %q, want %q", tc.xff, s["ip"], tc.want)
 		}
 	}
 }

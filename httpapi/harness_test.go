@@ -37,6 +37,8 @@ type options struct {
 	proxy         bool     // LATCHKEY_TRUST_PROXY
 	cors          []string // LATCHKEY_CORS_ORIGINS, unchecked
 	maxSessions   int      // LATCHKEY_MAX_SESSIONS; 0 keeps the default
+	allowedHosts  []string // LATCHKEY_ALLOWED_HOSTS, unchecked
+	metricsAddr   string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
 }
 
 // harness is the real server, built by internal/app as serve builds it,
@@ -61,6 +63,8 @@ func newHarness(t testing.TB, opts options) *harness {
 	if opts.maxSessions > 0 {
 		cfg.MaxSessions = opts.maxSessions
 	}
+	cfg.AllowedHosts = opts.allowedHosts
+	cfg.MetricsAddr = opts.metricsAddr
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"log/slog"
+	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 type metrics struct {
@@ -57,4 +61,53 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	code := strconv.Itoa(status)
 	m.requests.WithLabelValues(route, code).Inc()
 	m.durations.WithLabelValues(route, code).Observe(d.Seconds())
+}
+
+// handleMetrics serves the metrics on the API's listener to clients on
+// this machine only, and to nobody when they have a listener of their own.
+// Anyone else gets the 404 of an unknown path: a 403 would tell a scanner
+// that the route exists and that looking local might open it.
+func (s *server) handleMetrics() http.Handler {
+	serve := promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
+	notFound := s.handleNotFound()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.SeparateMetrics || !s.loopbackClient(r) {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		serve.ServeHTTP(w, r)
+	})
+}
+
+// loopbackClient reports whether r comes from this machine, judged by the
+// client's real address: with TrustProxy the forwarded one, so that a
+// request the proxy on this host relays for someone else is not, and
+// neither is one without X-Forwarded-For, since with TrustProxy every
+// request is meant to come through the proxy.
+func (s *server) loopbackClient(r *http.Request) bool {
+	if s.TrustProxy && len(r.Header.Values("X-Forwarded-For")) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(s.clientIP(r))
+	return err == nil && a.IsLoopback()
+}
+
+// NewMetricsHandler serves GET /metrics from cfg.Registry to whoever
+// reaches it, for a listener of its own (Config.SeparateMetrics); every
+// other request is a 404 problem+json. It checks Host as NewServer does
+// (cfg.Issuer, cfg.AllowedHosts): after DNS rebinding, a page could
+// otherwise read the metrics of a listener on an internal address.
+// Requests to it are not counted in the metrics.
+func NewMetricsHandler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &server{Config: cfg, hosts: hostSet(cfg.Issuer, cfg.AllowedHosts)}
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	m.Handle("/", s.handleNotFound())
+	return securityHeaders(s.refuseMisdirected(m))
 }

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -51,7 +51,10 @@ func claims(r *http.Request) *verify.Claims {
 }
 
 // clientIP is the peer address, or with TrustProxy the right-most
-// X-Forwarded-For entry: the address the trusted proxy itself saw.
+// X-Forwarded-For entry: the address the trusted proxy itself saw. An
+// entry that names no address is the client's key as it is written
+// (forwardedText), never the proxy's address: that would put every client
+// behind the proxy in one rate-limit bucket.
 func (s *server) clientIP(r *http.Request) string {
 	if s.TrustProxy {
 		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
@@ -59,16 +62,66 @@ func (s *server) clientIP(r *http.Request) string {
 			if i := strings.LastIndexByte(last, ','); i >= 0 {
 				last = last[i+1:]
 			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
+			last = strings.TrimSpace(last)
+			if a, ok := parseClientAddr(last); ok {
+				return a.String()
 			}
+			return forwardedText(last)
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if a, ok := parseClientAddr(r.RemoteAddr); ok {
+		return a.String()
 	}
-	return host
+	return r.RemoteAddr
+}
+
+// parseClientAddr reads an address as a proxy may forward it, or as the
+// peer address is written: bare (192.0.2.1, 2001:db8::1), in brackets
+// ([2001:db8::1]), or with a port (192.0.2.1:443, [2001:db8::1]:443). A
+// zone (fe80::1%eth0) is dropped, and an IPv4-mapped address is the IPv4
+// one, so that each client has one spelling.
+func parseClientAddr(v string) (netip.Addr, bool) {
+	if i := strings.IndexByte(v, '%'); i >= 0 {
+		// The zone ends at the closing bracket, or with the entry.
+		end := strings.IndexByte(v[i:], ']')
+		if end < 0 {
+			end = len(v) - i
+		}
+		v = v[:i] + v[i+end:]
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		if ap, perr := netip.ParseAddrPort(v); perr == nil {
+			a, err = ap.Addr(), nil
+		} else if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
+			a, err = netip.ParseAddr(v[1 : len(v)-1])
+		}
+	}
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.WithZone("").Unmap(), true
+}
+
+// maxForwardedText bounds a forwarded entry kept as text: it is a map key
+// of the rate limiter and is stored with sessions and audit events.
+const maxForwardedText = 64
+
+// forwardedText is the key of a forwarded entry that names no address
+// ("unknown", an obfuscated identifier): its first 64 bytes, each byte that
+// is not printable ASCII replaced by '?', so that it is safe to store,
+// log and print. An empty entry is "unknown".
+func forwardedText(v string) string {
+	if v == "" {
+		return "unknown"
+	}
+	b := []byte(v[:min(len(v), maxForwardedText)])
+	for i, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 func (s *server) client(r *http.Request) auth.Client {

@@ -361,6 +361,9 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 		check(req{Method: "GET", Path: p}, 200)
 	}
+	// Another server's name in Host, as after DNS rebinding.
+	check(req{Method: "GET", Path: "/api/auth/me", Bearer: tok, Host: "attacker.example"}, 421)
+	check(req{Method: "POST", Path: "/api/auth/signin", Host: "attacker.example", Body: map[string]string{"email": "ada@example.com", "password": testPassword}}, 421)
 
 	// The per-account throttle: the 11th attempt within 15 minutes is 429.
 	wrong := map[string]string{"email": "bob@example.com", "password": "wrong password"}

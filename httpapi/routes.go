@@ -3,8 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/latchkey/latchkey"
 )
 
@@ -40,7 +38,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.handleMetrics())
 	mux.Handle("GET /openapi.yaml", handleOpenAPI())
 	mux.Handle("GET /{$}", s.handleWebApp())
 	mux.Handle("GET /assets/", s.handleWebAssets())

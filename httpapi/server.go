@@ -38,8 +38,16 @@ type Config struct {
 	TrustedIssuer string
 	// JWKS returns the current JSON Web Key Set document.
 	JWKS func() []byte
-	// Issuer is the configured issuer URL; its origin passes the CSRF check.
+	// Issuer is the configured issuer URL; its origin passes the CSRF check,
+	// and its host is one that requests may name in Host.
 	Issuer string
+	// AllowedHosts are the other host names (or addresses, IPv6 with or
+	// without brackets) that requests may name in Host, with any port or
+	// none. On a connection that reached a loopback address, localhost,
+	// 127.0.0.1 and [::1] may be named too, and on any connection the
+	// address it reached. Any other Host is answered 421
+	// (misdirected_request), but on /healthz and /readyz.
+	AllowedHosts []string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 	// AuthRate is how many POSTs to /api/auth/* a client IP may make a
@@ -48,6 +56,11 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served at /metrics. A new
 	// one is made when nil.
 	Registry *prometheus.Registry
+	// SeparateMetrics: the metrics have a listener of their own
+	// (NewMetricsHandler), and this handler answers /metrics 404 as an
+	// unknown path. Otherwise it serves them to loopback clients only,
+	// judged by their real address (with TrustProxy, the forwarded one).
+	SeparateMetrics bool
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to
 	// call the API with an Authorization header, compared case-insensitively;
 	// never with credentials. "*" and entries that are not origins are
@@ -84,6 +97,7 @@ type server struct {
 	metrics      *metrics
 	authLimiter  *ipLimiter      // nil when AuthRate is 0
 	corsOrigins  map[string]bool // normalized CORSOrigins
+	hosts        map[string]bool // the issuer's host and AllowedHosts, normalized
 }
 
 // NewServer returns the whole HTTP API as one handler.
@@ -107,6 +121,7 @@ func NewServer(cfg Config) http.Handler {
 	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme != "" && u.Host != "" {
 		s.issuerOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
+	s.hosts = hostSet(cfg.Issuer, cfg.AllowedHosts)
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
 	s.corsOrigins = corsSet(cfg.CORSOrigins)
@@ -114,6 +129,7 @@ func NewServer(cfg Config) http.Handler {
 	if len(s.corsOrigins) > 0 {
 		h = s.cors(h)
 	}
+	h = s.refuseMisdirected(h)
 	h = securityHeaders(h)
 	h = s.instrument(h)
 	return h

@@ -331,7 +331,7 @@ func BenchmarkListTasks(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := httptest.NewRequest(http.MethodGet, path, nil)
+			r := httptest.NewRequest(http.MethodGet, testIssuer+path, nil)
 			r.Header.Set("Authorization", "Bearer "+g.AccessToken)
 			w := httptest.NewRecorder()
 			handler.ServeHTTP(w, r)

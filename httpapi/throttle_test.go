@@ -99,6 +99,46 @@ func TestIPRateLimitIPv6Prefix(t *testing.T) {
 	post("192.0.2.7").Problem(t, 429, "rate_limited")
 }
 
+// TestIPRateLimitForwardedForms: behind a trusted proxy, an
+// X-Forwarded-For entry with a port or a zone names its address, so two
+// clients so written get a bucket each rather than sharing the proxy's; an
+// entry that is no address at all is keyed by its own text, never by the
+// proxy's address.
+func TestIPRateLimitForwardedForms(t *testing.T) {
+	h := newHarness(t, options{rate: 1, proxy: true})
+	n := 0
+	post := func(xff string) response {
+		n++ // a new email each time, clear of the per-account throttle
+		r := req{Method: "POST", Path: "/api/auth/signin", Header: map[string]string{},
+			Body: map[string]string{"email": "nobody" + strconv.Itoa(n) + "@example.com", "password": "wrong password"}}
+		if xff != "" {
+			r.Header["X-Forwarded-For"] = xff
+		}
+		return h.Do(r)
+	}
+	// The proxy's own bucket (a request without the header) is spent first:
+	// nothing below may land in it.
+	post("").Problem(t, 401, "invalid_credentials")
+	post("").Problem(t, 429, "rate_limited")
+	for _, tc := range []struct{ first, again string }{
+		{"198.51.100.1:5678", "198.51.100.1:6000"},
+		{"198.51.100.2:5678", "198.51.100.2"},
+		{"10.0.0.9, [2001:db8:1::1]:80", "2001:db8:1::2"},
+		{"[2001:db8:2::1]", "[2001:db8:2::1]:443"},
+		{"fe80::1%eth0", "fe80::1"},
+		{"[fe80:0:0:1::1%25eth0]:8080", "fe80:0:0:1::2"},
+		{"127.0.0.2:9999", "127.0.0.2:1"},
+		{"::1", "[::1]:80"},
+		{"unknown", "unknown"},
+		{"_hidden-client", "_hidden-client"},
+	} {
+		if r := post(tc.first); r.Status != http.StatusUnauthorized {
+			t.Errorf("X-Forwarded-For %q: status %d, want 401 (a bucket of its own): %s", tc.first, r.Status, r.Body)
+		}
+		post(tc.again).Problem(t, 429, "rate_limited")
+	}
+}
+
 // TestAccountThrottleConcurrent: guesses sent all at once cannot slip past
 // the limit; at most ten are checked.
 func TestAccountThrottleConcurrent(t *testing.T) {

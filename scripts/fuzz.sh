@@ -12,6 +12,7 @@ targets=(
 	"./httpapi FuzzDecode"
 	"./httpapi FuzzRequestBodies"
 	"./httpapi FuzzCrossSite"
+	"./httpapi FuzzClientIP"
 	". FuzzDecodeCursor"
 	"./password FuzzParsePHC"
 	"./auth FuzzCleanUserAgent"

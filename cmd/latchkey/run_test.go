@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,6 +147,14 @@ func TestRunConfigErrors(t *testing.T) {
 		{"connect timeout not a duration", map[string]string{"LATCHKEY_DB_CONNECT_TIMEOUT": "5"}, serve("--database-url", db), "", "LATCHKEY_DB_CONNECT_TIMEOUT"},
 		{"connection lifetime too short", nil, serve("--database-url", db, "--db-max-conn-lifetime", "1ms"), "", "LATCHKEY_DB_MAX_CONN_LIFETIME"},
 		{"idle time not a duration", map[string]string{"LATCHKEY_DB_MAX_CONN_IDLE_TIME": "forever"}, serve("--database-url", db), "", "LATCHKEY_DB_MAX_CONN_IDLE_TIME"},
+		{"metrics on the API's address", nil, []string{"serve", "--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080", "--database-url", db}, "", "LATCHKEY_METRICS_ADDR"},
+		{"metrics address not host:port", map[string]string{"LATCHKEY_METRICS_ADDR": "9090"}, serve("--database-url", db), "", "LATCHKEY_METRICS_ADDR"},
+		{"allowed host with a scheme", map[string]string{"LATCHKEY_ALLOWED_HOSTS": "https://auth.example.com"}, serve("--database-url", db), "", "LATCHKEY_ALLOWED_HOSTS"},
+		// The trusted issuer could otherwise mint Latchkey's own tokens, admin ones included.
+		{"trusted secret equal to the JWT secret", map[string]string{
+			"LATCHKEY_JWT_ALG": "HS256", "LATCHKEY_JWT_SECRET": strings.Repeat("k", 32),
+			"LATCHKEY_TRUSTED_SECRET": strings.Repeat("k", 32), "LATCHKEY_TRUSTED_ISSUER": "http://front.example", "LATCHKEY_TRUSTED_AUDIENCE": "a",
+		}, serve("--database-url", db), "", "LATCHKEY_TRUSTED_SECRET"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,6 +323,53 @@ func TestRunServe(t *testing.T) {
 	if code, _, stderr := runCLI(t, nil, "", "migrate", "--database-url", "sqlite:"+dbPath); code != 0 {
 		t.Errorf("migrate after shutdown: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// metricsListenRE matches the line serve writes once the metrics listener
+// of --metrics-addr accepts connections.
+var metricsListenRE = regexp.MustCompile(`msg="metrics listening" addr=(127\.0\.0\.1:[0-9]+)`)
+
+// TestRunServeMetricsAddr: with --metrics-addr the metrics are served on
+// that listener alone, and the API's answers /metrics 404 as any unknown
+// path; both stop with the server.
+func TestRunServeMetricsAddr(t *testing.T) {
+	t.Parallel()
+	s := serveInProcess(t, nil, filepath.Join(t.TempDir(), "lk.db"), "--metrics-addr", "127.0.0.1:0")
+	m := metricsListenRE.FindStringSubmatch(s.log.String())
+	if m == nil {
+		t.Fatalf("no metrics listening line in the log:\n%s", s.log.String())
+	}
+	api := testkit.NewClient(t, s.base, nil)
+	api.Call("GET", "/api/auth/me", "not-a-token", nil).Problem(t, http.StatusUnauthorized, "invalid_token")
+	api.Call("GET", "/metrics", "", nil).Problem(t, http.StatusNotFound, "not_found")
+
+	mc := testkit.NewClient(t, "http://"+m[1], nil)
+	r := mc.Call("GET", "/metrics", "", nil)
+	r.WantStatus(t, http.StatusOK)
+	if !rejectionsRE.Match(r.Body) {
+		t.Errorf("the metrics listener lacks the API's counts:\n%s", grepLines(r.Body, "latchkey_"))
+	}
+	mc.Call("GET", "/api/auth/jwks", "", nil).Problem(t, http.StatusNotFound, "not_found")
+	mc.Do(testkit.Request{Method: "GET", Path: "/metrics", Host: "attacker.example"}).Problem(t, http.StatusMisdirectedRequest, "misdirected_request")
+
+	if code, _ := s.stop(t); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if _, err := net.DialTimeout("tcp", m[1], time.Second); err == nil {
+		t.Error("the metrics listener still accepts connections after the server stopped")
+	}
+}
+
+// TestRunServeMetricsNotRelayed: without --metrics-addr, /metrics is for
+// clients on this machine only. Behind a trusted proxy on this host, the
+// connection comes from 127.0.0.1, but the client is the forwarded one.
+func TestRunServeMetricsNotRelayed(t *testing.T) {
+	t.Parallel()
+	s := serveInProcess(t, nil, filepath.Join(t.TempDir(), "lk.db"), "--trust-proxy", "true")
+	c := testkit.NewClient(t, s.base, nil)
+	c.Call("GET", "/metrics", "", nil, "X-Forwarded-For", "203.0.113.7").Problem(t, http.StatusNotFound, "not_found")
+	c.Call("GET", "/metrics", "", nil).Problem(t, http.StatusNotFound, "not_found")
+	c.Call("GET", "/metrics", "", nil, "X-Forwarded-For", "127.0.0.1").WantStatus(t, http.StatusOK)
 }
 
 func grepLines(b []byte, prefix string) string {

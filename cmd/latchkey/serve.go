@@ -36,7 +36,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := a.Serve(ctx, ln); err != nil {
+	var metrics net.Listener
+	if cfg.MetricsAddr != "" {
+		if metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
+	if err := serveBoth(ctx, a, ln, metrics); err != nil {
 		return err
 	}
 	if err := a.Close(); err != nil {
@@ -44,4 +51,24 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveBoth serves the API on ln and, unless metrics is nil, the metrics
+// on their own listener, until ctx ends or either fails; then both stop,
+// and the first error is returned.
+func serveBoth(ctx context.Context, a *app.App, ln, metrics net.Listener) error {
+	if metrics == nil {
+		return a.Serve(ctx, ln)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.Serve(ctx, ln) }()
+	go func() { errc <- a.ServeMetrics(ctx, metrics) }()
+	err := <-errc
+	cancel()
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
 }

@@ -55,6 +55,7 @@ type App struct {
 
 	tls     *tls.Config  // nil without LATCHKEY_TLS_CERT
 	handler http.Handler // made by Start
+	metrics http.Handler // made by Start: /metrics alone, for its own listener
 
 	stopJobs    context.CancelFunc // nil until Start
 	jobs        sync.WaitGroup

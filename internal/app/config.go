@@ -1,9 +1,11 @@
 package app
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +18,12 @@ import (
 // Settings, parsed and checked, then the few knobs that are not settings.
 type Config struct {
 	Addr           string
+	MetricsAddr    string
 	DatabaseURL    string
 	SQLitePath     string // set for sqlite:PATH
 	PostgresURL    string // set for postgres://...
 	Issuer         string
+	AllowedHosts   []string // lower-case, IPv6 without brackets
 	Audience       string
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration
@@ -128,6 +132,9 @@ func (c *Config) check() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY: set both or neither")
 	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		return errors.New("LATCHKEY_METRICS_ADDR: must differ from LATCHKEY_ADDR; unset, the metrics are served there to loopback clients")
+	}
 	return c.checkTrusted()
 }
 
@@ -144,6 +151,10 @@ func (c *Config) checkTrusted() error {
 		return errors.New("LATCHKEY_TRUSTED_ISSUER and LATCHKEY_TRUSTED_AUDIENCE: both are required to trust an external issuer")
 	case c.TrustedIssuer == c.Issuer:
 		return errors.New("LATCHKEY_TRUSTED_ISSUER: must differ from LATCHKEY_ISSUER")
+	case c.TrustedSecret != "" && subtle.ConstantTimeCompare([]byte(c.TrustedSecret), c.JWTSecret) == 1:
+		// The external issuer could then sign tokens that verify as
+		// Latchkey's own, with any role.
+		return errors.New("LATCHKEY_TRUSTED_SECRET: must differ from LATCHKEY_JWT_SECRET, or the external issuer could mint Latchkey's own tokens")
 	}
 	if c.TrustedJWKSURL != "" {
 		if err := verify.CheckJWKSURL(c.TrustedJWKSURL); err != nil {

@@ -16,9 +16,9 @@ import (
 const shutdownGrace = 15 * time.Second
 
 // newHTTPServer is the http.Server every Latchkey listener runs.
-func (a *App) newHTTPServer(ctx context.Context) *http.Server {
+func (a *App) newHTTPServer(ctx context.Context, h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           a.handler,
+		Handler:           h,
 		TLSConfig:         a.tls,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -40,8 +40,24 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// A nil Handler would be http.DefaultServeMux.
 		return errors.New("app: Serve before Start")
 	}
-	srv := a.newHTTPServer(ctx)
 	a.logListening(ln)
+	return a.serve(ctx, ln, a.handler)
+}
+
+// ServeMetrics answers GET /metrics on ln, and 404 to anything else, as
+// Serve does the API: the listener of LATCHKEY_METRICS_ADDR. It logs the
+// line "metrics listening" with the address.
+func (a *App) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	if a.metrics == nil {
+		return errors.New("app: ServeMetrics before Start")
+	}
+	a.Log.Info("metrics listening", "addr", ln.Addr().String())
+	return a.serve(ctx, ln, a.metrics)
+}
+
+// serve runs h on ln until ctx ends, then shuts down gracefully.
+func (a *App) serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := a.newHTTPServer(ctx, h)
 	errc := make(chan error, 1)
 	go func() {
 		if a.tls != nil {

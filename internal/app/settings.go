@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +57,13 @@ var Settings = []Setting{
 		c.Addr = v
 		return nil
 	}},
+	{"LATCHKEY_METRICS_ADDR", "", "listen address for /metrics alone; unset: /metrics on LATCHKEY_ADDR, to loopback clients only", serveOnly, func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
+			return fmt.Errorf("%q is not host:port", v)
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
 	{"LATCHKEY_DATABASE_URL", "sqlite:latchkey.db", "sqlite:PATH or postgres://...", Commands, parseDatabaseURL},
 	{"LATCHKEY_ISSUER", "http://localhost:8080", "iss of issued tokens", Commands, func(c *Config, v string) error {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -63,6 +72,7 @@ var Settings = []Setting{
 		c.Issuer = v
 		return nil
 	}},
+	{"LATCHKEY_ALLOWED_HOSTS", "", "comma-separated host names requests may name in Host besides the issuer's (and localhost on loopback)", serveOnly, parseAllowedHosts},
 	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", Commands, func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
@@ -191,6 +201,31 @@ func parseDatabaseURL(c *Config, v string) error {
 		c.PostgresURL = v
 	default:
 		return errors.New("must start with sqlite: or postgres://")
+	}
+	return nil
+}
+
+// dnsName is a DNS name: letters, digits, '-', '_' and dots, neither
+// starting nor ending with a dot or '-'.
+var dnsName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$`)
+
+// parseAllowedHosts takes names and addresses without a scheme or port:
+// auth.example.com, 192.0.2.1, [2001:db8::1] (or 2001:db8::1).
+func parseAllowedHosts(c *Config, v string) error {
+	c.AllowedHosts = nil
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+		a, err := netip.ParseAddr(bare)
+		switch {
+		case err == nil && a.Zone() == "" && (bare == h || a.Is6()):
+		case bare == h && dnsName.MatchString(h):
+		default:
+			return fmt.Errorf("%q is not a host name like auth.example.com (no scheme, port or path)", h)
+		}
+		c.AllowedHosts = append(c.AllowedHosts, strings.ToLower(bare))
 	}
 	return nil
 }

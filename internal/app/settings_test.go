@@ -105,3 +105,25 @@ func TestLoadTakesOnlyTheCommandsSettings(t *testing.T) {
 		t.Errorf("serve with a bad LATCHKEY_ADDR: %v", err)
 	}
 }
+
+// TestAllowedHostsSetting: LATCHKEY_ALLOWED_HOSTS takes names and
+// addresses, stored lower-case and IPv6 without brackets; a scheme, a
+// port, a path or a wildcard is invalid configuration.
+func TestAllowedHostsSetting(t *testing.T) {
+	load := func(v string) (app.Config, error) {
+		return app.Load("serve", func(k string) (string, bool) { return v, k == "LATCHKEY_ALLOWED_HOSTS" })
+	}
+	c, err := load(" Auth.Example.com, 192.0.2.1,[2001:DB8::1], 2001:db8::2,, api_1.internal ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.AllowedHosts, " "); got != "auth.example.com 192.0.2.1 2001:db8::1 2001:db8::2 api_1.internal" {
+		t.Errorf("AllowedHosts = %q", got)
+	}
+	for _, bad := range []string{"https://auth.example.com", "auth.example.com:443", "auth.example.com/", "*", "*.example.com",
+		"[192.0.2.1]", "[auth.example.com]", "fe80::1%eth0", ".example.com", "example.com.", "-x", "a b", "[2001:db8::1]:80"} {
+		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "LATCHKEY_ALLOWED_HOSTS") {
+			t.Errorf("%q: err %v, want one naming LATCHKEY_ALLOWED_HOSTS", bad, err)
+		}
+	}
+}

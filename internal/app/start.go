@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/httpapi"
 )
@@ -77,24 +79,33 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.stopTrusted = stopTrusted
-	a.handler = httpapi.NewServer(httpapi.Config{
-		Trusted:        trusted,
-		TrustedIssuer:  a.Config.TrustedIssuer,
-		Logger:         a.Log,
-		Auth:           a.Auth,
-		Users:          a.Store,
-		Tasks:          a.Store,
-		Admin:          a.Store,
-		Ready:          a.Store,
-		Verifier:       a.Verifier,
-		JWKS:           a.JWKS,
-		Issuer:         a.Config.Issuer,
-		TrustProxy:     a.Config.TrustProxy,
-		AuthRate:       a.Config.AuthRate,
-		CORSOrigins:    a.Config.CORSOrigins,
-		Registry:       a.Config.Registry,
-		RequestTimeout: requestTimeout,
-	})
+	if a.Config.Registry == nil {
+		// One registry for both listeners: the API's counts are what the
+		// metrics listener shows.
+		a.Config.Registry = prometheus.NewRegistry()
+	}
+	hc := httpapi.Config{
+		Trusted:         trusted,
+		TrustedIssuer:   a.Config.TrustedIssuer,
+		Logger:          a.Log,
+		Auth:            a.Auth,
+		Users:           a.Store,
+		Tasks:           a.Store,
+		Admin:           a.Store,
+		Ready:           a.Store,
+		Verifier:        a.Verifier,
+		JWKS:            a.JWKS,
+		Issuer:          a.Config.Issuer,
+		AllowedHosts:    a.Config.AllowedHosts,
+		TrustProxy:      a.Config.TrustProxy,
+		AuthRate:        a.Config.AuthRate,
+		CORSOrigins:     a.Config.CORSOrigins,
+		Registry:        a.Config.Registry,
+		SeparateMetrics: a.Config.MetricsAddr != "",
+		RequestTimeout:  requestTimeout,
+	}
+	a.handler = httpapi.NewServer(hc)
+	a.metrics = httpapi.NewMetricsHandler(hc)
 	return nil
 }
 
@@ -109,3 +120,7 @@ func (a *App) goJob(job func()) {
 
 // Handler is the whole HTTP API; nil before Start.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves /metrics alone, for LATCHKEY_METRICS_ADDR; nil
+// before Start.
+func (a *App) MetricsHandler() http.Handler { return a.metrics }

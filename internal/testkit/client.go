@@ -42,6 +42,9 @@ type Request struct {
 	Bearer       string
 	Header       map[string]string
 	Cookie       *http.Cookie
+	// Host, when set, is sent as the Host header instead of the
+	// address dialled (as a browser does after DNS rebinding).
+	Host string
 }
 
 // Response is an answer read in full.
@@ -83,6 +86,9 @@ func (c *Client) Do(r Request) Response {
 	}
 	if r.Cookie != nil {
 		req.AddCookie(r.Cookie)
+	}
+	if r.Host != "" {
+		req.Host = r.Host
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
