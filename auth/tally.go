@@ -31,7 +31,7 @@ func aggregated(typ string) bool {
 // An overflow key counts every address not given a key of its own.
 type tallyKey struct {
 	typ, reason, userID string
-	addr                string // addrKey of the client's IP
+	addr                string // AddrKey of the client's IP
 	overflow            bool
 }
 
@@ -43,11 +43,13 @@ type tally struct {
 	ip, ua  string    // the first one's client; ip widens to the key's when they differ
 }
 
-// addrKey is the address rejections are counted against, as the per-IP
-// rate limit counts them: an IPv4 address (also written IPv4-mapped), or
-// an IPv6 address's /64, since one host can pick any address in its /64.
-// Text that is no address is its own key.
-func addrKey(ip string) string {
+// AddrKey is the key a client address is counted by, for the per-IP rate
+// limit and for counting rejections alike: an IPv4 address (also written
+// IPv4-mapped), or an IPv6 address's /64. One IPv6 host usually has a
+// whole /64 to itself and can pick a new address in it for every request;
+// keying by the full address would give it 2^64 keys. Text that is no
+// address is its own key.
+func AddrKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip
@@ -62,7 +64,7 @@ func addrKey(ip string) string {
 // keyOf is ev's key, or its type and reason's overflow key when
 // maxTallies others are counted already. r.mu is held.
 func (r *Recorder) keyOf(ev *latchkey.AuditEvent) tallyKey {
-	k := tallyKey{typ: ev.Type, reason: ev.Reason, userID: ev.UserID, addr: addrKey(ev.IP)}
+	k := tallyKey{typ: ev.Type, reason: ev.Reason, userID: ev.UserID, addr: AddrKey(ev.IP)}
 	if _, ok := r.tallies[k]; !ok && len(r.tallies) >= maxTallies {
 		return tallyKey{typ: ev.Type, reason: ev.Reason, overflow: true}
 	}

@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
 )
 
 // ipLimiter is the per-client-IP token bucket on auth POSTs: perMinute a
@@ -54,22 +54,6 @@ func (l *ipLimiter) reserve(ip string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// rateKey is the bucket an address counts against: an IPv4 address (also
-// written IPv4-mapped), or an IPv6 address's /64. One IPv6 host usually has
-// a whole /64 to itself and can pick a new address in it for every
-// request; keying by the full address would give it 2^64 buckets.
-func rateKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
-}
-
 // sweep forgets buckets that have refilled: they hold no history worth
 // keeping, and an address that comes back starts full anyway.
 func (l *ipLimiter) sweep(now time.Time) {
@@ -88,7 +72,7 @@ func (s *server) limitAuth(next http.Handler) http.Handler {
 		return next
 	}
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		if ok, wait := s.authLimiter.reserve(rateKey(s.clientIP(r)), time.Now()); !ok {
+		if ok, wait := s.authLimiter.reserve(auth.AddrKey(s.clientIP(r)), time.Now()); !ok {
 			s.Auth.Record(latchkey.AuditRateLimited, s.client(r), "", "", "ip")
 			return &latchkey.Error{
 				Code: latchkey.ERATELIMITED, Message: "too many requests from this address; try again later", RetryAfter: wait,
