@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/latchkey/latchkey"
 )
 
@@ -35,13 +37,16 @@ func logEvent(log *slog.Logger, ev *latchkey.AuditEvent) {
 // The rejections of unauthenticated requests (token_rejected,
 // rate_limited), which anyone can cause in any number, are counted rather
 // than written one by one: per client address (an IPv6 address's /64),
-// type, reason and user, the first is written at once with count 1 and the
+// type, reason and user, the first is written at once with count 1 (at
+// most firstWrites such first events a minute, over every key) and the
 // others are counted, then written as one event with their count when a
 // minute has passed since the last one written, or when the recorder stops.
 // So a flood from one address costs a map update under a lock, and at most
 // one row and one log line a minute per reason. At most maxTallies keys
 // are counted at once; past that, the rejections of new addresses are
-// counted together per type and reason, in events without an ip.
+// counted together per type and reason, in events without an ip: a flood
+// from any number of addresses writes at most maxTallies rows a minute
+// and a few more.
 //
 // The other events go through a bounded queue, written by Run. When it is
 // full they are dropped and counted (Dropped); the slog line is still
@@ -58,6 +63,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	tallies map[tallyKey]*tally
+	firsts  *rate.Limiter // the budget of first events written at once
 }
 
 // flushEvery is how often Run writes the counts whose minute has passed:
@@ -67,7 +73,8 @@ const flushEvery = time.Second
 // NewRecorder returns a recorder with room for size waiting events.
 func NewRecorder(store latchkey.AuditService, log *slog.Logger, size int) *Recorder {
 	return &Recorder{store: store, log: log, queue: make(chan *latchkey.AuditEvent, size),
-		tallies: make(map[tallyKey]*tally)}
+		tallies: make(map[tallyKey]*tally),
+		firsts:  rate.NewLimiter(rate.Every(tallyWindow/firstWrites), firstWrites)}
 }
 
 func (r *Recorder) now() time.Time {

@@ -162,7 +162,8 @@ func TestRecorderKeys(t *testing.T) {
 
 // TestRecorderBounded: past maxTallies keys, the rejections of new
 // addresses are counted together per type and reason, in events without
-// an ip, and nothing is lost.
+// an ip; at most firstWrites first events are written at once; and
+// nothing is lost.
 func TestRecorderBounded(t *testing.T) {
 	r, _, _ := testRecorder(maxTallies + 100)
 	ip := func(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
@@ -178,19 +179,52 @@ func TestRecorderBounded(t *testing.T) {
 		t.Fatalf("%d keys, want %d and two overflow keys", len(r.tallies), maxTallies)
 	}
 	q := queued(r)
-	if len(q) != maxTallies+2 || q[maxTallies].IP != ip(maxTallies) {
-		t.Fatalf("%d written at once (the overflow's first from %s), want %d", len(q), q[maxTallies].IP, maxTallies+2)
+	if len(q) != firstWrites || q[0].IP != ip(0) || q[firstWrites-1].IP != ip(firstWrites-1) {
+		t.Fatalf("%d written at once, want the first %d addresses'", len(q), firstWrites)
 	}
-	overflow := map[string]int64{}
+	perAddress, overflow := 0, map[string]int64{}
 	for _, ev := range r.flush(t0.Add(tallyWindow), false) {
-		if ev.IP == "" {
+		switch {
+		case ev.IP == "":
 			overflow[ev.Reason] += ev.Count
-		} else if ev.IP != ip(0) || ev.Count != 1 {
+		case ev.Count != 1:
 			t.Fatalf("flushed %+v", *ev)
+		default:
+			perAddress++
 		}
 	}
-	if overflow["malformed"] != 499 || overflow["expired"] != 499 {
-		t.Fatalf("overflow counts %v, want 499 each", overflow)
+	// ip(0)'s second, and the first of every address past the budget.
+	if want := 1 + maxTallies - firstWrites; perAddress != want {
+		t.Fatalf("%d addresses flushed, want %d", perAddress, want)
+	}
+	if overflow["malformed"] != 500 || overflow["expired"] != 500 {
+		t.Fatalf("overflow counts %v, want 500 each", overflow)
+	}
+}
+
+// TestRecorderFloodFromManyAddresses: 20,000 rejections from 20,000 /64s
+// of one /48 write at most firstWrites rows at once and maxTallies and the
+// overflow's a minute later, and the counts add up to 20,000.
+func TestRecorderFloodFromManyAddresses(t *testing.T) {
+	r, _, _ := testRecorder(4096)
+	const n = 20_000
+	for i := range n {
+		r.Record(rejected(fmt.Sprintf("2001:db8:1:%x::1", i), "malformed"))
+	}
+	q := queued(r)
+	if len(q) > firstWrites {
+		t.Fatalf("%d rows written at once, want at most %d", len(q), firstWrites)
+	}
+	flushed := r.flush(t0.Add(tallyWindow), false)
+	if len(flushed) > maxTallies+1 {
+		t.Fatalf("%d rows after a minute, want at most %d", len(flushed), maxTallies+1)
+	}
+	var total int64
+	for _, ev := range append(q, flushed...) {
+		total += ev.Count
+	}
+	if total != n {
+		t.Fatalf("counts add up to %d, want %d", total, n)
 	}
 }
 

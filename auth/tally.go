@@ -11,10 +11,18 @@ import (
 const (
 	// tallyWindow is the least time between two events of one key.
 	tallyWindow = time.Minute
-	// maxTallies bounds how many keys are counted at once: a few MB at
-	// most (a key and a 256-byte user agent each), and at most this many
-	// rows a minute however many addresses a flood comes from.
-	maxTallies = 10_000
+	// maxTallies bounds how many keys are counted at once: well under a
+	// MB (a key and a 256-byte user agent each), and at most this many
+	// rows a minute (plus one per type and reason for the rest) however
+	// many addresses a flood comes from: a host with a /48, or a botnet,
+	// holds far more addresses than any audit log should have rows.
+	maxTallies = 256
+	// firstWrites is how many first events of a burst may be written at
+	// once in a minute, over every key: an operator sees an attack start,
+	// but a flood from thousands of addresses does not become thousands
+	// of rows at once. Past it, a first event is counted and written with
+	// the rest of its key's minute.
+	firstWrites = 60
 )
 
 // aggregated reports whether events of type typ are counted per client
@@ -72,8 +80,9 @@ func (r *Recorder) keyOf(ev *latchkey.AuditEvent) tallyKey {
 }
 
 // count writes ev at once with count 1 when it is the first of its key in
-// a minute (an operator sees an attack start), and otherwise counts it, to
-// be written by flush. A first event that finds the queue full is counted
+// a minute (an operator sees an attack start) and the minute's budget of
+// first writes (firstWrites) is not spent, and otherwise counts it, to be
+// written by flush. A first event that finds the queue full is counted
 // too, so that it is written late rather than lost.
 func (r *Recorder) count(ev *latchkey.AuditEvent, now time.Time) {
 	r.mu.Lock()
@@ -82,14 +91,16 @@ func (r *Recorder) count(ev *latchkey.AuditEvent, now time.Time) {
 	if t == nil || (t.pending == 0 && now.Sub(t.since) >= tallyWindow) {
 		t = &tally{since: now}
 		r.tallies[k] = t
-		ev.Count = 1
-		logged := *ev // the writer fills in ev once queued
-		select {
-		case r.queue <- ev:
-			r.mu.Unlock()
-			logEvent(r.log, &logged)
-			return
-		default:
+		if r.firsts.AllowN(now, 1) {
+			ev.Count = 1
+			logged := *ev // the writer fills in ev once queued
+			select {
+			case r.queue <- ev:
+				r.mu.Unlock()
+				logEvent(r.log, &logged)
+				return
+			default:
+			}
 		}
 	}
 	switch {
