@@ -1,6 +1,7 @@
 package latchkey
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"time"
@@ -31,7 +32,8 @@ func (c Cursor) Encode() string {
 // DecodeCursor parses a cursor made by Encode; EINVALID when it is not one.
 func DecodeCursor(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 9 || len(b) > 8+64 || !utf8.Valid(b[8:]) {
+	// Every id is text without NUL (which PostgreSQL's TEXT cannot hold).
+	if err != nil || len(b) < 9 || len(b) > 8+64 || !utf8.Valid(b[8:]) || bytes.IndexByte(b[8:], 0) >= 0 {
 		return nil, Errorf(EINVALID, "bad cursor")
 	}
 	return &Cursor{

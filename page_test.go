@@ -13,7 +13,9 @@ func TestCursorRoundTrip(t *testing.T) {
 	if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.ID != c.ID {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
-	for _, bad := range []string{"", "a", "!!!!", "AAAAAAAAAAA", "AAAAAAAAAA_w"} {
+	// An id with a NUL is no id of ours (PostgreSQL's TEXT cannot hold one).
+	withNUL := latchkey.Cursor{CreatedAt: c.CreatedAt, ID: "a\x00b"}.Encode()
+	for _, bad := range []string{"", "a", "!!!!", "AAAAAAAAAAA", "AAAAAAAAAA_w", withNUL} {
 		if _, err := latchkey.DecodeCursor(bad); latchkey.ErrorCode(err) != latchkey.EINVALID {
 			t.Errorf("DecodeCursor(%q) = %v, want invalid_request", bad, err)
 		}

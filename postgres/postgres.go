@@ -140,6 +140,8 @@ func Dialect() sqldb.Dialect {
 		KeyLock:               "SELECT pg_advisory_xact_lock($1)",
 		Notify:                "SELECT pg_notify($1, '')",
 		IsUnavailable:         IsUnavailable,
+		// 22021: a NUL in a TEXT value (character_not_in_repertoire).
+		IsBadText: func(err error) bool { return hasCode(err, "22021") },
 	}
 }
 

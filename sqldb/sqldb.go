@@ -68,6 +68,12 @@ type Dialect struct {
 	// then answers latchkey.EUNAVAILABLE, which clients see as a 503 with
 	// Retry-After.
 	IsUnavailable func(err error) bool
+
+	// IsBadText reports whether err is the database refusing a character
+	// of a text value (PostgreSQL's TEXT cannot hold NUL). Such text comes
+	// from a request, so the store answers latchkey.EINVALID, a 400, not
+	// an internal error.
+	IsBadText func(err error) bool
 }
 
 // The notification channels of Dialect.Notify.
@@ -83,6 +89,10 @@ var errUnavailable = &latchkey.Error{
 	Message:    "the database is unavailable; try again shortly",
 	RetryAfter: time.Second,
 }
+
+// errBadText is what a store operation returns, wrapped with its cause,
+// when the database refuses a character of the text it was given.
+var errBadText = latchkey.Errorf(latchkey.EINVALID, "the request holds a character that cannot be stored (NUL)")
 
 // DB is the database/sql implementation of latchkey.Store.
 type DB struct {
@@ -268,7 +278,8 @@ func (db *DB) isForeignKey(err error) bool {
 // wrap adds context to err, except to application errors (*latchkey.Error),
 // which travel unwrapped so that callers see their code. An error that
 // says the database is out of reach (or that ctx ran out while waiting for
-// it) also carries errUnavailable, so that callers see EUNAVAILABLE.
+// it) also carries errUnavailable, so that callers see EUNAVAILABLE; one
+// that refuses a character of the request's text carries errBadText.
 func (db *DB) wrap(op string, err error) error {
 	var e *latchkey.Error
 	if err == nil || errors.As(err, &e) {
@@ -276,6 +287,9 @@ func (db *DB) wrap(op string, err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || db.dialect.IsUnavailable != nil && db.dialect.IsUnavailable(err) {
 		return fmt.Errorf("sqldb: %s: %w: %w", op, errUnavailable, err)
+	}
+	if db.dialect.IsBadText != nil && db.dialect.IsBadText(err) {
+		return fmt.Errorf("sqldb: %s: %w: %w", op, errBadText, err)
 	}
 	return fmt.Errorf("sqldb: %s: %w", op, err)
 }
