@@ -96,16 +96,22 @@ func (s *server) allowedHost(r *http.Request) bool {
 	return err == nil && a.Unmap() == local
 }
 
+// anyHost are the paths served whatever the Host (see refuseMisdirected).
+var anyHost = map[string]bool{"/healthz": true, "/readyz": true, "/.well-known/jwks.json": true, "/api/auth/jwks": true}
+
 // refuseMisdirected answers 421 to a request whose Host names another
 // server, before any route sees it: after DNS rebinding, a page on the
 // attacker's name reaches this server from a victim's browser with its own
 // name in Host, and would otherwise pass the Origin checks, which compare
 // Origin with Host. /healthz and /readyz answer whatever the Host: load
 // balancers and probes name none, or an address the server cannot know
-// (a node's, a pod's), and they tell nothing but up or down.
+// (a node's, a pod's), and they tell nothing but up or down. So do the two
+// JWKS paths: the keys are public and take no cookie, and the services
+// that fetch them often name the server by an internal name (a compose
+// service, a Kubernetes service) that no setting lists.
 func (s *server) refuseMisdirected(next http.Handler) http.Handler {
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		if !s.allowedHost(r) && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+		if !s.allowedHost(r) && !anyHost[r.URL.Path] {
 			return latchkey.Errorf(latchkey.EMISDIRECTED, "this server does not answer for the host named in the request")
 		}
 		next.ServeHTTP(w, r)

@@ -23,8 +23,8 @@ var evilHosts = []string{"attacker.example", "attacker.example:8080", "ATTACKER.
 // TestMisdirectedHost: on a loopback listener, a request naming any Host
 // but the issuer's, a listed one, or localhost, 127.0.0.1 and [::1] is 421
 // misdirected_request on every kind of route (API, web app, metrics,
-// keys, unknown paths, preflights); /healthz and /readyz answer whatever
-// the Host, for load balancers and probes.
+// unknown paths, preflights); /healthz, /readyz and the JWKS answer
+// whatever the Host, for load balancers, probes and resource servers.
 func TestMisdirectedHost(t *testing.T) {
 	h := newHarness(t, options{cors: []string{"https://app.example"}})
 	g := h.signUp("ada@example.com")
@@ -35,10 +35,9 @@ func TestMisdirectedHost(t *testing.T) {
 		{Method: "GET", Path: "/"},
 		{Method: "GET", Path: "/assets/app.js"},
 		{Method: "GET", Path: "/metrics"},
-		{Method: "GET", Path: "/.well-known/jwks.json"},
 		{Method: "GET", Path: "/openapi.yaml"},
 		{Method: "GET", Path: "/no/such/path"},
-		{Method: "HEAD", Path: "/api/auth/jwks"},
+		{Method: "HEAD", Path: "/openapi.yaml"},
 		{Method: "OPTIONS", Path: "/api/auth/me", Header: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}},
 	}
 	for _, host := range evilHosts {
@@ -59,9 +58,9 @@ func TestMisdirectedHost(t *testing.T) {
 				t.Errorf("%s %s with Host %q: the 421 lacks the security headers", r.Method, r.Path, host)
 			}
 		}
-		for _, p := range []string{"/healthz", "/readyz"} {
+		for _, p := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/api/auth/jwks"} {
 			if r := h.Do(req{Method: "GET", Path: p, Host: host}); r.Status != http.StatusOK {
-				t.Errorf("GET %s with Host %q: status %d, want 200 (for load balancers)", p, host, r.Status)
+				t.Errorf("GET %s with Host %q: status %d, want 200 (for load balancers and resource servers)", p, host, r.Status)
 			}
 		}
 	}
@@ -148,10 +147,10 @@ func TestMisdirectedHostIPv6Loopback(t *testing.T) {
 	c := testkit.NewClient(t, "http://"+ln.Addr().String(), nil)
 	port := ln.Addr().(*net.TCPAddr).Port
 	for _, host := range []string{"", "[::1]", "[0:0:0:0:0:0:0:1]:80", "localhost", "127.0.0.1:" + strconv.Itoa(port)} {
-		c.Do(req{Method: "GET", Path: "/api/auth/jwks", Host: host}).WantStatus(t, http.StatusOK)
+		c.Do(req{Method: "GET", Path: "/openapi.yaml", Host: host}).WantStatus(t, http.StatusOK)
 	}
 	for _, host := range []string{"attacker.example", "[::2]", "[::1]x"} {
-		c.Do(req{Method: "GET", Path: "/api/auth/jwks", Host: host}).Problem(t, http.StatusMisdirectedRequest, "misdirected_request")
+		c.Do(req{Method: "GET", Path: "/openapi.yaml", Host: host}).Problem(t, http.StatusMisdirectedRequest, "misdirected_request")
 	}
 }
 
@@ -163,7 +162,7 @@ func TestMisdirectedHostNotLoopback(t *testing.T) {
 	h := newHarness(t, options{allowedHosts: []string{"auth.example.com", "[2001:db8::5]", "10.0.0.5"}})
 	handler := h.App.Handler()
 	call := func(host string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", "/api/auth/jwks", nil)
+		r := httptest.NewRequest("GET", "/openapi.yaml", nil)
 		r.Host = host
 		// What net/http puts in every request's context: the address the
 		// connection reached, here a LAN address.
