@@ -44,7 +44,10 @@ type JWKSOptions struct {
 	// which bounds the fetches tokens can cause to one per MinRefetch
 	// whatever kids they name. A token whose kid is not cached waits for
 	// the next fetch, which starts at once or MinRefetch after the
-	// previous one started; a failed fetch is retried after it too.
+	// previous one started. A failed fetch is retried after it too, then
+	// after twice as long at each failure in a row, up to a minute (or
+	// RefreshInterval), so a long outage at the issuer costs a fetch a
+	// minute, not one a second.
 	// Default DefaultJWKSMinRefetch; it may not exceed RefreshInterval.
 	MinRefetch time.Duration
 	// Timeout bounds each fetch. Default DefaultJWKSTimeout.
@@ -208,6 +211,7 @@ type remoteJWKS struct {
 	lastStart time.Time     // when the latest fetch started
 	lastOK    time.Time     // when the latest successful fetch ended
 	lastErr   error         // the latest fetch's failure; nil after a success
+	failed    int           // fetches failed in a row
 }
 
 // key is the KeyFunc. A kid found in fresh keys is answered at once.

@@ -67,6 +67,9 @@ func (r *remoteJWKS) fetchOnce() {
 	r.lastErr = err
 	if err == nil {
 		r.lastOK = time.Now()
+		r.failed = 0
+	} else {
+		r.failed++
 	}
 	close(r.ended)
 	r.ended = make(chan struct{})
@@ -133,11 +136,24 @@ func (r *remoteJWKS) demanded() (time.Duration, bool) {
 	return time.Until(r.lastStart.Add(r.minRefetch)), true
 }
 
+// maxRetryWait bounds the wait between retries while fetches fail.
+const maxRetryWait = time.Minute
+
 // next is the wait before the periodic fetch: the refresh interval, or
-// minRefetch while fetches fail.
+// while fetches fail minRefetch, doubled at each failure in a row up to
+// maxRetryWait (or the refresh interval): an issuer that is down is asked
+// soon, then less and less often.
 func (r *remoteJWKS) next() time.Duration {
-	if _, _, err := r.status(); err != nil {
-		return r.minRefetch
+	r.mu.Lock()
+	failed := r.failed
+	r.mu.Unlock()
+	if failed == 0 {
+		return r.refresh
 	}
-	return r.refresh
+	limit := min(maxRetryWait, r.refresh)
+	wait := r.minRefetch
+	for i := 1; i < failed && wait < limit; i++ {
+		wait *= 2
+	}
+	return min(wait, limit)
 }

@@ -640,3 +640,18 @@ func BenchmarkVerifyRemoteJWKS(b *testing.B) {
 		}
 	}
 }
+
+// TestRemoteJWKSBacksOffWhileDown: while the issuer is down, the periodic
+// retries wait twice as long at each failure, so a long outage costs a
+// fetch (and an OnError) every minute, not every MinRefetch.
+func TestRemoteJWKSBacksOffWhileDown(t *testing.T) {
+	s := newJWKSServer(t, okpJWK("k1", testPub))
+	s.answer(http.StatusServiceUnavailable, []byte("down"))
+	_, failures, _ := remote(t, s.url(), verify.JWKSOptions{MinRefetch: 20 * time.Millisecond, RefreshInterval: time.Hour})
+	time.Sleep(700 * time.Millisecond)
+	// Retries at 20, 40, 80, 160 and 320 ms after each failure: the first
+	// fetch and five more by 700 ms (every 20 ms would be about 35).
+	if n := failures.Load(); n < 3 || n > 8 {
+		t.Fatalf("%d failed fetches in 700 ms, want 3 to 8", n)
+	}
+}

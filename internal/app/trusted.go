@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/latchkey/latchkey/verify"
 )
@@ -32,8 +35,13 @@ func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop fun
 		// verify's defaults: a token naming a kid not yet fetched waits for
 		// a fetch (at most one a second), so the issuer's key rotation
 		// costs its users about a second, never a refusal.
+		// While the issuer is down, tokens with unknown kids can still cause
+		// a fetch a second: one warning a minute says as much.
+		warn := rate.Sometimes{First: 1, Interval: time.Minute}
 		keys, stopJWKS, err := verify.RemoteJWKS(ctx, cfg.TrustedJWKSURL, verify.JWKSOptions{
-			OnError: func(err error) { a.Log.Warn("fetch the trusted issuer's JWKS", "err", err) },
+			OnError: func(err error) {
+				warn.Do(func() { a.Log.Warn("fetch the trusted issuer's JWKS (at most one warning a minute)", "err", err) })
+			},
 		})
 		if err != nil {
 			return nil, stop, configErrorf("LATCHKEY_TRUSTED_JWKS_URL: %w", err)
