@@ -81,6 +81,10 @@ func (s *server) clientIP(r *http.Request) string {
 // zone (fe80::1%eth0) is dropped, and an IPv4-mapped address is the IPv4
 // one, so that each client has one spelling.
 func parseClientAddr(v string) (netip.Addr, bool) {
+	// netip reads a bare address with any zone ("::%]" is :: in zone "]").
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.WithZone("").Unmap(), true
+	}
 	if i := strings.IndexByte(v, '%'); i >= 0 {
 		// The zone ends at the closing bracket, or with the entry.
 		end := strings.IndexByte(v[i:], ']')
