@@ -166,6 +166,11 @@ func (db *DB) now() time.Time {
 // nothing, such as a compare-and-swap that lost: the transaction is rolled
 // back, no event is recorded and inTx returns nil. Whenever nothing is
 // committed, the event is left as the caller gave it.
+//
+// A one-time-token change ctx carries (latchkey.WithTokenChange) and not
+// yet applied is made the same way, after fn and before the audit event;
+// when it fails (a token to use is no longer live), nothing is committed.
+// It is marked Applied on commit, and left as given otherwise.
 func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 	ev := latchkey.AuditFrom(ctx)
 	committed := false
@@ -174,6 +179,25 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 		defer func() {
 			if !committed {
 				*ev = saved
+			}
+		}()
+	}
+	ch := latchkey.TokenChangeFrom(ctx)
+	if ch != nil && ch.Applied {
+		ch = nil
+	}
+	if ch != nil {
+		saved, issued := *ch, ch.Issue
+		var savedIssue latchkey.OneTimeToken
+		if issued != nil {
+			savedIssue = *issued
+		}
+		defer func() {
+			if !committed {
+				*ch = saved
+				if issued != nil {
+					*issued = savedIssue
+				}
 			}
 		}()
 	}
@@ -194,6 +218,12 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 		}
 		return err
 	}
+	if ch != nil {
+		if err := db.applyTokenChange(ctx, w, ch); err != nil {
+			_ = t.Rollback()
+			return err
+		}
+	}
 	if ev != nil {
 		if err := db.insertAudit(ctx, w, ev); err != nil {
 			_ = t.Rollback()
@@ -204,6 +234,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 		return err
 	}
 	committed = true
+	if ch != nil {
+		ch.Applied = true
+	}
 	return nil
 }
 

@@ -1,0 +1,246 @@
+package sqldb
+
+// One-time tokens (latchkey.OneTimeTokenService). Every change to them runs
+// through applyTokenChange inside inTx, so that a token is issued, used or
+// killed in the same transaction as the change it goes with
+// (latchkey.WithTokenChange), or alone.
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+var _ latchkey.OneTimeTokenService = (*DB)(nil)
+
+// errInvalidToken is every failed lookup or use of a one-time token: the
+// message does not say which check failed.
+var errInvalidToken = latchkey.Errorf(latchkey.EINVALIDTOKEN, "the link or code is invalid or has expired")
+
+const tokenColumns = `id, user_id, purpose, email, link_hash, code_mac, attempts, created_at, expires_at, used_at`
+
+const (
+	insertTokenSQL = `INSERT INTO one_time_tokens (` + tokenColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, NULL)`
+	// The lookups name only live tokens: unused, not expired, fewer than
+	// MaxCodeAttempts wrong codes.
+	findTokenByLinkSQL = `SELECT ` + tokenColumns + ` FROM one_time_tokens
+		WHERE link_hash = $1 AND purpose = $2
+		AND used_at IS NULL AND expires_at > $3 AND attempts < $4`
+	findTokenByUserSQL = `SELECT ` + tokenColumns + ` FROM one_time_tokens
+		WHERE user_id = $1 AND purpose = $2
+		AND used_at IS NULL AND expires_at > $3 AND attempts < $4`
+	// useTokenSQL is the single use: of two requests with one token, the
+	// second finds used_at set (PostgreSQL re-checks the row after the
+	// first commits) and changes nothing.
+	useTokenSQL = `UPDATE one_time_tokens SET used_at = $1
+		WHERE id = $2 AND used_at IS NULL AND expires_at > $1 AND attempts < $3`
+	// wrongCodeSQL counts a wrong code; the last allowed one kills the
+	// token.
+	wrongCodeSQL = `UPDATE one_time_tokens SET attempts = attempts + 1,
+		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END
+		WHERE id = $3 AND used_at IS NULL AND attempts < $1`
+	killUserPurposeSQL = `UPDATE one_time_tokens SET used_at = $1
+		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL`
+	killUserSQL = `UPDATE one_time_tokens SET used_at = $1
+		WHERE user_id = $2 AND used_at IS NULL`
+	killUserEmailSQL = `UPDATE one_time_tokens SET used_at = $1
+		WHERE user_id = $2 AND email = $3 AND used_at IS NULL`
+)
+
+func scanToken(r rowScanner) (*latchkey.OneTimeToken, error) {
+	var t latchkey.OneTimeToken
+	var created, expires int64
+	var used sql.NullInt64
+	if err := r.Scan(&t.ID, &t.UserID, &t.Purpose, &t.Email, &t.LinkHash, &t.CodeMAC,
+		&t.Attempts, &created, &expires, &used); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.ExpiresAt = fromNanos(created), fromNanos(expires)
+	if used.Valid {
+		t.UsedAt = fromNanos(used.Int64)
+	}
+	return &t, nil
+}
+
+// tokensLockKey is the KeyLock key that makes issuing a user's tokens of
+// one purpose one at a time on PostgreSQL: without it, two issues under
+// READ COMMITTED would both kill the older tokens, and the second insert
+// would then break the unique index on the unused token instead of killing
+// the first one's token.
+func tokensLockKey(userID string, p latchkey.TokenPurpose) int64 {
+	h := sha256.Sum256([]byte("one_time_tokens\x00" + userID + "\x00" + string(p)))
+	return int64(binary.BigEndian.Uint64(h[:8]))
+}
+
+// applyTokenChange makes ch in tx (see latchkey.TokenChange). inTx calls
+// it after the change it goes with.
+func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenChange) error {
+	now := nanos(ch.Now)
+	if ch.Use != "" {
+		res, err := tx.ExecContext(ctx, useTokenSQL, now, ch.Use, latchkey.MaxCodeAttempts)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errInvalidToken
+		}
+	}
+	if ch.KillUser != "" {
+		if _, err := tx.ExecContext(ctx, killUserSQL, now, ch.KillUser); err != nil {
+			return err
+		}
+	}
+	if ch.KillEmailUser != "" {
+		if _, err := tx.ExecContext(ctx, killUserEmailSQL, now, ch.KillEmailUser, ch.KillEmail); err != nil {
+			return err
+		}
+	}
+	if t := ch.Issue; t != nil {
+		return db.issueToken(ctx, tx, t, ch.Now)
+	}
+	return nil
+}
+
+// issueToken kills the user's older tokens of t's purpose and stores t.
+// The ID and CreatedAt it fills in are undone by inTx when nothing is
+// committed (it restores the whole change).
+func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, now time.Time) error {
+	if !t.Purpose.Valid() {
+		return latchkey.Errorf(latchkey.EINVALID, "unknown one-time token purpose %q", t.Purpose)
+	}
+	if t.ID == "" {
+		id, err := newID()
+		if err != nil {
+			return err
+		}
+		t.ID = id
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if err := db.keyLock(ctx, tx, tokensLockKey(t.UserID, t.Purpose)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, killUserPurposeSQL, nanos(now), t.UserID, string(t.Purpose)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, insertTokenSQL, t.ID, t.UserID, string(t.Purpose), t.Email,
+		t.LinkHash, t.CodeMAC, nanos(t.CreatedAt), nanos(t.ExpiresAt))
+	if db.isForeignKey(err) {
+		return notFound("user")
+	}
+	return err
+}
+
+// ApplyTokenChange makes ch alone, with the audit event ctx carries.
+func (db *DB) ApplyTokenChange(ctx context.Context, ch *latchkey.TokenChange) error {
+	ctx = latchkey.WithTokenChange(ctx, ch)
+	return db.wrap("one-time tokens", db.inTx(ctx, func(*tx) error { return nil }))
+}
+
+// IssueOneTimeToken stores t and kills the user's older live tokens of its
+// purpose, in one transaction.
+func (db *DB) IssueOneTimeToken(ctx context.Context, t *latchkey.OneTimeToken) error {
+	now := t.CreatedAt
+	if now.IsZero() {
+		now = db.now()
+	}
+	return db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Issue: t})
+}
+
+// FindOneTimeTokenByLink returns the live token of purpose p with this
+// link hash.
+func (db *DB) FindOneTimeTokenByLink(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	t, err := scanToken(db.writer.QueryRowContext(ctx, findTokenByLinkSQL,
+		linkHash, string(p), nanos(now), latchkey.MaxCodeAttempts))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errInvalidToken
+	}
+	return t, db.wrap("find one-time token", err)
+}
+
+// CheckOneTimeTokenCode returns the user's live token of purpose p when
+// codeMAC is its code's MAC, and otherwise counts a wrong attempt against
+// that token, committed at once and without the audit event ctx carries
+// (that event goes with the change the caller meant to make).
+func (db *DB) CheckOneTimeTokenCode(ctx context.Context, userID string, p latchkey.TokenPurpose, codeMAC []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	// The writer pool: a token issued or used a moment ago is seen.
+	t, err := scanToken(db.writer.QueryRowContext(ctx, findTokenByUserSQL,
+		userID, string(p), nanos(now), latchkey.MaxCodeAttempts))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errInvalidToken
+	}
+	if err != nil {
+		return nil, db.wrap("find one-time token", err)
+	}
+	if len(codeMAC) > 0 && subtle.ConstantTimeCompare(t.CodeMAC, codeMAC) == 1 {
+		return t, nil
+	}
+	bare := latchkey.WithTokenChange(latchkey.WithAudit(ctx, nil), nil)
+	err = db.inTx(bare, func(tx *tx) error {
+		_, err := tx.ExecContext(ctx, wrongCodeSQL, latchkey.MaxCodeAttempts, nanos(now), t.ID)
+		return err
+	})
+	if err != nil {
+		return nil, db.wrap("count a wrong code", err)
+	}
+	return nil, errInvalidToken
+}
+
+// ConsumeOneTimeTokenLink finds the token by its link and uses it.
+func (db *DB) ConsumeOneTimeTokenLink(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	t, err := db.FindOneTimeTokenByLink(ctx, p, linkHash, now)
+	if err != nil {
+		return nil, err
+	}
+	return db.useToken(ctx, t, now)
+}
+
+// ConsumeOneTimeTokenCode checks the code and uses the token.
+func (db *DB) ConsumeOneTimeTokenCode(ctx context.Context, userID string, p latchkey.TokenPurpose, codeMAC []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	t, err := db.CheckOneTimeTokenCode(ctx, userID, p, codeMAC, now)
+	if err != nil {
+		return nil, err
+	}
+	return db.useToken(ctx, t, now)
+}
+
+func (db *DB) useToken(ctx context.Context, t *latchkey.OneTimeToken, now time.Time) (*latchkey.OneTimeToken, error) {
+	if err := db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Use: t.ID}); err != nil {
+		return nil, err
+	}
+	t.UsedAt = fromNanos(nanos(now))
+	return t, nil
+}
+
+// KillOneTimeTokens kills every live token of the user.
+func (db *DB) KillOneTimeTokens(ctx context.Context, userID string, now time.Time) (int64, error) {
+	return db.kill(ctx, "kill one-time tokens", killUserSQL, nanos(now), userID)
+}
+
+// KillOneTimeTokensSentTo kills the user's live tokens mailed to email.
+func (db *DB) KillOneTimeTokensSentTo(ctx context.Context, userID, email string, now time.Time) (int64, error) {
+	return db.kill(ctx, "kill one-time tokens", killUserEmailSQL, nanos(now), userID, email)
+}
+
+func (db *DB) kill(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, db.wrap(op, err)
+}
