@@ -12,7 +12,9 @@
 //
 // The KEK comes from a secret setting through HKDF-SHA256 (FromSecret) or
 // is 32 random bytes in a file readable by its owner only
-// (LoadOrCreateFile).
+// (LoadOrCreateFile). Sealer.DeriveKey derives independent keys for other
+// uses from the same KEK (the HMAC key of one-time codes), so that every
+// instance sharing the KEK shares them too.
 package keyseal
 
 import (
@@ -50,6 +52,7 @@ var ErrOpen = errors.New("keyseal: cannot open sealed value (wrong key-encryptio
 // for concurrent use.
 type Sealer struct {
 	aead cipher.AEAD
+	kek  []byte // for DeriveKey
 }
 
 // New returns a Sealer for kek, which must be KeySize bytes.
@@ -68,7 +71,7 @@ func New(kek []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyseal: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{aead: aead, kek: append([]byte(nil), kek...)}, nil
 }
 
 // Seal encrypts plaintext and authenticates it with aad; the same aad must
@@ -105,6 +108,27 @@ func FromSecret(secret string) ([]byte, error) {
 		return nil, fmt.Errorf("keyseal: secret of %d bytes, want at least %d", len(secret), MinSecret)
 	}
 	k, err := hkdf.Key(sha256.New, []byte(secret), nil, hkdfInfo, KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("keyseal: derive key: %w", err)
+	}
+	return k, nil
+}
+
+// MinInfo is the shortest info string DeriveKey accepts: every derived key
+// must name its one use.
+const MinInfo = 16
+
+// DeriveKey returns a 32-byte key for another use than sealing, derived
+// from the key-encryption key with HKDF-SHA256 (no salt) under info, which
+// names that use and must differ from every other use's (and from the
+// sealing key's). Keys derived under different infos are independent: one
+// of them, or the sealing key, tells nothing about another. Every instance
+// sharing the KEK derives the same key, and changing the KEK changes it.
+func (s *Sealer) DeriveKey(info string) ([]byte, error) {
+	if len(info) < MinInfo || info == hkdfInfo {
+		return nil, fmt.Errorf("keyseal: derive key: info %q does not name a use of its own", info)
+	}
+	k, err := hkdf.Key(sha256.New, s.kek, nil, info, KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("keyseal: derive key: %w", err)
 	}

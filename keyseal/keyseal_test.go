@@ -236,3 +236,40 @@ func TestLoadOrCreateFileConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestDeriveKey: one KEK and info give one key, on any instance; another
+// info or another KEK gives another; the sealing key's info and short
+// infos are refused; the caller's KEK slice is copied.
+func TestDeriveKey(t *testing.T) {
+	kek := bytes.Repeat([]byte{0x42}, KeySize)
+	a, err := New(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek[0] = 0 // New copied it
+	b, _ := New(bytes.Repeat([]byte{0x42}, KeySize))
+	const info = "latchkey test: derived key v1"
+	ka, err := a.DeriveKey(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := b.DeriveKey(info)
+	if len(ka) != KeySize || !bytes.Equal(ka, kb) {
+		t.Fatalf("one KEK and info gave %x and %x", ka, kb)
+	}
+	other, _ := a.DeriveKey(info + " other")
+	if bytes.Equal(ka, other) {
+		t.Fatal("two infos gave one key")
+	}
+	if k, _ := newSealer(t).DeriveKey(info); bytes.Equal(ka, k) {
+		t.Fatal("two KEKs gave one key")
+	}
+	if bytes.Equal(ka, bytes.Repeat([]byte{0x42}, KeySize)) {
+		t.Fatal("the derived key is the KEK")
+	}
+	for _, bad := range []string{"", "short", hkdfInfo} {
+		if _, err := a.DeriveKey(bad); err == nil {
+			t.Errorf("DeriveKey(%q) accepted", bad)
+		}
+	}
+}
