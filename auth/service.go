@@ -31,6 +31,11 @@ type Service struct {
 	Logger       *slog.Logger
 	Now          func() time.Time
 
+	// TokenTTLs are the lifetimes of one-time tokens; CodeKey is the
+	// HMAC key of their codes (CodeKeyInfo), the same on every instance.
+	TokenTTLs TokenTTLs
+	CodeKey   []byte
+
 	// MaxSessions caps a user's live sessions: signing in past it revokes
 	// the least recently used one. 0 means no cap.
 	MaxSessions int

@@ -151,6 +151,10 @@ func (a *App) build(ctx context.Context) error {
 	hasher.SetMaxWait(hashWait)
 	a.Audit = auth.NewRecorder(a.Store, a.Log, auditQueue)
 	a.Audit.Now = cfg.Now
+	codeKey, err := a.Sealer.DeriveKey(auth.CodeKeyInfo)
+	if err != nil {
+		return fmt.Errorf("one-time code key: %w", err)
+	}
 	a.Auth = &auth.Service{
 		Audit:        a.Audit,
 		Store:        a.Store,
@@ -160,6 +164,8 @@ func (a *App) build(ctx context.Context) error {
 		RefreshTTL:   cfg.RefreshTTL,
 		RefreshGrace: cfg.RefreshGrace,
 		MaxSessions:  cfg.MaxSessions,
+		TokenTTLs:    auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
+		CodeKey:      codeKey,
 		Logger:       a.Log,
 		Now:          cfg.Now,
 	}

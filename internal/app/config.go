@@ -29,6 +29,9 @@ type Config struct {
 	RefreshTTL     time.Duration
 	RefreshGrace   time.Duration
 	MaxSessions    int
+	ResetTTL       time.Duration // one-time tokens' lifetimes, by purpose
+	VerifyTTL      time.Duration
+	EmailChangeTTL time.Duration
 	JWTAlg         string
 	JWTSecret      []byte
 	TLSCert        string

@@ -91,6 +91,9 @@ var Settings = []Setting{
 		}
 		return nil
 	}},
+	{"LATCHKEY_RESET_TTL", "30m", "password reset link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.ResetTTL })},
+	{"LATCHKEY_VERIFY_TTL", "24h", "email verification link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.VerifyTTL })},
+	{"LATCHKEY_EMAIL_CHANGE_TTL", "30m", "email change confirmation link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.EmailChangeTTL })},
 	{"LATCHKEY_MAX_SESSIONS", "100", "live sessions per user; a sign-in past it revokes the least recently used", serveOnly, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -181,6 +184,24 @@ func duration(min time.Duration, field func(*Config) *time.Duration) func(*Confi
 			return fmt.Errorf("must be at least %s", min)
 		}
 		*field(c) = d
+		return nil
+	}
+}
+
+// maxTokenTTL caps the lifetimes of one-time tokens: a mailed link that
+// works for longer than a week outlives the mailbox's privacy.
+const maxTokenTTL = 168 * time.Hour
+
+// tokenTTL parses the lifetime of a kind of one-time token: from 1m to
+// maxTokenTTL.
+func tokenTTL(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if err := duration(time.Minute, field)(c, v); err != nil {
+			return err
+		}
+		if *field(c) > maxTokenTTL {
+			return fmt.Errorf("must be at most %s", maxTokenTTL)
+		}
 		return nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/app"
@@ -124,6 +125,33 @@ func TestAllowedHostsSetting(t *testing.T) {
 		"[192.0.2.1]", "[auth.example.com]", "fe80::1%eth0", ".example.com", "example.com.", "-x", "a b", "[2001:db8::1]:80"} {
 		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "LATCHKEY_ALLOWED_HOSTS") {
 			t.Errorf("%q: err %v, want one naming LATCHKEY_ALLOWED_HOSTS", bad, err)
+		}
+	}
+}
+
+// TestTokenTTLSettings: the one-time tokens' lifetimes default to 30m,
+// 24h and 30m, take 1m to 168h, and refuse anything else.
+func TestTokenTTLSettings(t *testing.T) {
+	c, err := app.Load("serve", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ResetTTL != 30*time.Minute || c.VerifyTTL != 24*time.Hour || c.EmailChangeTTL != 30*time.Minute {
+		t.Errorf("defaults %v %v %v, want 30m 24h 30m", c.ResetTTL, c.VerifyTTL, c.EmailChangeTTL)
+	}
+	for _, env := range []string{"LATCHKEY_RESET_TTL", "LATCHKEY_VERIFY_TTL", "LATCHKEY_EMAIL_CHANGE_TTL"} {
+		load := func(v string) (app.Config, error) {
+			return app.Load("serve", func(k string) (string, bool) { return v, k == env })
+		}
+		for _, ok := range []string{"1m", "168h"} {
+			if _, err := load(ok); err != nil {
+				t.Errorf("%s=%s: %v", env, ok, err)
+			}
+		}
+		for _, bad := range []string{"0", "59s", "168h1s", "-30m", "soon"} {
+			if _, err := load(bad); err == nil || !strings.Contains(err.Error(), env) {
+				t.Errorf("%s=%s: err %v, want one naming it", env, bad, err)
+			}
 		}
 	}
 }
