@@ -4,8 +4,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/app"
 )
