@@ -33,19 +33,19 @@ const (
 	findTokenByLinkSQL = `SELECT ` + tokenColumns + ` FROM one_time_tokens
 		WHERE link_hash = $1 AND purpose = $2
 		AND used_at IS NULL AND expires_at > $3 AND attempts < $4`
-	findTokenByUserSQL = `SELECT ` + tokenColumns + ` FROM one_time_tokens
+	// countAttemptSQL finds the user's live token of a purpose and counts
+	// one attempt against it; the last allowed one kills it (used_at).
+	countAttemptSQL = `UPDATE one_time_tokens SET attempts = attempts + 1,
+		used_at = CASE WHEN attempts + 1 >= $4 THEN $3 ELSE used_at END
 		WHERE user_id = $1 AND purpose = $2
-		AND used_at IS NULL AND expires_at > $3 AND attempts < $4`
+		AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+		RETURNING ` + tokenColumns
+
 	// useTokenSQL is the single use: of two requests with one token, the
 	// second finds used_at set (PostgreSQL re-checks the row after the
 	// first commits) and changes nothing.
 	useTokenSQL = `UPDATE one_time_tokens SET used_at = $1
 		WHERE id = $2 AND used_at IS NULL AND expires_at > $1 AND attempts < $3`
-	// wrongCodeSQL counts a wrong code; the last allowed one kills the
-	// token.
-	wrongCodeSQL = `UPDATE one_time_tokens SET attempts = attempts + 1,
-		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END
-		WHERE id = $3 AND used_at IS NULL AND attempts < $1`
 	killUserPurposeSQL = `UPDATE one_time_tokens SET used_at = $1
 		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL`
 	killUserSQL = `UPDATE one_time_tokens SET used_at = $1
@@ -172,28 +172,39 @@ func (db *DB) FindOneTimeTokenByLink(ctx context.Context, p latchkey.TokenPurpos
 // codeMAC is its code's MAC, and otherwise counts a wrong attempt against
 // that token, committed at once and without the audit event ctx carries
 // (that event goes with the change the caller meant to make).
+//
+// The attempt is counted before the MAC is compared, by the update that
+// finds the token, and taken back (rolled back) when the code is right.
+// That update holds the row until the transaction ends, so the checks of
+// one token run one after the other, and the limit holds by construction:
+// of a burst of concurrent guesses, at most MaxCodeAttempts wrong ones are
+// ever compared, and a right one after them finds the token dead.
 func (db *DB) CheckOneTimeTokenCode(ctx context.Context, userID string, p latchkey.TokenPurpose, codeMAC []byte, now time.Time) (*latchkey.OneTimeToken, error) {
-	// The writer pool: a token issued or used a moment ago is seen.
-	t, err := scanToken(db.writer.QueryRowContext(ctx, findTokenByUserSQL,
-		userID, string(p), nanos(now), latchkey.MaxCodeAttempts))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errInvalidToken
-	}
-	if err != nil {
-		return nil, db.wrap("find one-time token", err)
-	}
-	if len(codeMAC) > 0 && subtle.ConstantTimeCompare(t.CodeMAC, codeMAC) == 1 {
-		return t, nil
-	}
+	var found *latchkey.OneTimeToken
 	bare := latchkey.WithTokenChange(latchkey.WithAudit(ctx, nil), nil)
-	err = db.inTx(bare, func(tx *tx) error {
-		_, err := tx.ExecContext(ctx, wrongCodeSQL, latchkey.MaxCodeAttempts, nanos(now), t.ID)
-		return err
+	err := db.inTx(bare, func(tx *tx) error {
+		t, err := scanToken(tx.QueryRowContext(ctx, countAttemptSQL,
+			userID, string(p), nanos(now), latchkey.MaxCodeAttempts))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errInvalidToken
+		}
+		if err != nil {
+			return err
+		}
+		if len(codeMAC) > 0 && subtle.ConstantTimeCompare(t.CodeMAC, codeMAC) == 1 {
+			t.Attempts--
+			found = t
+			return errNoChange // a right code counts nothing
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, db.wrap("count a wrong code", err)
+		return nil, db.wrap("check a one-time code", err)
 	}
-	return nil, errInvalidToken
+	if found == nil {
+		return nil, errInvalidToken
+	}
+	return found, nil
 }
 
 // ConsumeOneTimeTokenLink finds the token by its link and uses it.
