@@ -331,3 +331,49 @@ func TestOneTimeTokenIssueUnknownUser(t *testing.T) {
 		wantCode(t, db.IssueOneTimeToken(ctx, tok), latchkey.EINVALID)
 	})
 }
+
+// TestOneTimeTokenGuessBurst: a burst of concurrent wrong codes with the
+// right one among them. At most MaxCodeAttempts wrong ones ever count; the
+// right one wins only if fewer came before it, and otherwise finds the
+// token dead.
+func TestOneTimeTokenGuessBurst(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		now := clockOf(db).Now()
+		for round := 0; round < 5; round++ {
+			tok := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			var rightErr error
+			for i := 0; i < 16; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					mac := bytes.Repeat([]byte{byte(i)}, 32)
+					if i == 8 {
+						mac = tok.CodeMAC
+					}
+					<-start
+					_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, mac, now)
+					if i == 8 {
+						rightErr = err
+					} else if latchkey.ErrorCode(err) != latchkey.EINVALIDTOKEN {
+						t.Errorf("wrong code: %v", err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			var attempts int
+			must(t, db.Reader().QueryRowContext(ctx, `SELECT attempts FROM one_time_tokens WHERE id = $1`, tok.ID).Scan(&attempts))
+			switch {
+			case attempts > latchkey.MaxCodeAttempts:
+				t.Fatalf("round %d: %d wrong codes counted", round, attempts)
+			case rightErr == nil && attempts >= latchkey.MaxCodeAttempts:
+				t.Fatalf("round %d: the right code won after %d wrong ones", round, attempts)
+			case rightErr != nil && (latchkey.ErrorCode(rightErr) != latchkey.EINVALIDTOKEN || attempts != latchkey.MaxCodeAttempts):
+				t.Fatalf("round %d: the right code lost (%v) with %d wrong ones counted", round, rightErr, attempts)
+			}
+		}
+	})
+}
