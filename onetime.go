@@ -138,4 +138,7 @@ type OneTimeTokenService interface {
 	KillOneTimeTokensSentTo(ctx context.Context, userID, email string, now time.Time) (int64, error)
 	// ApplyTokenChange makes ch alone, with the audit event ctx carries.
 	ApplyTokenChange(ctx context.Context, ch *TokenChange) error
+	// PruneOneTimeTokens deletes the tokens that expired before before
+	// (used and killed ones too) and returns how many.
+	PruneOneTimeTokens(ctx context.Context, before time.Time) (int64, error)
 }

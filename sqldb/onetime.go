@@ -235,15 +235,17 @@ func (db *DB) useToken(ctx context.Context, t *latchkey.OneTimeToken, now time.T
 
 // KillOneTimeTokens kills every live token of the user.
 func (db *DB) KillOneTimeTokens(ctx context.Context, userID string, now time.Time) (int64, error) {
-	return db.kill(ctx, "kill one-time tokens", killUserSQL, nanos(now), userID)
+	return db.execCount(ctx, "kill one-time tokens", killUserSQL, nanos(now), userID)
 }
 
 // KillOneTimeTokensSentTo kills the user's live tokens mailed to email.
 func (db *DB) KillOneTimeTokensSentTo(ctx context.Context, userID, email string, now time.Time) (int64, error) {
-	return db.kill(ctx, "kill one-time tokens", killUserEmailSQL, nanos(now), userID, email)
+	return db.execCount(ctx, "kill one-time tokens", killUserEmailSQL, nanos(now), userID, email)
 }
 
-func (db *DB) kill(ctx context.Context, op, query string, args ...any) (int64, error) {
+// execCount runs one statement in a write transaction (with what ctx
+// carries) and returns how many rows it changed.
+func (db *DB) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
@@ -254,4 +256,10 @@ func (db *DB) kill(ctx context.Context, op, query string, args ...any) (int64, e
 		return err
 	})
 	return n, db.wrap(op, err)
+}
+
+// PruneOneTimeTokens deletes the tokens that expired before before (used
+// and killed ones included: they expire too) and returns how many.
+func (db *DB) PruneOneTimeTokens(ctx context.Context, before time.Time) (int64, error) {
+	return db.execCount(ctx, "prune one-time tokens", `DELETE FROM one_time_tokens WHERE expires_at < $1`, nanos(before))
 }

@@ -377,3 +377,29 @@ func TestOneTimeTokenGuessBurst(t *testing.T) {
 		}
 	})
 }
+
+func TestOneTimeTokenPrune(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		now := clockOf(db).Now()
+		short := newToken(t, db, u, latchkey.PurposeReset, time.Minute)
+		long := newToken(t, db, u, latchkey.PurposeVerifyEmail, time.Hour)
+		n, err := db.PruneOneTimeTokens(ctx, now.Add(time.Minute))
+		must(t, err)
+		if n != 0 {
+			t.Fatalf("pruned %d at the first token's expiry, want 0", n)
+		}
+		n, err = db.PruneOneTimeTokens(ctx, now.Add(time.Minute+time.Nanosecond))
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("pruned %d, want 1", n)
+		}
+		var left int
+		must(t, db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_tokens WHERE id IN ($1, $2)`, short.ID, long.ID).Scan(&left))
+		if left != 1 {
+			t.Fatalf("%d tokens left, want the live one", left)
+		}
+		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeVerifyEmail, long.LinkHash, now)
+		must(t, err)
+	})
+}

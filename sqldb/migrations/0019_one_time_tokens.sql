@@ -22,3 +22,5 @@ CREATE UNIQUE INDEX one_time_tokens_link_hash ON one_time_tokens (link_hash);
 -- At most one token of a purpose is unused per user: issuing kills the
 -- older ones first. This index also answers a code's lookup and the kills.
 CREATE UNIQUE INDEX one_time_tokens_user_purpose_unused ON one_time_tokens (user_id, purpose) WHERE used_at IS NULL;
+-- Pruning expired tokens (used and killed ones expire too).
+CREATE INDEX one_time_tokens_expires_at ON one_time_tokens (expires_at);
