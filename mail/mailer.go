@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -80,7 +81,11 @@ func DefaultFrom(issuer string) (string, error) {
 	if err != nil || u.Hostname() == "" {
 		return "", fmt.Errorf("issuer %q has no host", issuer)
 	}
-	from := (&mail.Address{Name: "Latchkey", Address: "no-reply@" + u.Hostname()}).String()
+	host := u.Hostname()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 domain literal
+	}
+	from := "Latchkey <no-reply@" + host + ">"
 	if _, err := ParseFrom(from); err != nil {
 		return "", fmt.Errorf("issuer host %q makes no mail address; set LATCHKEY_MAIL_FROM", u.Hostname())
 	}

@@ -64,20 +64,21 @@ const (
 //	smtp://USER:PASS@HOST:587        STARTTLS, required (credentials optional)
 //	smtp://HOST:PORT?tls=none        plain SMTP, to a loopback host only, no credentials
 //
-// Anything else is an error, and no error shows the password: the URL is
-// quoted only with its password redacted.
+// Anything else is an error. No error quotes the URL: a password with an
+// unescaped '/' or '@' would land where Redacted does not look.
 func ParseURL(raw string) (*Transport, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error quotes the whole URL, password included.
 		return nil, errors.New("not a URL (smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587 or smtp://localhost:PORT?tls=none)")
 	}
-	shown := u.Redacted()
 	if u.Opaque != "" || u.Host == "" {
-		return nil, fmt.Errorf("%q has no host", shown)
+		// Without a host, the credentials may sit in Opaque or Path,
+		// where Redacted does not find them: quote nothing.
+		return nil, errors.New("the URL has no host (smtp://HOST:PORT)")
 	}
 	if u.Path != "" && u.Path != "/" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q: an SMTP URL has no path or fragment", shown)
+		return nil, errors.New("an SMTP URL has no path or fragment")
 	}
 	t := &Transport{Host: u.Hostname()}
 	if u.User != nil {
@@ -86,12 +87,12 @@ func ParseURL(raw string) (*Transport, error) {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%q: bad query", shown)
+		return nil, errors.New("bad query")
 	}
 	tlsMode := q.Get("tls")
 	for k := range q {
 		if k != "tls" {
-			return nil, fmt.Errorf("%q: unknown parameter %q (only tls=none)", shown, k)
+			return nil, errors.New("unknown parameter (the only one is tls=none)")
 		}
 	}
 	switch {
@@ -102,26 +103,26 @@ func ParseURL(raw string) (*Transport, error) {
 	case u.Scheme == "smtp" && tlsMode == "none":
 		t.Security = NoTLS
 	case u.Scheme == "smtp" || u.Scheme == "smtps":
-		return nil, fmt.Errorf("%q: tls=%s: the only value is none, with smtp://", shown, tlsMode)
+		return nil, errors.New("tls=none is the only value of tls, and only with smtp://")
 	default:
-		return nil, fmt.Errorf("%q: scheme %q is not smtp or smtps", shown, u.Scheme)
+		return nil, fmt.Errorf("scheme %q is not smtp or smtps", u.Scheme)
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%q: bad port", shown)
+			return nil, errors.New("bad port")
 		}
 		t.Port = n
 	}
 	if t.Security == NoTLS {
 		if t.Port == 0 {
-			return nil, fmt.Errorf("%q: tls=none needs a port", shown)
+			return nil, errors.New("tls=none needs a port")
 		}
 		if !IsLoopback(t.Host) {
-			return nil, fmt.Errorf("%q: tls=none is allowed only to a loopback host (localhost, 127.0.0.0/8, [::1]): mail and credentials would cross the network in clear", shown)
+			return nil, errors.New("tls=none is allowed only to a loopback host (localhost, 127.0.0.0/8, [::1]): mail and credentials would cross the network in clear")
 		}
 		if u.User != nil {
-			return nil, fmt.Errorf("%q: tls=none takes no credentials: they are never sent without TLS", shown)
+			return nil, errors.New("tls=none takes no credentials: they are never sent without TLS")
 		}
 	}
 	return t, nil
