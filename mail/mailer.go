@@ -93,21 +93,29 @@ func DefaultFrom(issuer string) (string, error) {
 }
 
 // Send delivers m: it returns nil once the server has accepted it, and an
-// error when the server refused it or could not be reached, within ctx and
-// the Mailer's timeout. The error never holds the body or the password.
+// error when the server refused it or could not be reached, by ctx's
+// deadline and within the Mailer's timeout. The error never holds the body or the password.
 func (s *Mailer) Send(ctx context.Context, m *latchkey.Mail) error {
 	msg, err := s.message(m)
 	if err != nil {
 		return err
 	}
-	c, err := gomail.NewClient(s.t.Host, s.clientOptions()...)
-	if err != nil {
-		return fmt.Errorf("mail: smtp client for %s: %w", s.t.Addr(), err)
+	// go-mail heeds the context while dialing only; each exchange after
+	// that is bounded by its timeout, so the timeout is cut to the
+	// context's deadline. A cancellation without a deadline ends the send
+	// within the Mailer's timeout.
+	timeout := s.timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
+	}
+	c, err := gomail.NewClient(s.t.Host, s.clientOptions(timeout)...)
+	if err != nil {
+		return fmt.Errorf("mail: smtp client for %s: %w", s.t.Addr(), err)
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("mail: sending through %s: %w", s.t.String(), err)
@@ -115,10 +123,10 @@ func (s *Mailer) Send(ctx context.Context, m *latchkey.Mail) error {
 	return nil
 }
 
-func (s *Mailer) clientOptions() []gomail.Option {
+func (s *Mailer) clientOptions(timeout time.Duration) []gomail.Option {
 	opts := []gomail.Option{
 		gomail.WithPort(s.t.Port),
-		gomail.WithTimeout(s.timeout),
+		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(s.tls),
 	}
 	switch s.t.Security {
