@@ -141,7 +141,7 @@ func IsLoopback(host string) bool {
 func (t *Transport) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
 
 // String is the URL with the password redacted.
-func (t *Transport) String() string {
+func (t Transport) String() string {
 	u := url.URL{Scheme: "smtp", Host: t.Addr()}
 	switch t.Security {
 	case ImplicitTLS:
@@ -156,4 +156,4 @@ func (t *Transport) String() string {
 }
 
 // GoString keeps the password out of %#v as well.
-func (t *Transport) GoString() string { return "mail.Transport(" + t.String() + ")" }
+func (t Transport) GoString() string { return "mail.Transport(" + t.String() + ")" }

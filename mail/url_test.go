@@ -1,6 +1,7 @@
 package mail_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestTransportStringHidesThePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{tr.String(), tr.GoString()} {
+	for _, s := range []string{tr.String(), tr.GoString(), fmt.Sprint(tr), fmt.Sprintf("%+v %#v %v %s", *tr, *tr, tr, tr)} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("%q shows the password", s)
 		}
