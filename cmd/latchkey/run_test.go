@@ -110,6 +110,9 @@ func (s *served) stop(t *testing.T) (int, time.Duration) {
 	return 0, 0
 }
 
+// smtpSecret is an SMTP password no error may show.
+const smtpSecret = "Sup3rSecretSmtpPw"
+
 func TestRunConfigErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -155,6 +158,13 @@ func TestRunConfigErrors(t *testing.T) {
 			"LATCHKEY_JWT_ALG": "HS256", "LATCHKEY_JWT_SECRET": strings.Repeat("k", 32),
 			"LATCHKEY_TRUSTED_SECRET": strings.Repeat("k", 32), "LATCHKEY_TRUSTED_ISSUER": "http://front.example", "LATCHKEY_TRUSTED_AUDIENCE": "a",
 		}, serve("--database-url", db), "", "LATCHKEY_TRUSTED_SECRET"},
+		// Mail: the password (smtpSecret) must never appear in the error.
+		{"SMTP URL with a bad scheme", map[string]string{"LATCHKEY_SMTP_URL": "http://lk:" + smtpSecret + "@smtp.example.com:587"}, serve("--database-url", db), "", "LATCHKEY_SMTP_URL"},
+		{"SMTP URL tls=none to a non-loopback host", map[string]string{"LATCHKEY_SMTP_URL": "smtp://lk:" + smtpSecret + "@smtp.example.com:25?tls=none"}, serve("--database-url", db), "", "loopback"},
+		{"SMTP URL tls=none to a non-loopback address", nil, serve("--database-url", db, "--smtp-url", "smtp://10.1.2.3:25?tls=none"), "", "LATCHKEY_SMTP_URL"},
+		{"SMTP URL with a password holding a slash", map[string]string{"LATCHKEY_SMTP_URL": "smtp://lk:1/" + smtpSecret + "@smtp.example.com:587"}, serve("--database-url", db), "", "LATCHKEY_SMTP_URL"},
+		{"SMTP URL not a URL", map[string]string{"LATCHKEY_SMTP_URL": "smtp://lk:" + smtpSecret + "@smtp.example.com:x"}, serve("--database-url", db), "", "LATCHKEY_SMTP_URL"},
+		{"mail from not an address", map[string]string{"LATCHKEY_MAIL_FROM": "Latchkey"}, serve("--database-url", db), "", "LATCHKEY_MAIL_FROM"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,6 +175,9 @@ func TestRunConfigErrors(t *testing.T) {
 			wantOneLineError(t, stderr)
 			if !strings.Contains(stderr, tc.mention) {
 				t.Errorf("stderr %q does not mention %q", stderr, tc.mention)
+			}
+			if strings.Contains(stderr, smtpSecret) {
+				t.Errorf("stderr %q shows the SMTP password", stderr)
 			}
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing", stdout)

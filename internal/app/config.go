@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/verify"
 )
@@ -49,6 +50,11 @@ type Config struct {
 	DBConnect      time.Duration
 	DBLifetime     time.Duration
 	DBIdleTime     time.Duration
+	// SMTP is the parsed LATCHKEY_SMTP_URL; nil: no SMTP, mail stays in
+	// the outbox. Its String hides the password.
+	SMTP *mail.Transport
+	// MailFrom is LATCHKEY_MAIL_FROM, or its default from the issuer.
+	MailFrom string
 
 	// Given names the settings a flag or the environment set (by Env).
 	Given map[string]bool
@@ -137,6 +143,15 @@ func (c *Config) check() error {
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 		return errors.New("LATCHKEY_METRICS_ADDR: must differ from LATCHKEY_ADDR; unset, the metrics are served there to loopback clients")
+	}
+	if c.MailFrom == "" {
+		// The default needs a host that makes an address; it matters
+		// only when mail is sent.
+		from, err := mail.DefaultFrom(c.Issuer)
+		if err != nil && c.SMTP != nil {
+			return fmt.Errorf("LATCHKEY_MAIL_FROM: %w", err)
+		}
+		c.MailFrom = from
 	}
 	return c.checkTrusted()
 }

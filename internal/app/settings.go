@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/keyseal"
+	"github.com/latchkey/latchkey/mail"
 )
 
 // Setting is one row of the configuration table: an environment variable,
@@ -163,6 +164,27 @@ var Settings = []Setting{
 	{"LATCHKEY_DB_CONNECT_TIMEOUT", "5s", "PostgreSQL: how long one attempt to connect may take", Commands, duration(100*time.Millisecond, func(c *Config) *time.Duration { return &c.DBConnect })},
 	{"LATCHKEY_DB_MAX_CONN_LIFETIME", "1h", "PostgreSQL: connections are replaced after this long", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBLifetime })},
 	{"LATCHKEY_DB_MAX_CONN_IDLE_TIME", "30m", "PostgreSQL: idle connections are closed after this long", Commands, duration(time.Second, func(c *Config) *time.Duration { return &c.DBIdleTime })},
+	{"LATCHKEY_SMTP_URL", "", "smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587 (STARTTLS required) or smtp://localhost:PORT?tls=none; unset: mail stays in the outbox (prefer the environment variable to the flag)", serveOnly, func(c *Config, v string) error {
+		c.SMTP = nil
+		if v == "" {
+			return nil
+		}
+		t, err := mail.ParseURL(v)
+		if err != nil {
+			return err // never quotes the URL, so never the password
+		}
+		c.SMTP = t
+		return nil
+	}},
+	{"LATCHKEY_MAIL_FROM", "", "sender of mail; unset: Latchkey <no-reply@ISSUER_HOST>", serveOnly, func(c *Config, v string) error {
+		if v != "" {
+			if _, err := mail.ParseFrom(v); err != nil {
+				return err
+			}
+		}
+		c.MailFrom = v
+		return nil
+	}},
 }
 
 // text stores a value as it is.

@@ -155,3 +155,36 @@ func TestTokenTTLSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestMailSettings(t *testing.T) {
+	load := func(env map[string]string) (app.Config, error) {
+		return app.Load("serve", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	}
+	c, err := load(nil)
+	if err != nil || c.SMTP != nil || c.MailFrom != "Latchkey <no-reply@localhost>" {
+		t.Errorf("defaults: SMTP %v, From %q, %v; want no SMTP, the issuer's From", c.SMTP, c.MailFrom, err)
+	}
+	c, err = load(map[string]string{"LATCHKEY_SMTP_URL": "smtp://lk:pw@smtp.example.com:587", "LATCHKEY_ISSUER": "https://auth.example.com:8443/base"})
+	if err != nil || c.SMTP == nil || c.SMTP.Host != "smtp.example.com" || c.SMTP.Port != 587 || c.SMTP.Password != "pw" || c.MailFrom != "Latchkey <no-reply@auth.example.com>" {
+		t.Errorf("STARTTLS URL: %+v, From %q, %v", c.SMTP, c.MailFrom, err)
+	}
+	c, err = load(map[string]string{"LATCHKEY_SMTP_URL": "smtp://localhost:1025?tls=none", "LATCHKEY_MAIL_FROM": "Acme <auth@acme.example>"})
+	if err != nil || c.SMTP == nil || c.MailFrom != "Acme <auth@acme.example>" {
+		t.Errorf("tls=none to localhost with a From: %+v, %q, %v", c.SMTP, c.MailFrom, err)
+	}
+	// Only serve takes them.
+	c, err = app.Load("migrate", func(k string) (string, bool) { return "smtp://example.com:25?tls=none", k == "LATCHKEY_SMTP_URL" })
+	if err != nil || c.SMTP != nil {
+		t.Errorf("migrate read LATCHKEY_SMTP_URL: %v, %v", c.SMTP, err)
+	}
+	for _, env := range []map[string]string{
+		{"LATCHKEY_SMTP_URL": "smtp://smtp.example.com:25?tls=none"},
+		{"LATCHKEY_SMTP_URL": "smtps://lk:pw@localhost:1025?tls=none"},
+		{"LATCHKEY_SMTP_URL": "lmtp://localhost:24"},
+		{"LATCHKEY_MAIL_FROM": "not an address"},
+	} {
+		if _, err := load(env); err == nil {
+			t.Errorf("%v: loaded", env)
+		}
+	}
+}
