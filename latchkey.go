@@ -18,6 +18,7 @@ type Store interface {
 	KeyService
 	ThrottleService
 	AuditService
+	OutboxService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
