@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/keyseal"
+	"github.com/latchkey/latchkey/outbox"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/token"
 	"github.com/latchkey/latchkey/verify"
@@ -52,6 +53,7 @@ type App struct {
 	Audit    *auth.Recorder
 	Auth     *auth.Service
 	Verifier *verify.Verifier
+	Sender   *outbox.Sender // made by Start
 
 	tls     *tls.Config  // nil without LATCHKEY_TLS_CERT
 	handler http.Handler // made by Start
