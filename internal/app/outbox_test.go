@@ -126,7 +126,9 @@ func TestOutboxFailingMailer(t *testing.T) {
 	if d := ms[0].NextAt.Sub(time.Now()); d < 2*time.Second || d > latchkey.OutboxBackoffMin {
 		t.Fatalf("next attempt in %v, want about %v", d, latchkey.OutboxBackoffMin)
 	}
-	if !strings.Contains(logs.String(), "send failed, will retry") {
+	if _, ok := testkit.Poll(5*time.Second, 10*time.Millisecond, func() bool {
+		return strings.Contains(logs.String(), "send failed, will retry")
+	}); !ok {
 		t.Fatalf("failure not logged:\n%s", logs)
 	}
 	must(t, a.Close())
