@@ -104,6 +104,9 @@ func (db *DB) EnqueueMail(ctx context.Context, m *latchkey.Mail) error {
 	return nil
 }
 
+// dueMailSQL finds whether any mail is due and free at $1.
+const dueMailSQL = `SELECT 1 FROM outbox WHERE next_at <= $1 AND claimed_until <= $1 LIMIT 1`
+
 // claimMailSQL leases up to $3 mails due at $2 until $1. The outer
 // condition on claimed_until is checked again on each row PostgreSQL
 // updates after waiting for its lock, so a mail another claim took
@@ -123,6 +126,15 @@ func (db *DB) ClaimMail(ctx context.Context, limit int, lease time.Duration) ([]
 		return nil, nil
 	}
 	now := db.now()
+	// Most polls find nothing: a read on the reader pool says so without
+	// taking the write lock (SQLite) or a transaction's locks.
+	var one int
+	switch err := db.reader.QueryRowContext(ctx, dueMailSQL, nanos(now)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, db.wrap("claim mail", err)
+	}
 	var out []*latchkey.PendingMail
 	err := db.inTx(ctx, func(t *tx) error {
 		rows, err := t.QueryContext(ctx, claimMailSQL(db.dialect.SkipLocked), nanos(now.Add(lease)), nanos(now), limit)
