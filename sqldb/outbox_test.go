@@ -27,19 +27,21 @@ func TestOutboxWithChange(t *testing.T) {
 		u := newUser(t, db)
 		m := testMail(u.Email)
 		m.UserID = u.ID
+		woken := 0
+		db.MailQueued = func() { woken++ }
 		// The change fails (the email is taken): no mail, m untouched.
 		dup := &latchkey.User{Email: u.Email, Name: "x", PasswordHash: u.PasswordHash}
 		if err := db.CreateUser(latchkey.WithMail(ctx, m), dup); err == nil {
 			t.Fatal("duplicate user created")
 		}
-		if ms := listMail(t, db); len(ms) != 0 || m.ID != "" {
-			t.Fatalf("rolled-back change left mail %v (m.ID %q)", ms, m.ID)
+		if ms := listMail(t, db); len(ms) != 0 || m.ID != "" || woken != 0 {
+			t.Fatalf("rolled-back change left mail %v (m.ID %q, %d wake-ups)", ms, m.ID, woken)
 		}
 		// The change commits: the mail is there, ID and time filled in.
 		u2 := &latchkey.User{Email: "new@example.com", Name: "n", PasswordHash: u.PasswordHash}
 		mctx := latchkey.WithMail(ctx, m, testMail("old@example.com"))
 		must(t, db.CreateUser(mctx, u2))
-		if m.ID == "" || !m.CreatedAt.Equal(t0) {
+		if m.ID == "" || !m.CreatedAt.Equal(t0) || woken != 1 {
 			t.Fatalf("mail after commit: ID %q CreatedAt %v", m.ID, m.CreatedAt)
 		}
 		// A second change with the same context writes them no more.
