@@ -21,6 +21,7 @@ const (
 	AuditUserEnabled     = "user_enabled"
 	AuditRoleChanged     = "role_changed"
 	AuditRateLimited     = "rate_limited"
+	AuditMailFailed      = "mail_failed"
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is

@@ -10,7 +10,10 @@ import (
 // or given up. Its body may carry a one-time link or code, so it is never
 // logged.
 type Mail struct {
-	ID        string
+	ID string
+	// UserID is the user the mail is for, where there is one: the
+	// mail_failed audit event names it.
+	UserID    string
 	To        string
 	Subject   string
 	Text      string

@@ -139,6 +139,7 @@ func Dialect() sqldb.Dialect {
 		MigrationLock:         fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		KeyLock:               "SELECT pg_advisory_xact_lock($1)",
 		Notify:                "SELECT pg_notify($1, '')",
+		SkipLocked:            " FOR UPDATE SKIP LOCKED",
 		IsUnavailable:         IsUnavailable,
 		// 22021: a NUL in a TEXT value (character_not_in_repertoire).
 		IsBadText: func(err error) bool { return hasCode(err, "22021") },

@@ -74,6 +74,12 @@ type Dialect struct {
 	// from a request, so the store answers latchkey.EINVALID, a 400, not
 	// an internal error.
 	IsBadText func(err error) bool
+
+	// SkipLocked, if set, ends the subquery that picks the mails a sender
+	// claims, so that concurrent claims skip each other's rows instead of
+	// waiting for them (PostgreSQL: " FOR UPDATE SKIP LOCKED"). SQLite
+	// needs none: one write transaction at a time.
+	SkipLocked string
 }
 
 // The notification channels of Dialect.Notify.
@@ -105,6 +111,12 @@ type DB struct {
 	// as a session's, are stored as given. Set it before use; nil means
 	// time.Now. Times are stored in UTC.
 	Now func() time.Time
+
+	// MailQueued, if set, is called after mail is committed to the outbox
+	// by this DB (EnqueueMail, a change made with latchkey.WithMail,
+	// RetryMail), so that this process's sender can send it at once
+	// rather than at its next poll. It must not block. Set it before use.
+	MailQueued func()
 }
 
 // New returns a DB over the given pools. writer should allow one open
@@ -157,6 +169,9 @@ func (db *DB) now() time.Time {
 }
 
 // inTx runs fn in a write transaction and commits when fn returns nil.
+//
+// Mails ctx carries (latchkey.WithMail) are written to the outbox in the
+// same way, and given their ID and CreatedAt once committed.
 //
 // When ctx carries an audit event (latchkey.WithAudit), inTx records it in
 // the same transaction, once fn has succeeded, so that the change and its
@@ -230,12 +245,20 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 			return fmt.Errorf("record audit event: %w", err)
 		}
 	}
+	mailed, err := db.insertMails(ctx, w)
+	if err != nil {
+		_ = t.Rollback()
+		return fmt.Errorf("write mail to the outbox: %w", err)
+	}
 	if err := t.Commit(); err != nil {
 		return err
 	}
 	committed = true
 	if ch != nil {
 		ch.Applied = true
+	}
+	if mailed != nil {
+		mailed()
 	}
 	return nil
 }

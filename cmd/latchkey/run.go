@@ -33,6 +33,9 @@ commands:
   token inspect TOKEN        decode and verify a token against the store's keys
   audit [--type T] [--limit N]
                              print recent audit events
+  mail list                  print the mail waiting in the outbox, whole text
+                             included (how to read it with no SMTP)
+  mail retry                 make every waiting mail due now
 
 Every command takes the settings of the configuration table it uses as
 flags (LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey COMMAND -h" lists
@@ -100,6 +103,15 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	case "audit":
 		return cmdAudit(ctx, rest, getenv, stdout, stderr)
+	case "mail":
+		switch name, r := sub(); name {
+		case "list":
+			return cmdMailList(ctx, r, getenv, stdout, stderr)
+		case "retry":
+			return cmdMailRetry(ctx, r, getenv, stdout, stderr)
+		default:
+			return usagef("mail: unknown subcommand %q (want list or retry)", name)
+		}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,6 +19,8 @@ import (
 
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/keyseal"
+	"github.com/latchkey/latchkey/mail"
+	"github.com/latchkey/latchkey/outbox"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/token"
 	"github.com/latchkey/latchkey/verify"
@@ -52,6 +54,7 @@ type App struct {
 	Audit    *auth.Recorder
 	Auth     *auth.Service
 	Verifier *verify.Verifier
+	Sender   *outbox.Sender // made by Start
 
 	tls     *tls.Config  // nil without LATCHKEY_TLS_CERT
 	handler http.Handler // made by Start
@@ -97,6 +100,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := a.build(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if a.Config.Mailer == nil && a.Config.SMTP != nil {
+		m, err := mail.New(a.Config.SMTP, a.Config.MailFrom)
+		if err != nil {
+			db.Close()
+			return nil, configErrorf("LATCHKEY_SMTP_URL: %w", err)
+		}
+		a.Config.Mailer = m
 	}
 	return a, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/verify"
@@ -72,6 +73,10 @@ type Config struct {
 	Now func() time.Time
 	// Registry receives the metrics served at /metrics; nil makes one.
 	Registry *prometheus.Registry
+	// Mailer delivers the outbox's mail (LATCHKEY_SMTP_URL's transport,
+	// or a test's fake). nil sends none: the outbox keeps the mail for
+	// `latchkey mail list` until it is given up a day later.
+	Mailer latchkey.Mailer
 }
 
 // ConfigError is invalid configuration or usage, as opposed to a failure

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/outbox"
 )
 
 // Intervals of the background jobs.
@@ -57,6 +58,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Ring != nil {
 		a.goJob(func() { a.Ring.Watch(jobs, keyPoll, wakeKeys, a.Log) })
 	}
+	a.startOutbox(jobs)
 	a.goJob(func() {
 		auth.Prune(jobs, a.Store, auth.Retention{
 			Sessions: a.Revoked.Retain + time.Hour,
@@ -107,6 +109,22 @@ func (a *App) Start(ctx context.Context) error {
 	a.handler = httpapi.NewServer(hc)
 	a.metrics = httpapi.NewMetricsHandler(hc)
 	return nil
+}
+
+// startOutbox starts the outbox's sender, which sends through
+// Config.Mailer and is woken by every mail this process commits. With no
+// Mailer nothing is sent: it says so once, with where the mail is, and
+// only gives up mail a day old. The sender is a job: Close stops it
+// before the store closes, letting a send under way finish.
+func (a *App) startOutbox(jobs context.Context) {
+	if a.Config.Mailer == nil {
+		a.Log.Warn("mail is not being sent: no LATCHKEY_SMTP_URL; `latchkey mail list` shows the mail waiting in the outbox")
+	}
+	a.Sender = outbox.New(a.Store, a.Config.Mailer, a.Log)
+	if a.Config.Mailer != nil {
+		a.Store.MailQueued = a.Sender.Wake
+	}
+	a.goJob(func() { a.Sender.Run(jobs) })
 }
 
 // goJob runs a background job that Close waits for.
