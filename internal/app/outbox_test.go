@@ -123,7 +123,7 @@ func TestOutboxFailingMailer(t *testing.T) {
 		t.Fatal("no failed attempt recorded")
 	}
 	ms, _ := a.Store.ListMail(context.Background())
-	if d := ms[0].NextAt.Sub(time.Now()); d < 2*time.Second || d > latchkey.OutboxBackoffMin {
+	if d := time.Until(ms[0].NextAt); d < 2*time.Second || d > latchkey.OutboxBackoffMin {
 		t.Fatalf("next attempt in %v, want about %v", d, latchkey.OutboxBackoffMin)
 	}
 	if _, ok := testkit.Poll(5*time.Second, 10*time.Millisecond, func() bool {
