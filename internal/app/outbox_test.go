@@ -145,6 +145,7 @@ func TestOutboxTwoInstances(t *testing.T) {
 			if engine == "postgres" {
 				url := pgtest.Shared(t).URL(t)
 				cfg.DatabaseURL, cfg.PostgresURL, cfg.SQLitePath = url, url, ""
+				cfg.SecretKey = "a-secret-key-of-at-least-32-bytes-long"
 			}
 			rec := newRecorder()
 			rec.delay = 5 * time.Millisecond // so that the senders overlap

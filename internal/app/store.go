@@ -110,6 +110,12 @@ func loadKEK(ctx context.Context, cfg *Config, db *Store, log *slog.Logger) (kek
 		}
 		return k, "LATCHKEY_SECRET_KEY", nil
 	}
+	if cfg.SQLitePath == "" {
+		// No database file to keep a key file beside (Load refuses this
+		// configuration; a Config built by hand must not fall back to a
+		// key file in the working directory).
+		return nil, "", configErrorf("LATCHKEY_SECRET_KEY: required with PostgreSQL")
+	}
 	path := cfg.keyFile()
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		keys, err := db.ListSigningKeys(ctx)
