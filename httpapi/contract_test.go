@@ -161,16 +161,34 @@ func contractCodes(t *testing.T) map[statusCode]int {
 	return codes
 }
 
+// specOp is one operation of openapi.yaml.
+type specOp struct {
+	where string         // "METHOD /path"
+	path  string         // "/path"
+	item  map[string]any // the path item: its parameters apply too
+	op    map[string]any
+}
+
+// specOps lists the operations of openapi.yaml.
+func specOps(spec map[string]any) []specOp {
+	var ops []specOp
+	paths, _ := spec["paths"].(map[string]any)
+	for path, it := range paths {
+		item := it.(map[string]any)
+		for _, m := range httpMethods {
+			if op, ok := item[m].(map[string]any); ok {
+				ops = append(ops, specOp{where: strings.ToUpper(m) + " " + path, path: path, item: item, op: op})
+			}
+		}
+	}
+	return ops
+}
+
 // specOperations returns the operations of openapi.yaml as "METHOD /path".
 func specOperations(spec map[string]any) map[string]bool {
 	ops := map[string]bool{}
-	paths, _ := spec["paths"].(map[string]any)
-	for path, item := range paths {
-		for _, m := range httpMethods {
-			if _, ok := item.(map[string]any)[m]; ok {
-				ops[strings.ToUpper(m)+" "+path] = true
-			}
-		}
+	for _, o := range specOps(spec) {
+		ops[o.where] = true
 	}
 	return ops
 }
@@ -247,37 +265,29 @@ func problemCodes(spec map[string]any, schema any) (map[string]bool, bool) {
 func specCodes(t *testing.T, spec map[string]any) map[statusCode][]string {
 	t.Helper()
 	pairs := map[statusCode][]string{}
-	paths, _ := spec["paths"].(map[string]any)
-	for path, it := range paths {
-		item := it.(map[string]any)
-		for _, m := range httpMethods {
-			op, ok := item[m].(map[string]any)
-			if !ok {
+	for _, o := range specOps(spec) {
+		where := o.where
+		responses, _ := o.op["responses"].(map[string]any)
+		for key, ro := range responses {
+			media, _ := dig(resolve(t, spec, ro), "#/content/application~1problem+json")
+			if media == nil {
 				continue
 			}
-			where := strings.ToUpper(m) + " " + path
-			responses, _ := op["responses"].(map[string]any)
-			for key, ro := range responses {
-				media, _ := dig(resolve(t, spec, ro), "#/content/application~1problem+json")
-				if media == nil {
-					continue
-				}
-				status, err := strconv.Atoi(key)
-				if err != nil {
-					t.Errorf("openapi.yaml: %s: a problem answer under %q, which names no status", where, key)
-					continue
-				}
-				codes, narrowed := problemCodes(spec, media.(map[string]any)["schema"])
-				switch {
-				case !narrowed:
-					t.Errorf("openapi.yaml: %s %d: the schema does not say which codes this status answers; narrow the Problem schema's code (allOf with a code const or enum)", where, status)
-				case len(codes) == 0:
-					t.Errorf("openapi.yaml: %s %d: no code fits the schema", where, status)
-				}
-				for code := range codes {
-					p := statusCode{status, code}
-					pairs[p] = append(pairs[p], where)
-				}
+			status, err := strconv.Atoi(key)
+			if err != nil {
+				t.Errorf("openapi.yaml: %s: a problem answer under %q, which names no status", where, key)
+				continue
+			}
+			codes, narrowed := problemCodes(spec, media.(map[string]any)["schema"])
+			switch {
+			case !narrowed:
+				t.Errorf("openapi.yaml: %s %d: the schema does not say which codes this status answers; narrow the Problem schema's code (allOf with a code const or enum)", where, status)
+			case len(codes) == 0:
+				t.Errorf("openapi.yaml: %s %d: no code fits the schema", where, status)
+			}
+			for code := range codes {
+				p := statusCode{status, code}
+				pairs[p] = append(pairs[p], where)
 			}
 		}
 	}

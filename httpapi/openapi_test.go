@@ -122,15 +122,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		}
 		server[op] = true
 	}
-	described := map[string]bool{}
-	paths, _ := loadSpec(t)["paths"].(map[string]any)
-	for path, item := range paths {
-		for _, m := range httpMethods {
-			if _, ok := item.(map[string]any)[m]; ok {
-				described[strings.ToUpper(m)+" "+path] = true
-			}
-		}
-	}
+	described := specOperations(loadSpec(t))
 	for op := range server {
 		if !described[op] {
 			t.Errorf("%s is served but not in openapi.yaml", op)
@@ -212,43 +204,35 @@ func TestOpenAPIDocument(t *testing.T) {
 
 	// Every operation has responses, security, and every {name} in its
 	// path is a declared path parameter.
-	paths, _ := spec["paths"].(map[string]any)
 	wildcard := regexp.MustCompile(`\{([^}]+)\}`)
-	for path, it := range paths {
-		item := it.(map[string]any)
-		for _, m := range httpMethods {
-			op, ok := item[m].(map[string]any)
-			if !ok {
-				continue
-			}
-			where := strings.ToUpper(m) + " " + path
-			if r, _ := op["responses"].(map[string]any); len(r) == 0 {
-				t.Errorf("%s: no responses", where)
-			}
-			if _, ok := op["security"]; !ok {
-				t.Errorf("%s: no security requirement (use [] for a public route)", where)
-			}
-			declared := map[string]bool{}
-			params, _ := item["parameters"].([]any)
-			more, _ := op["parameters"].([]any)
-			for _, p := range append(slices.Clone(params), more...) {
-				pm := resolve(t, spec, p)
-				if pm["in"] == "path" {
-					if pm["required"] != true {
-						t.Errorf("%s: path parameter %v is not required", where, pm["name"])
-					}
-					declared[pm["name"].(string)] = true
+	for _, o := range specOps(spec) {
+		op, item, where := o.op, o.item, o.where
+		if r, _ := op["responses"].(map[string]any); len(r) == 0 {
+			t.Errorf("%s: no responses", where)
+		}
+		if _, ok := op["security"]; !ok {
+			t.Errorf("%s: no security requirement (use [] for a public route)", where)
+		}
+		declared := map[string]bool{}
+		params, _ := item["parameters"].([]any)
+		more, _ := op["parameters"].([]any)
+		for _, p := range append(slices.Clone(params), more...) {
+			pm := resolve(t, spec, p)
+			if pm["in"] == "path" {
+				if pm["required"] != true {
+					t.Errorf("%s: path parameter %v is not required", where, pm["name"])
 				}
+				declared[pm["name"].(string)] = true
 			}
-			for _, w := range wildcard.FindAllStringSubmatch(path, -1) {
-				if !declared[w[1]] {
-					t.Errorf("%s: path parameter {%s} is not declared", where, w[1])
-				}
-				delete(declared, w[1])
+		}
+		for _, w := range wildcard.FindAllStringSubmatch(o.path, -1) {
+			if !declared[w[1]] {
+				t.Errorf("%s: path parameter {%s} is not declared", where, w[1])
 			}
-			for name := range declared {
-				t.Errorf("%s: declares path parameter %s that the path lacks", where, name)
-			}
+			delete(declared, w[1])
+		}
+		for name := range declared {
+			t.Errorf("%s: declares path parameter %s that the path lacks", where, name)
 		}
 	}
 }
@@ -392,12 +376,9 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	seen[conform(t, spec, r.Method, r.Path, resp)] = true
 
 	// Every route was called at least once.
-	paths := spec["paths"].(map[string]any)
-	for path, item := range paths {
-		for _, m := range httpMethods {
-			if _, ok := item.(map[string]any)[m]; ok && !seen[strings.ToUpper(m)+" "+path] {
-				t.Errorf("%s %s: never exercised", strings.ToUpper(m), path)
-			}
+	for op := range specOperations(spec) {
+		if !seen[op] {
+			t.Errorf("%s: never exercised", op)
 		}
 	}
 }
