@@ -19,6 +19,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // Options shape a Server. The zero value is plain SMTP, no AUTH.
@@ -79,7 +81,7 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	if opts.STARTTLS || opts.ImplicitTLS {
-		cert, pool := testCert(t)
+		cert, pool := testkit.SelfSignedCert(t)
 		s.RootCAs = pool
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		if opts.ImplicitTLS {
