@@ -9,22 +9,8 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/auth"
-	"github.com/latchkey/latchkey/sqldb"
-	"github.com/latchkey/latchkey/sqlite"
+	"github.com/latchkey/latchkey/internal/testkit"
 )
-
-func openStore(t testing.TB, path string) *sqldb.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 func newSession(t *testing.T, db latchkey.Store, userID string, n byte) *latchkey.Session {
 	t.Helper()
@@ -45,7 +31,7 @@ func newSession(t *testing.T, db latchkey.Store, userID string, n byte) *latchke
 // through one reaches the other's in-memory set within the watch interval.
 func TestRevocationsAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lk.db")
-	a, b := openStore(t, path), openStore(t, path)
+	a, b := testkit.OpenSQLite(t, path), testkit.OpenSQLite(t, path)
 	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
 	if err := a.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
@@ -86,7 +72,7 @@ func TestRevocationsAcrossProcesses(t *testing.T) {
 // could affect has expired, so the set stays bounded.
 func TestRevocationsForget(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lk.db")
-	db := openStore(t, path)
+	db := testkit.OpenSQLite(t, path)
 	set := auth.NewRevocations(100 * time.Millisecond)
 	set.Add(time.Now(), "old")
 	if !set.Revoked("old") {
@@ -105,7 +91,7 @@ func TestRevocationsForget(t *testing.T) {
 }
 
 func TestPruneSessionsLoop(t *testing.T) {
-	db := openStore(t, filepath.Join(t.TempDir(), "lk.db"))
+	db := testkit.OpenSQLite(t, filepath.Join(t.TempDir(), "lk.db"))
 	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
 	if err := db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)

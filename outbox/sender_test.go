@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,21 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/testkit"
 	"github.com/latchkey/latchkey/outbox"
 	"github.com/latchkey/latchkey/sqldb"
-	"github.com/latchkey/latchkey/sqlite"
 )
-
-func openStore(t *testing.T) *sqldb.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 // mailerFunc is a Mailer made of a function.
 type mailerFunc func(ctx context.Context, m *latchkey.Mail) error
@@ -56,7 +41,7 @@ func outboxLen(t *testing.T, db *sqldb.DB) int {
 // because the store wakes the sender; without the wake it is not.
 func TestWake(t *testing.T) {
 	for _, wake := range []bool{true, false} {
-		db := openStore(t)
+		db := testkit.OpenSQLite(t, "")
 		var sent atomic.Int32
 		s := outbox.New(db, mailerFunc(func(context.Context, *latchkey.Mail) error { sent.Add(1); return nil }), nil)
 		s.Interval = time.Hour
@@ -78,7 +63,7 @@ func TestWake(t *testing.T) {
 // TestNoMailerExpires: with no Mailer nothing is sent, and mail a day old
 // is given up, audited, its body deleted.
 func TestNoMailerExpires(t *testing.T) {
-	db := openStore(t)
+	db := testkit.OpenSQLite(t, "")
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	db.Now = func() time.Time { return time.Unix(0, now.Load()) }
@@ -108,7 +93,7 @@ func TestNoMailerExpires(t *testing.T) {
 // TestStopFinishesSend: a send under way when the sender is stopped is
 // finished and recorded: no mail is left claimed.
 func TestStopFinishesSend(t *testing.T) {
-	db := openStore(t)
+	db := testkit.OpenSQLite(t, "")
 	started, release := make(chan struct{}), make(chan struct{})
 	s := outbox.New(db, mailerFunc(func(ctx context.Context, _ *latchkey.Mail) error {
 		close(started)

@@ -30,6 +30,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/sqldb"
+	"github.com/latchkey/latchkey/sqlite"
 )
 
 // What tests sign up with, and the issuer and audience of the defaults.
@@ -284,4 +286,23 @@ func NewApp(t testing.TB, cfg app.Config) *app.App {
 		}
 	})
 	return a
+}
+
+// OpenSQLite opens and migrates the SQLite store at path (a new file in a
+// temporary directory when path is ""), closed at the end of the test: for
+// tests of a part that takes a store, not a server.
+func OpenSQLite(t testing.TB, path string) *sqldb.DB {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "lk.db")
+	}
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
