@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/sqldb"
 	"modernc.org/sqlite"
@@ -150,6 +151,25 @@ func checkPath(path string) error {
 // open opens a pool and makes it open its first connection, which applies
 // the pragmas and so reads, or creates, the file.
 func open(ctx context.Context, path, dsn string) (*sql.DB, error) {
+	// Two processes starting on a new file race to put it in WAL mode, and
+	// SQLite answers the loser SQLITE_BUSY at once, without waiting out
+	// busy_timeout. Retry within that timeout, as a busy write would wait.
+	deadline := time.Now().Add(BusyTimeoutMillis * time.Millisecond)
+	for {
+		db, err := openOnce(ctx, path, dsn)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return db, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func openOnce(ctx context.Context, path, dsn string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
