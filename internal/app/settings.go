@@ -40,7 +40,7 @@ func (s Setting) Flag() string {
 func (s Setting) Takes(command string) bool { return slices.Contains(s.Commands, command) }
 
 // Commands are the commands of the latchkey binary.
-var Commands = []string{"serve", "migrate", "user create", "user disable", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
+var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
 
 // Which commands take a setting. Every command opens the store under the
 // servers' key-encryption key, and checks the token settings, so that a
@@ -95,6 +95,14 @@ var Settings = []Setting{
 	{"LATCHKEY_RESET_TTL", "30m", "password reset link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.ResetTTL })},
 	{"LATCHKEY_VERIFY_TTL", "24h", "email verification link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.VerifyTTL })},
 	{"LATCHKEY_EMAIL_CHANGE_TTL", "30m", "email change confirmation link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.EmailChangeTTL })},
+	{"LATCHKEY_REQUIRE_VERIFIED_EMAIL", "false", "refuse sign-in (403 email_not_verified) until the address is verified", serveOnly, func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		c.RequireVerifiedEmail = b
+		return nil
+	}},
 	{"LATCHKEY_MAX_SESSIONS", "100", "live sessions per user; a sign-in past it revokes the least recently used", serveOnly, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
