@@ -19,10 +19,10 @@ import (
 // the user's: the token that named it cannot be used.
 var errStaleAddress = latchkey.Errorf(latchkey.EINVALIDONETIME, "the link or code is invalid or has expired")
 
-// revokeSessionsBeforeSQL revokes the user's sessions created before $4
+// revokeSessionsBeforeSQL revokes the user's sessions created up to $4
 // but $5: the pre-account-takeover rule of a first verification.
 const revokeSessionsBeforeSQL = `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
-	WHERE user_id = $3 AND created_at < $4 AND id <> $5 AND revoked_at IS NULL
+	WHERE user_id = $3 AND created_at <= $4 AND id <> $5 AND revoked_at IS NULL
 	RETURNING id`
 
 // ResetPassword replaces the hash, marks the email verified, revokes every
