@@ -24,8 +24,8 @@ type User struct {
 	// a password reset, or vouched for by an operator.
 	EmailVerified bool      `json:"email_verified"`
 	Name          string    `json:"name"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
+	Role          Role      `json:"role"`
+	CreatedAt     time.Time `json:"created_at"`
 	// Disabled appears only in admin answers (see httpapi's adminUser).
 	Disabled     bool   `json:"-"`
 	PasswordHash string `json:"-"` // empty for external users: no password
