@@ -488,3 +488,32 @@ func TestAdminSetsEmailVerified(t *testing.T) {
 	}
 	h.Do(req{Method: "PATCH", Path: "/api/admin/users/" + a.User.ID, Bearer: root.AccessToken, Body: map[string]any{"email_verified": "yes"}}).Problem(t, http.StatusBadRequest, "invalid_request")
 }
+
+// TestRecoveryRoutesRateLimited: every new POST shares the per-IP limit.
+func TestRecoveryRoutesRateLimited(t *testing.T) {
+	for _, path := range []string{"/api/auth/password/forgot", "/api/auth/password/reset", "/api/auth/email/verify",
+		"/api/auth/email/verify/resend", "/api/auth/email/change", "/api/auth/email/change/confirm"} {
+		h := newHarness(t, options{rate: 1})
+		h.post(path, "", map[string]string{"email": "ada@example.com"})
+		r := h.post(path, "", map[string]string{"email": "ada@example.com"})
+		r.Problem(t, http.StatusTooManyRequests, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: 429 without Retry-After", path)
+		}
+	}
+}
+
+// TestMailLinksFromIssuer: a link is LATCHKEY_ISSUER's, whatever Host the
+// request named.
+func TestMailLinksFromIssuer(t *testing.T) {
+	h := newHarness(t, options{allowedHosts: []string{"other.example"}})
+	h.signUp("ada@example.com")
+	h.Do(req{Method: "POST", Path: "/api/auth/password/forgot", Host: "other.example",
+		Body: map[string]string{"email": "ada@example.com"}}).WantStatus(t, http.StatusAccepted)
+	m := h.WaitMail(t, "ada@example.com", mail.SubjectReset, 1)
+	tok, _ := testkit.MailSecrets(t, m.Text)
+	h.Secrets = append(h.Secrets, tok)
+	if !strings.Contains(m.Text, testIssuer+"/#/reset?token="+tok) || strings.Contains(m.Text+m.HTML, "other.example") {
+		t.Errorf("the reset link is not the issuer's:\n%s", m.Text)
+	}
+}
