@@ -44,7 +44,7 @@ func (s *Service) ChangeEmail(ctx context.Context, b Bearer, newEmail, current s
 	default:
 		return err
 	}
-	notice, err := s.notice(u, u.Email, mail.EmailChanging)
+	notice, err := s.notice(u, mail.EmailChanging)
 	if err != nil {
 		return err
 	}

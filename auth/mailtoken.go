@@ -67,10 +67,10 @@ func (s *Service) sendTokenMail(ctx context.Context, tm tokenMail) (bool, error)
 	return ch.Applied, nil
 }
 
-// notice is a mail with no token to the user: "Your password was changed",
-// "Your email address is being changed".
-func (s *Service) notice(u *latchkey.User, to string, compose func(to, issuer string) (*latchkey.Mail, error)) (*latchkey.Mail, error) {
-	m, err := compose(to, s.Tokens.Issuer)
+// notice is a mail with no token to the user's address: "Your password
+// was changed", "Your email address is being changed".
+func (s *Service) notice(u *latchkey.User, compose func(to, issuer string) (*latchkey.Mail, error)) (*latchkey.Mail, error) {
+	m, err := compose(u.Email, s.Tokens.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("auth: compose notice: %w", err)
 	}

@@ -30,7 +30,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sid, current, next
 	if err != nil {
 		return hashFailure("hash password", err)
 	}
-	notice, err := s.notice(u, u.Email, mail.PasswordChanged)
+	notice, err := s.notice(u, mail.PasswordChanged)
 	if err != nil {
 		return err
 	}

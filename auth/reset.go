@@ -105,7 +105,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Proof, newPassword string
 	if err != nil {
 		return hashFailure("hash password", err)
 	}
-	notice, err := s.notice(u, u.Email, mail.PasswordChanged)
+	notice, err := s.notice(u, mail.PasswordChanged)
 	if err != nil {
 		return err
 	}
