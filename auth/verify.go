@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/emailkey"
 	"github.com/latchkey/latchkey/mail"
 )
 
@@ -81,8 +82,9 @@ func (s *Service) VerifyEmail(ctx context.Context, p Proof, b Bearer, c Client) 
 // alreadyVerified is the idempotent answer to a token that is no longer
 // live: the user, when the address is verified and the request shows whose
 // it is: the link names a token (spent) the user was mailed at the
-// current address, or a Bearer is the user's. A code alone shows nothing
-// (six digits can be guessed), nor does an address.
+// current address, or the code comes with the address and a Bearer of
+// that address's user. A code alone shows nothing (six digits can be
+// guessed), nor does an address.
 func (s *Service) alreadyVerified(ctx context.Context, p Proof, b Bearer) (*latchkey.User, error) {
 	var u *latchkey.User
 	if h, ok := linkHash(p.Token); ok && p.Token != "" {
@@ -96,10 +98,14 @@ func (s *Service) alreadyVerified(ctx context.Context, p Proof, b Bearer) (*latc
 			return nil, tokenErr(err)
 		}
 	}
-	if u == nil && b.UserID != "" {
+	if u == nil && b.UserID != "" && p.Token == "" {
+		// A code with the Bearer's own address.
 		var err error
 		if u, err = s.Store.FindUserByID(ctx, b.UserID); err != nil && latchkey.ErrorCode(err) != latchkey.ENOTFOUND {
 			return nil, err
+		}
+		if u != nil && emailkey.Of(u.Email) != emailkey.Of(p.Email) {
+			u = nil
 		}
 	}
 	if u != nil && u.EmailVerified {

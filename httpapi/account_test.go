@@ -300,6 +300,9 @@ func TestVerifyEmail(t *testing.T) {
 	// A spent code proves nothing without a Bearer; nor does a random link.
 	h.post("/api/auth/email/verify", "", map[string]string{"email": "ada@example.com", "code": code}).Problem(t, http.StatusBadRequest, "invalid_token")
 	h.post("/api/auth/email/verify", "", map[string]string{"token": strings.Repeat("A", 43)}).Problem(t, http.StatusBadRequest, "invalid_token")
+	// With a Bearer, too: a random link, or a code with another address.
+	h.post("/api/auth/email/verify", later.AccessToken, map[string]string{"token": strings.Repeat("A", 43)}).Problem(t, http.StatusBadRequest, "invalid_token")
+	h.post("/api/auth/email/verify", later.AccessToken, map[string]string{"email": "bob@example.com", "code": code}).Problem(t, http.StatusBadRequest, "invalid_token")
 	// Verified: a resend sends nothing even after the cooldown.
 	h.clock.Advance(2 * time.Minute)
 	h.post("/api/auth/email/verify/resend", later.AccessToken, nil).WantStatus(t, http.StatusAccepted)
@@ -516,4 +519,20 @@ func TestMailLinksFromIssuer(t *testing.T) {
 	if !strings.Contains(m.Text, testIssuer+"/#/reset?token="+tok) || strings.Contains(m.Text+m.HTML, "other.example") {
 		t.Errorf("the reset link is not the issuer's:\n%s", m.Text)
 	}
+}
+
+// TestChangePasswordMailsNotice: a password change mails "Your password
+// was changed" and kills the user's one-time tokens.
+func TestChangePasswordMailsNotice(t *testing.T) {
+	h := newHarness(t, options{})
+	a := h.signUp("ada@example.com")
+	h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, http.StatusAccepted)
+	tok, _ := h.mailSecrets("ada@example.com", mail.SubjectReset, 1)
+	h.post("/api/auth/password", a.AccessToken, map[string]string{"current_password": testPassword, "new_password": newPassword}).WantStatus(t, http.StatusNoContent)
+	notice := h.WaitMail(t, "ada@example.com", mail.SubjectPasswordChange, 1)
+	if strings.Contains(notice.Text, "token=") || len(mail.FindCodes(notice.Text)) != 0 {
+		t.Errorf("the notice carries a token:\n%s", notice.Text)
+	}
+	h.post("/api/auth/password/reset", "", map[string]string{"token": tok, "new_password": "yet another passphrase"}).Problem(t, http.StatusBadRequest, "invalid_token")
+	h.signIn("ada@example.com", newPassword)
 }
