@@ -28,7 +28,22 @@ type Session struct {
 	PrevHash    []byte    // SHA-256 of the token the current one replaced
 	Generation  int64     // bumped by every rotation; the compare-and-swap guard
 	RotatedAt   time.Time // when the current token was issued
+
+	// AMR is how the sign-in that opened the session authenticated the
+	// user (RFC 8176 values: AMRPassword...): every access token of the
+	// session carries it as its amr claim, refreshes included.
+	AMR []string
 }
+
+// Authentication method references (RFC 8176) of the amr claim.
+const (
+	AMRPassword = "pwd"
+	AMROTP      = "otp"
+	AMRMFA      = "mfa"
+	AMRHardware = "hwk"
+	AMRSoftware = "swk"
+	AMRUser     = "user"
+)
 
 // Revoked reports whether the session has been revoked.
 func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }

@@ -93,6 +93,7 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, 
 		RefreshKey:  key,
 		RefreshHash: token.HashRefresh(refresh),
 		RotatedAt:   now,
+		AMR:         []string{latchkey.AMRPassword},
 	}
 	if ev != nil {
 		ctx = latchkey.WithAudit(ctx, ev)
@@ -150,7 +151,7 @@ func (s *Service) stillAsChecked(ctx context.Context, checked *latchkey.User, si
 }
 
 func (s *Service) grant(u *latchkey.User, sess *latchkey.Session, refresh string, now time.Time) (*Grant, error) {
-	at, err := s.Tokens.Issue(u, sess.ID)
+	at, err := s.Tokens.Issue(u, sess.ID, sess.AMR)
 	if err != nil {
 		return nil, err
 	}

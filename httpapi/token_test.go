@@ -5,11 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // TestTokenRejections forges every kind of wrong access token and checks the
@@ -281,7 +285,7 @@ func TestAccessTokenClaims(t *testing.T) {
 	if len(header) != 3 || header["alg"] != "EdDSA" || header["typ"] != "at+jwt" || header["kid"] != kid {
 		t.Errorf("header = %v", header)
 	}
-	want := []string{"aud", "exp", "iat", "iss", "jti", "role", "sid", "sub"}
+	want := []string{"amr", "aud", "exp", "iat", "iss", "jti", "role", "sid", "sub"}
 	if len(claims) != len(want) {
 		t.Errorf("claims = %v, want exactly %v", claims, want)
 	}
@@ -292,8 +296,13 @@ func TestAccessTokenClaims(t *testing.T) {
 	}
 	if claims["iss"] != testIssuer || claims["aud"] != testAudience || claims["sub"] != g.User.ID ||
 		claims["sid"] != g.SessionID || claims["role"] != "user" ||
-		claims["exp"].(float64)-claims["iat"].(float64) != 900 {
+		claims["exp"].(float64)-claims["iat"].(float64) != 900 || fmt.Sprint(claims["amr"]) != "[pwd]" {
 		t.Errorf("claims = %v", claims)
+	}
+	// A refresh keeps the sign-in's amr.
+	again := h.Grant(h.Refresh(g.RefreshToken), http.StatusOK)
+	if amr := testkit.JSONPart(t, again.AccessToken, 1)["amr"]; fmt.Sprint(amr) != "[pwd]" {
+		t.Errorf("amr after a refresh: %v", amr)
 	}
 	if strings.Contains(string(cb), "ada@example.com") {
 		t.Error("the token carries the email")

@@ -11,19 +11,20 @@ import (
 )
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
-	revoked_at, revoke_reason, refresh_key, refresh_hash, prev_hash, generation, rotated_at`
+	revoked_at, revoke_reason, refresh_key, refresh_hash, prev_hash, generation, rotated_at, amr`
 
 // sessionRow receives sessionColumns.
 type sessionRow struct {
 	s                                  latchkey.Session
 	created, lastUsed, expires, rotate int64
 	revoked                            sql.NullInt64
+	amr                                string
 }
 
 func (r *sessionRow) dest() []any {
 	s := &r.s
 	return []any{&s.ID, &s.UserID, &r.created, &r.lastUsed, &r.expires, &s.UserAgent, &s.IP,
-		&r.revoked, &s.RevokeReason, &s.RefreshKey, &s.RefreshHash, &s.PrevHash, &s.Generation, &r.rotate}
+		&r.revoked, &s.RevokeReason, &s.RefreshKey, &s.RefreshHash, &s.PrevHash, &s.Generation, &r.rotate, &r.amr}
 }
 
 func (r *sessionRow) session() *latchkey.Session {
@@ -32,6 +33,9 @@ func (r *sessionRow) session() *latchkey.Session {
 	s.LastUsedAt = fromNanos(r.lastUsed)
 	s.ExpiresAt = fromNanos(r.expires)
 	s.RotatedAt = fromNanos(r.rotate)
+	if r.amr != "" {
+		s.AMR = strings.Fields(r.amr)
+	}
 	if r.revoked.Valid {
 		s.RevokedAt = fromNanos(r.revoked.Int64)
 	}
@@ -85,9 +89,10 @@ func (db *DB) CreateSession(ctx context.Context, s *latchkey.Session, max int) (
 		}
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO sessions (`+sessionColumns+`)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			id, s.UserID, nanos(s.CreatedAt), nanos(s.LastUsedAt), nanos(s.ExpiresAt), s.UserAgent, s.IP,
-			nullNanos(s.RevokedAt), s.RevokeReason, s.RefreshKey, s.RefreshHash, s.PrevHash, s.Generation, nanos(s.RotatedAt))
+			nullNanos(s.RevokedAt), s.RevokeReason, s.RefreshKey, s.RefreshHash, s.PrevHash, s.Generation, nanos(s.RotatedAt),
+			strings.Join(s.AMR, " "))
 		if err != nil {
 			if db.isForeignKey(err) {
 				return notFound("user")

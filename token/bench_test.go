@@ -28,7 +28,7 @@ func BenchmarkIssuePair(b *testing.B) {
 		b.Run(tc.name+"/signin", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := tc.is.Issue(u, sid); err != nil {
+				if _, err := tc.is.Issue(u, sid, pwd); err != nil {
 					b.Fatal(err)
 				}
 				rt, _ := NewRefresh()
@@ -39,7 +39,7 @@ func BenchmarkIssuePair(b *testing.B) {
 			rt, key := NewRefresh()
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := tc.is.Issue(u, sid); err != nil {
+				if _, err := tc.is.Issue(u, sid, pwd); err != nil {
 					b.Fatal(err)
 				}
 				rt = NextRefresh(key, rt)

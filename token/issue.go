@@ -23,9 +23,10 @@ type Issuer struct {
 	Now      func() time.Time
 }
 
-// Issue signs an access token for user u in session sid, valid for TTL. The
-// claims are exactly the contract's: no email, name or other personal data.
-func (is *Issuer) Issue(u *latchkey.User, sid string) (string, error) {
+// Issue signs an access token for user u in session sid, whose sign-in
+// authenticated by amr, valid for TTL. The claims are exactly the
+// contract's: no email, name or other personal data.
+func (is *Issuer) Issue(u *latchkey.User, sid string, amr []string) (string, error) {
 	now := time.Now
 	if is.Now != nil {
 		now = is.Now
@@ -45,6 +46,9 @@ func (is *Issuer) Issue(u *latchkey.User, sid string) (string, error) {
 		"iat":  iat.Unix(),
 		"exp":  exp.Unix(),
 		"jti":  jti.String(),
+	}
+	if len(amr) > 0 {
+		claims["amr"] = amr
 	}
 	var t *jwt.Token
 	var key any

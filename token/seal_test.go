@@ -89,7 +89,7 @@ func TestKeysStoredSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := is.Issue(&latchkey.User{ID: "u1", Role: latchkey.RoleUser}, "s1")
+	tok, err := is.Issue(&latchkey.User{ID: "u1", Role: latchkey.RoleUser}, "s1", pwd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestKeyRingRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := &latchkey.User{ID: "u1", Role: latchkey.RoleUser}
-	old, err := is.Issue(u, "s1")
+	old, err := is.Issue(u, "s1", pwd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +119,14 @@ func TestKeyRingRotation(t *testing.T) {
 		t.Fatalf("after rotation JWKS = %v", kids)
 	}
 	// Published but not yet signing: other processes may not have it yet.
-	if tok, _ := is.Issue(u, "s1"); !strings.Contains(header(t, tok), first[0]) {
+	if tok, _ := is.Issue(u, "s1", pwd); !strings.Contains(header(t, tok), first[0]) {
 		t.Fatal("a key signs before it has been published for Activation")
 	}
 	now = now.Add(Activation)
 	if err := ring.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _ := is.Issue(u, "s1")
+	fresh, _ := is.Issue(u, "s1", pwd)
 	if !strings.Contains(header(t, fresh), k2.ID) {
 		t.Fatal("the new key does not sign after Activation")
 	}
@@ -219,3 +219,6 @@ func header(t *testing.T, tok string) string {
 	}
 	return string(b)
 }
+
+// pwd is the amr of a password sign-in.
+var pwd = []string{latchkey.AMRPassword}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -19,6 +20,9 @@ type Claims struct {
 	ID        string    // jti
 	IssuedAt  time.Time // iat in UTC; zero when absent
 	ExpiresAt time.Time // exp in UTC
+	// AMR is amr (RFC 8176): how the sign-in authenticated the user, such
+	// as ["pwd"] or ["pwd", "otp", "mfa"]; nil when absent.
+	AMR []string
 	// Raw holds every claim as decoded from JSON (numbers are float64), for
 	// callers that need a claim this struct does not name.
 	Raw map[string]any
@@ -58,6 +62,10 @@ func claimsOf(mc jwt.MapClaims, r claimRules) (*Claims, *Error) {
 	if !ok {
 		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
 	}
+	amr, ok := optionalStrings(mc, "amr")
+	if !ok {
+		return nil, invalid(ReasonMalformed, jwt.ErrInvalidType)
+	}
 	// After the type checks, so that a sid of the wrong type stays
 	// malformed rather than missing.
 	if r.maxSub > 0 && len(subject) > r.maxSub {
@@ -82,6 +90,7 @@ func claimsOf(mc jwt.MapClaims, r claimRules) (*Claims, *Error) {
 		ID:        jti,
 		IssuedAt:  iat,
 		ExpiresAt: exp,
+		AMR:       amr,
 		Raw:       mc,
 	}, nil
 }
@@ -94,6 +103,32 @@ func optionalString(mc jwt.MapClaims, name string) (string, bool) {
 	}
 	s, ok := raw.(string)
 	return s, ok
+}
+
+// optionalStrings reads a claim that is an array of strings; it reports
+// false only for a present claim of another shape.
+func optionalStrings(mc jwt.MapClaims, name string) ([]string, bool) {
+	raw, ok := mc[name]
+	if !ok {
+		return nil, true
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		if out[i], ok = v.(string); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// HasMFA reports whether the token's sign-in used more than one factor:
+// its amr holds "mfa" (RFC 8176).
+func (c *Claims) HasMFA() bool {
+	return slices.Contains(c.AMR, "mfa")
 }
 
 // optionalTime converts a NumericDate claim the way golang-jwt's validator

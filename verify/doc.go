@@ -1,5 +1,5 @@
 // Package verify checks Latchkey access tokens: JWS-signed JWTs carrying the
-// claims iss, aud, sub, sid, role, iat, exp and jti.
+// claims iss, aud, sub, sid, role, iat, exp, jti and amr.
 //
 // It is the single place where the rejection rules live. The Latchkey server
 // verifies its own tokens through it, and any other Go service can import it
@@ -108,8 +108,9 @@
 // Other claims, checked by this package once those pass:
 //
 //   - sub missing or empty: invalid_token/missing_sub.
-//   - sub, sid, role or jti present but not a string, or iat present but
-//     not a number: invalid_token/malformed.
+//   - sub, sid, role or jti present but not a string, iat present but not
+//     a number, or amr present but not an array of strings:
+//     invalid_token/malformed.
 //   - sub longer than [Config.MaxSubjectLength] bytes, when that is set:
 //     invalid_token/sub_too_long.
 //   - sid missing or empty, when [Config.RequireSessionID] is set:
@@ -123,6 +124,10 @@
 //
 // Anything golang-jwt reports that none of the above names:
 // invalid_token/invalid.
+//
+// After [Middleware], [RequireRole], [RequireSubject] and [RequireMFA]
+// answer 403 forbidden to a valid token that may not pass: another role,
+// another user's path, no "mfa" in amr.
 //
 // With [Config.CacheSize] set, a token that passed every rule is kept (by
 // its SHA-256) until its exp. A repeat is answered from the cache after the

@@ -23,8 +23,12 @@ func exampleToken(priv ed25519.PrivateKey, kid string) string {
 }
 
 func exampleTokenFor(priv ed25519.PrivateKey, kid, sub, role string) string {
+	return signExample(priv, kid, exampleClaims(sub, role))
+}
+
+func exampleClaims(sub, role string) jwt.MapClaims {
 	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+	return jwt.MapClaims{
 		"iss":  "https://auth.example.com",
 		"aud":  "latchkey",
 		"sub":  sub,
@@ -33,7 +37,11 @@ func exampleTokenFor(priv ed25519.PrivateKey, kid, sub, role string) string {
 		"iat":  now.Unix(),
 		"exp":  now.Add(15 * time.Minute).Unix(),
 		"jti":  "token-1",
-	})
+	}
+}
+
+func signExample(priv ed25519.PrivateKey, kid string, claims jwt.MapClaims) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["typ"] = "at+jwt"
 	tok.Header["kid"] = kid
 	s, err := tok.SignedString(priv)
@@ -376,4 +384,44 @@ func ExampleUnverifiedIssuer() {
 	// https://auth.example.com <nil>
 	// bad_alg
 	// malformed
+}
+
+// RequireMFA keeps a route for tokens whose sign-in used a second factor:
+// "mfa" in their amr claim (RFC 8176).
+func ExampleRequireMFA() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	v, err := verify.New(verify.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "latchkey",
+		Keys:     verify.StaticKeys(map[string]ed25519.PublicKey{"k1": priv.Public().(ed25519.PublicKey)}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth := verify.Middleware(v, verify.MiddlewareOptions{})
+	h := auth(verify.RequireMFA(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := verify.ClaimsFromContext(r.Context())
+		fmt.Fprintln(w, "payouts, for a sign-in by", c.AMR)
+	})))
+
+	for _, amr := range [][]string{{"pwd", "otp", "mfa"}, {"pwd"}, nil} {
+		r := httptest.NewRequest("GET", "/payouts", nil)
+		r.Header.Set("Authorization", "Bearer "+exampleTokenAMR(priv, "k1", amr))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// 200 payouts, for a sign-in by [pwd otp mfa]
+	// 403 {"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"mfa_required: sign in with a second factor"}
+	// 403 {"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"mfa_required: sign in with a second factor"}
+}
+
+// exampleTokenAMR is exampleToken with an amr claim (none when nil).
+func exampleTokenAMR(priv ed25519.PrivateKey, kid string, amr []string) string {
+	claims := exampleClaims("user-123", "user")
+	if amr != nil {
+		claims["amr"] = amr
+	}
+	return signExample(priv, kid, claims)
 }

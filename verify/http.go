@@ -162,6 +162,20 @@ func RequireRole(role string) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireMFA lets a request through only when the token's sign-in used a
+// second factor (Claims.HasMFA: "mfa" in amr); otherwise, and when there
+// are no claims, it answers a 403 problem+json with code forbidden whose
+// detail begins "mfa_required". Chain it inside Middleware.
+func RequireMFA(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := ClaimsFromContext(r.Context()); !ok || !c.HasMFA() {
+			writeForbidden(w, "mfa_required: sign in with a second factor")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // RequireSubject lets a request through only when the path wildcard named
 // pathParam (read with r.PathValue, so the route is a ServeMux pattern such
 // as "GET /api/{user_id}/tasks") equals the token's subject: a user reaches

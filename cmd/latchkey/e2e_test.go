@@ -169,7 +169,7 @@ func TestE2EWalk(t *testing.T) {
 	}
 	for k := range testkit.JSONPart(t, g.AccessToken, 1) {
 		switch k {
-		case "iss", "aud", "sub", "sid", "role", "iat", "exp", "jti":
+		case "iss", "aud", "sub", "sid", "role", "iat", "exp", "jti", "amr":
 		default:
 			t.Errorf("access token carries claim %q, which the contract does not allow", k)
 		}
