@@ -116,10 +116,6 @@ func TokenChangeFrom(ctx context.Context) *TokenChange {
 // expired, too many wrong codes), is the same EINVALIDONETIME error, whose
 // message does not say which.
 type OneTimeTokenService interface {
-	// IssueOneTimeToken stores t and kills the user's older live tokens
-	// of t.Purpose, in one transaction (with the audit event ctx
-	// carries). It fills in an empty ID and a zero CreatedAt.
-	IssueOneTimeToken(ctx context.Context, t *OneTimeToken) error
 	// FindOneTimeTokenByLink returns the live token of purpose p whose
 	// link hash is linkHash, without using it: a TokenChange.Use then
 	// uses it with another change.
@@ -134,18 +130,6 @@ type OneTimeTokenService interface {
 	// using it. A wrong MAC counts one attempt against that token, and is
 	// committed at once, whatever becomes of the caller's request.
 	CheckOneTimeTokenCode(ctx context.Context, userID string, p TokenPurpose, codeMAC []byte, now time.Time) (*OneTimeToken, error)
-	// ConsumeOneTimeTokenLink finds by link and uses the token in one
-	// step, with the audit event ctx carries.
-	ConsumeOneTimeTokenLink(ctx context.Context, p TokenPurpose, linkHash []byte, now time.Time) (*OneTimeToken, error)
-	// ConsumeOneTimeTokenCode checks the code and uses the token in one
-	// step, with the audit event ctx carries.
-	ConsumeOneTimeTokenCode(ctx context.Context, userID string, p TokenPurpose, codeMAC []byte, now time.Time) (*OneTimeToken, error)
-	// KillOneTimeTokens kills every live token of the user and returns
-	// how many.
-	KillOneTimeTokens(ctx context.Context, userID string, now time.Time) (int64, error)
-	// KillOneTimeTokensSentTo kills the user's live tokens mailed to
-	// email and returns how many.
-	KillOneTimeTokensSentTo(ctx context.Context, userID, email string, now time.Time) (int64, error)
 	// ApplyTokenChange makes ch alone, with the audit event ctx carries.
 	ApplyTokenChange(ctx context.Context, ch *TokenChange) error
 	// PruneOneTimeTokens deletes the tokens that expired before before

@@ -78,9 +78,9 @@ type UsedToken struct {
 
 // NewToken makes a token of purpose p for u, mailed to email (u's address
 // when empty; for an email change, the new address), expiring after the
-// purpose's lifetime. It does not store it: IssueToken does, or a
-// latchkey.TokenChange's Issue together with another change (the outbox
-// mail that carries it).
+// purpose's lifetime. It does not store it: a latchkey.TokenChange's
+// Issue does, together with another change (the outbox mail that carries
+// it).
 func (s *Service) NewToken(u *latchkey.User, p latchkey.TokenPurpose, email string) (*IssuedToken, error) {
 	ttl := s.TokenTTLs.For(p)
 	if ttl <= 0 {
@@ -116,20 +116,6 @@ func (s *Service) NewToken(u *latchkey.User, p latchkey.TokenPurpose, email stri
 		Link: base64.RawURLEncoding.EncodeToString(secret),
 		Code: code,
 	}, nil
-}
-
-// IssueToken makes a token as NewToken does and stores it, killing the
-// user's older live tokens of the purpose in the same transaction (with
-// the audit event ctx carries).
-func (s *Service) IssueToken(ctx context.Context, u *latchkey.User, p latchkey.TokenPurpose, email string) (*IssuedToken, error) {
-	it, err := s.NewToken(u, p, email)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.IssueOneTimeToken(ctx, it.Token); err != nil {
-		return nil, fmt.Errorf("auth: issue one-time token: %w", err)
-	}
-	return it, nil
 }
 
 // codeMAC is the code's HMAC-SHA256 under the server key, bound to the
@@ -219,44 +205,6 @@ const noUser = "00000000-0000-0000-0000-000000000000"
 // are committed or neither (and add kills to it as the flow needs).
 func (s *Service) UseToken(ut *UsedToken) *latchkey.TokenChange {
 	return &latchkey.TokenChange{Now: s.now(), Use: ut.Token.ID}
-}
-
-// ConsumeLink uses the token of purpose p that link names, with the audit
-// event ctx carries, and returns it with its user.
-func (s *Service) ConsumeLink(ctx context.Context, p latchkey.TokenPurpose, link string) (*UsedToken, error) {
-	ut, err := s.CheckLink(ctx, p, link)
-	if err != nil {
-		return nil, err
-	}
-	return ut, s.consume(ctx, ut)
-}
-
-// ConsumeCode uses the user's token of purpose p when code is its code.
-func (s *Service) ConsumeCode(ctx context.Context, userID string, p latchkey.TokenPurpose, code string) (*UsedToken, error) {
-	ut, err := s.CheckCode(ctx, userID, p, code)
-	if err != nil {
-		return nil, err
-	}
-	return ut, s.consume(ctx, ut)
-}
-
-// ConsumeEmailCode uses the token of purpose p of the user with this
-// email when code is its code.
-func (s *Service) ConsumeEmailCode(ctx context.Context, email string, p latchkey.TokenPurpose, code string) (*UsedToken, error) {
-	ut, err := s.CheckEmailCode(ctx, email, p, code)
-	if err != nil {
-		return nil, err
-	}
-	return ut, s.consume(ctx, ut)
-}
-
-func (s *Service) consume(ctx context.Context, ut *UsedToken) error {
-	ch := s.UseToken(ut)
-	if err := s.Store.ApplyTokenChange(ctx, ch); err != nil {
-		return tokenErr(err)
-	}
-	ut.Token.UsedAt = ch.Now
-	return nil
 }
 
 // usedToken completes a lookup: the token's user, or the one answer for

@@ -41,21 +41,67 @@ func wantInvalid(t *testing.T, err error, what string) {
 	}
 }
 
+// issueToken makes a token of purpose p for u (NewToken) and stores it
+// alone through a TokenChange's Issue, as the mail flows do with their
+// mail: the user's older tokens of the purpose are killed.
+func issueToken(t *testing.T, s *auth.Service, u *latchkey.User, p latchkey.TokenPurpose, email string) *auth.IssuedToken {
+	t.Helper()
+	it, err := s.NewToken(u, p, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token}
+	if err := s.Store.ApplyTokenChange(context.Background(), ch); err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// use uses the token a check found, as the flows do (UseToken), alone.
+func use(ctx context.Context, s *auth.Service, ut *auth.UsedToken, err error) (*auth.UsedToken, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.ApplyTokenChange(ctx, s.UseToken(ut)); err != nil {
+		return nil, err
+	}
+	return ut, nil
+}
+
+// consumeLink is CheckLink, then the token used.
+func consumeLink(ctx context.Context, s *auth.Service, p latchkey.TokenPurpose, link string) (*auth.UsedToken, error) {
+	ut, err := s.CheckLink(ctx, p, link)
+	return use(ctx, s, ut, err)
+}
+
+// consumeCode is CheckCode, then the token used.
+func consumeCode(ctx context.Context, s *auth.Service, userID string, p latchkey.TokenPurpose, code string) (*auth.UsedToken, error) {
+	ut, err := s.CheckCode(ctx, userID, p, code)
+	return use(ctx, s, ut, err)
+}
+
+// consumeEmailCode is CheckEmailCode, then the token used.
+func consumeEmailCode(ctx context.Context, s *auth.Service, email string, p latchkey.TokenPurpose, code string) (*auth.UsedToken, error) {
+	ut, err := s.CheckEmailCode(ctx, email, p, code)
+	return use(ctx, s, ut, err)
+}
+
 // TestIssueTokenSecrets: the link is 32 random bytes in base64url, the
 // code 6 digits; the store holds the link's SHA-256 and no code at all.
 func TestIssueTokenSecrets(t *testing.T) {
 	a, clock, u := tokenApp(t)
 	ctx := context.Background()
-	it, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeReset, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := issueToken(t, a.Auth, u, latchkey.PurposeReset, "")
 	raw, err := base64.RawURLEncoding.DecodeString(it.Link)
 	if err != nil || len(raw) != auth.LinkSecretSize {
 		t.Fatalf("link %q: %d bytes, %v", it.Link, len(raw), err)
 	}
 	if h := sha256.Sum256(raw); !bytes.Equal(it.Token.LinkHash, h[:]) {
 		t.Fatal("the stored link hash is not the SHA-256 of the secret")
+	}
+	if stored, err := a.Store.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, it.Token.LinkHash, clock.Now()); err != nil ||
+		stored.ID != it.Token.ID || !bytes.Equal(stored.CodeMAC, it.Token.CodeMAC) {
+		t.Fatalf("stored token %+v, %v", stored, err)
 	}
 	if len(it.Code) != 6 || strings.Trim(it.Code, "0123456789") != "" {
 		t.Fatalf("code %q is not 6 digits", it.Code)
@@ -98,24 +144,24 @@ func TestCodesAreUniform(t *testing.T) {
 func TestConsumeLinkOnce(t *testing.T) {
 	a, _, u := tokenApp(t)
 	ctx := context.Background()
-	it, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeVerifyEmail, "")
+	it := issueToken(t, a.Auth, u, latchkey.PurposeVerifyEmail, "")
+	wantInvalid(t, func() error { _, err := consumeLink(ctx, a.Auth, latchkey.PurposeReset, it.Link); return err }(), "another purpose")
+	ut, err := consumeLink(ctx, a.Auth, latchkey.PurposeVerifyEmail, it.Link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantInvalid(t, func() error { _, err := a.Auth.ConsumeLink(ctx, latchkey.PurposeReset, it.Link); return err }(), "another purpose")
-	ut, err := a.Auth.ConsumeLink(ctx, latchkey.PurposeVerifyEmail, it.Link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ut.User.ID != u.ID || ut.Token.Email != u.Email || ut.Token.UsedAt.IsZero() {
+	if ut.User.ID != u.ID || ut.Token.Email != u.Email {
 		t.Fatalf("used %+v", ut)
 	}
-	_, err = a.Auth.ConsumeLink(ctx, latchkey.PurposeVerifyEmail, it.Link)
+	if spent, err := a.Store.FindSpentOneTimeToken(ctx, latchkey.PurposeVerifyEmail, it.Token.LinkHash); err != nil || spent.UsedAt.IsZero() {
+		t.Fatalf("the stored token after its use: %+v, %v", spent, err)
+	}
+	_, err = consumeLink(ctx, a.Auth, latchkey.PurposeVerifyEmail, it.Link)
 	wantInvalid(t, err, "the link again")
-	_, err = a.Auth.ConsumeCode(ctx, u.ID, latchkey.PurposeVerifyEmail, it.Code)
+	_, err = consumeCode(ctx, a.Auth, u.ID, latchkey.PurposeVerifyEmail, it.Code)
 	wantInvalid(t, err, "the code after the link")
 	for _, bad := range []string{"", "x", it.Link + "A", it.Link[:42], strings.Repeat("A", 43), it.Link + "="} {
-		_, err = a.Auth.ConsumeLink(ctx, latchkey.PurposeVerifyEmail, bad)
+		_, err = consumeLink(ctx, a.Auth, latchkey.PurposeVerifyEmail, bad)
 		wantInvalid(t, err, "link "+bad)
 	}
 }
@@ -126,37 +172,31 @@ func TestConsumeLinkOnce(t *testing.T) {
 func TestConsumeCodeByEmail(t *testing.T) {
 	a, _, u := tokenApp(t)
 	ctx := context.Background()
-	it, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeReset, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := issueToken(t, a.Auth, u, latchkey.PurposeReset, "")
 	for _, bad := range []string{"", "12345", "1234567", "12345a", "１２３４５６", " " + it.Code[1:]} {
-		_, err := a.Auth.ConsumeEmailCode(ctx, u.Email, latchkey.PurposeReset, bad)
+		_, err := consumeEmailCode(ctx, a.Auth, u.Email, latchkey.PurposeReset, bad)
 		wantInvalid(t, err, "code "+bad)
 	}
-	_, err = a.Auth.ConsumeEmailCode(ctx, "nobody@example.com", latchkey.PurposeReset, it.Code)
+	_, err := consumeEmailCode(ctx, a.Auth, "nobody@example.com", latchkey.PurposeReset, it.Code)
 	wantInvalid(t, err, "unknown address")
 	// Those counted nothing against the token: it still works.
-	ut, err := a.Auth.ConsumeEmailCode(ctx, strings.ToUpper(u.Email), latchkey.PurposeReset, it.Code)
+	ut, err := consumeEmailCode(ctx, a.Auth, strings.ToUpper(u.Email), latchkey.PurposeReset, it.Code)
 	if err != nil || ut.User.ID != u.ID {
 		t.Fatalf("the right code after malformed ones: %v", err)
 	}
 
-	it, err = a.Auth.IssueToken(ctx, u, latchkey.PurposeReset, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	it = issueToken(t, a.Auth, u, latchkey.PurposeReset, "")
 	wrong := "000000"
 	if it.Code == wrong {
 		wrong = "000001"
 	}
 	for i := 0; i < latchkey.MaxCodeAttempts; i++ {
-		_, err := a.Auth.ConsumeEmailCode(ctx, u.Email, latchkey.PurposeReset, wrong)
+		_, err := consumeEmailCode(ctx, a.Auth, u.Email, latchkey.PurposeReset, wrong)
 		wantInvalid(t, err, "wrong code")
 	}
-	_, err = a.Auth.ConsumeEmailCode(ctx, u.Email, latchkey.PurposeReset, it.Code)
+	_, err = consumeEmailCode(ctx, a.Auth, u.Email, latchkey.PurposeReset, it.Code)
 	wantInvalid(t, err, "the right code after five wrong ones")
-	_, err = a.Auth.ConsumeLink(ctx, latchkey.PurposeReset, it.Link)
+	_, err = consumeLink(ctx, a.Auth, latchkey.PurposeReset, it.Link)
 	wantInvalid(t, err, "the link after five wrong codes")
 }
 
@@ -168,22 +208,16 @@ func TestTokenLifetimes(t *testing.T) {
 	for p, ttl := range map[latchkey.TokenPurpose]time.Duration{
 		latchkey.PurposeReset: 30 * time.Minute, latchkey.PurposeVerifyEmail: 24 * time.Hour, latchkey.PurposeEmailChange: 30 * time.Minute,
 	} {
-		live, err := a.Auth.IssueToken(ctx, u, p, "new@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
+		live := issueToken(t, a.Auth, u, p, "new@example.com")
 		clock.Advance(ttl - time.Second)
-		if _, err := a.Auth.ConsumeCode(ctx, u.ID, p, live.Code); err != nil {
+		if _, err := consumeCode(ctx, a.Auth, u.ID, p, live.Code); err != nil {
 			t.Fatalf("%s a second before its end: %v", p, err)
 		}
-		dead, err := a.Auth.IssueToken(ctx, u, p, "new@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
+		dead := issueToken(t, a.Auth, u, p, "new@example.com")
 		clock.Advance(ttl)
-		_, err = a.Auth.ConsumeLink(ctx, p, dead.Link)
+		_, err := consumeLink(ctx, a.Auth, p, dead.Link)
 		wantInvalid(t, err, string(p)+" link at its end")
-		_, err = a.Auth.ConsumeCode(ctx, u.ID, p, dead.Code)
+		_, err = consumeCode(ctx, a.Auth, u.ID, p, dead.Code)
 		wantInvalid(t, err, string(p)+" code at its end")
 	}
 }
@@ -197,15 +231,12 @@ func TestEmailChangeTokenHoldsNewAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeEmailChange, "ada@new.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = a.Auth.ConsumeCode(ctx, g.User.ID, latchkey.PurposeEmailChange, it.Code)
+	it := issueToken(t, a.Auth, u, latchkey.PurposeEmailChange, "ada@new.example")
+	_, err = consumeCode(ctx, a.Auth, g.User.ID, latchkey.PurposeEmailChange, it.Code)
 	wantInvalid(t, err, "another user's code")
-	_, err = a.Auth.ConsumeCode(ctx, u.ID, latchkey.PurposeReset, it.Code)
+	_, err = consumeCode(ctx, a.Auth, u.ID, latchkey.PurposeReset, it.Code)
 	wantInvalid(t, err, "a code for another purpose")
-	ut, err := a.Auth.ConsumeCode(ctx, u.ID, latchkey.PurposeEmailChange, it.Code)
+	ut, err := consumeCode(ctx, a.Auth, u.ID, latchkey.PurposeEmailChange, it.Code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,15 +260,12 @@ func TestCodeKeySharedByInstances(t *testing.T) {
 	if !bytes.Equal(a.Auth.CodeKey, b.Auth.CodeKey) || len(a.Auth.CodeKey) != 32 {
 		t.Fatal("two instances with one KEK derived different code keys")
 	}
-	it, err := a.Auth.IssueToken(ctx, g.User, latchkey.PurposeReset, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := issueToken(t, a.Auth, g.User, latchkey.PurposeReset, "")
 	other := withStore(b, b.Store)
 	other.CodeKey = bytes.Repeat([]byte{1}, 32)
-	_, err = other.ConsumeCode(ctx, g.User.ID, latchkey.PurposeReset, it.Code)
+	_, err = consumeCode(ctx, other, g.User.ID, latchkey.PurposeReset, it.Code)
 	wantInvalid(t, err, "the code under another key")
-	if _, err := b.Auth.ConsumeCode(ctx, g.User.ID, latchkey.PurposeReset, it.Code); err != nil {
+	if _, err := consumeCode(ctx, b.Auth, g.User.ID, latchkey.PurposeReset, it.Code); err != nil {
 		t.Fatalf("the code on the second instance: %v", err)
 	}
 }
@@ -249,14 +277,8 @@ func TestCodeKeySharedByInstances(t *testing.T) {
 func TestResetWithTokenChange(t *testing.T) {
 	a, _, u := tokenApp(t)
 	ctx := context.Background()
-	it, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeReset, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	verify, err := a.Auth.IssueToken(ctx, u, latchkey.PurposeVerifyEmail, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := issueToken(t, a.Auth, u, latchkey.PurposeReset, "")
+	verify := issueToken(t, a.Auth, u, latchkey.PurposeVerifyEmail, "")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
@@ -287,6 +309,6 @@ func TestResetWithTokenChange(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d resets won with one token, want 1", wins)
 	}
-	_, err = a.Auth.ConsumeLink(ctx, latchkey.PurposeVerifyEmail, verify.Link)
+	_, err := consumeLink(ctx, a.Auth, latchkey.PurposeVerifyEmail, verify.Link)
 	wantInvalid(t, err, "a verification token after the reset")
 }

@@ -161,16 +161,6 @@ func (db *DB) ApplyTokenChange(ctx context.Context, ch *latchkey.TokenChange) er
 	return db.wrap("one-time tokens", db.inTx(ctx, func(*tx) error { return nil }))
 }
 
-// IssueOneTimeToken stores t and kills the user's older live tokens of its
-// purpose, in one transaction.
-func (db *DB) IssueOneTimeToken(ctx context.Context, t *latchkey.OneTimeToken) error {
-	now := t.CreatedAt
-	if now.IsZero() {
-		now = db.now()
-	}
-	return db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Issue: t})
-}
-
 // FindOneTimeTokenByLink returns the live token of purpose p with this
 // link hash.
 func (db *DB) FindOneTimeTokenByLink(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
@@ -230,42 +220,6 @@ func (db *DB) CheckOneTimeTokenCode(ctx context.Context, userID string, p latchk
 		return nil, errInvalidToken
 	}
 	return found, nil
-}
-
-// ConsumeOneTimeTokenLink finds the token by its link and uses it.
-func (db *DB) ConsumeOneTimeTokenLink(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
-	t, err := db.FindOneTimeTokenByLink(ctx, p, linkHash, now)
-	if err != nil {
-		return nil, err
-	}
-	return db.useToken(ctx, t, now)
-}
-
-// ConsumeOneTimeTokenCode checks the code and uses the token.
-func (db *DB) ConsumeOneTimeTokenCode(ctx context.Context, userID string, p latchkey.TokenPurpose, codeMAC []byte, now time.Time) (*latchkey.OneTimeToken, error) {
-	t, err := db.CheckOneTimeTokenCode(ctx, userID, p, codeMAC, now)
-	if err != nil {
-		return nil, err
-	}
-	return db.useToken(ctx, t, now)
-}
-
-func (db *DB) useToken(ctx context.Context, t *latchkey.OneTimeToken, now time.Time) (*latchkey.OneTimeToken, error) {
-	if err := db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Use: t.ID}); err != nil {
-		return nil, err
-	}
-	t.UsedAt = fromNanos(nanos(now))
-	return t, nil
-}
-
-// KillOneTimeTokens kills every live token of the user.
-func (db *DB) KillOneTimeTokens(ctx context.Context, userID string, now time.Time) (int64, error) {
-	return db.execCount(ctx, "kill one-time tokens", killUserSQL, nanos(now), userID)
-}
-
-// KillOneTimeTokensSentTo kills the user's live tokens mailed to email.
-func (db *DB) KillOneTimeTokensSentTo(ctx context.Context, userID, email string, now time.Time) (int64, error) {
-	return db.execCount(ctx, "kill one-time tokens", killUserEmailSQL, nanos(now), userID, email)
 }
 
 // execCount runs one statement in a write transaction (with what ctx

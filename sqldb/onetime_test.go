@@ -23,11 +23,57 @@ func newToken(t *testing.T, db *sqldb.DB, u *latchkey.User, p latchkey.TokenPurp
 		LinkHash: link[:], CodeMAC: randBytes(t, 32),
 		CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
-	must(t, db.IssueOneTimeToken(ctx, tok))
+	must(t, issue(db, tok))
 	if tok.ID == "" {
-		t.Fatal("IssueOneTimeToken left the ID empty")
+		t.Fatal("issuing left the ID empty")
 	}
 	return tok
+}
+
+// issue stores tok alone, as the mail flows do with their mail: a
+// TokenChange's Issue, at tok.CreatedAt or else the store's clock.
+func issue(db *sqldb.DB, tok *latchkey.OneTimeToken) error {
+	now := tok.CreatedAt
+	if now.IsZero() {
+		now = clockOf(db).Now()
+	}
+	return db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Issue: tok})
+}
+
+// useLink finds the live token of purpose p by its link and uses it, as
+// the flows do: FindOneTimeTokenByLink, then a TokenChange's Use.
+func useLink(db *sqldb.DB, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	tok, err := db.FindOneTimeTokenByLink(ctx, p, linkHash, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Use: tok.ID}); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// useCode checks the user's code and uses the token, as the flows do:
+// CheckOneTimeTokenCode, then a TokenChange's Use.
+func useCode(db *sqldb.DB, userID string, p latchkey.TokenPurpose, codeMAC []byte, now time.Time) (*latchkey.OneTimeToken, error) {
+	tok, err := db.CheckOneTimeTokenCode(ctx, userID, p, codeMAC, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, Use: tok.ID}); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// wantUsedAt fails unless the stored tok was used or killed at now.
+func wantUsedAt(t *testing.T, db *sqldb.DB, tok *latchkey.OneTimeToken, now time.Time) {
+	t.Helper()
+	got, err := db.FindSpentOneTimeToken(ctx, tok.Purpose, tok.LinkHash)
+	must(t, err)
+	if !got.UsedAt.Equal(now) {
+		t.Fatalf("token %s used at %v, want %v", tok.ID, got.UsedAt, now)
+	}
 }
 
 func TestOneTimeTokenConsumeOnce(t *testing.T) {
@@ -35,26 +81,28 @@ func TestOneTimeTokenConsumeOnce(t *testing.T) {
 		u := newUser(t, db)
 		now := clockOf(db).Now()
 		tok := newToken(t, db, u, latchkey.PurposeReset, 30*time.Minute)
-		got, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
+		got, err := useLink(db, latchkey.PurposeReset, tok.LinkHash, now)
 		must(t, err)
-		if got.ID != tok.ID || got.UserID != u.ID || got.Email != u.Email || got.UsedAt.IsZero() {
+		if got.ID != tok.ID || got.UserID != u.ID || got.Email != u.Email {
 			t.Fatalf("consumed %+v, want token %s of %s", got, tok.ID, u.ID)
 		}
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
+		wantUsedAt(t, db, tok, now)
+		_, err = useLink(db, latchkey.PurposeReset, tok.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
+		_, err = useCode(db, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
 
 		// By code, once.
 		tok2 := newToken(t, db, u, latchkey.PurposeReset, 30*time.Minute)
-		got, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok2.CodeMAC, now)
+		got, err = useCode(db, u.ID, latchkey.PurposeReset, tok2.CodeMAC, now)
 		must(t, err)
 		if got.ID != tok2.ID {
 			t.Fatalf("consumed %s, want %s", got.ID, tok2.ID)
 		}
-		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok2.CodeMAC, now)
+		wantUsedAt(t, db, tok2, now)
+		_, err = useCode(db, u.ID, latchkey.PurposeReset, tok2.CodeMAC, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok2.LinkHash, now)
+		_, err = useLink(db, latchkey.PurposeReset, tok2.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
 	})
 }
@@ -68,16 +116,16 @@ func TestOneTimeTokenIssueKillsOlder(t *testing.T) {
 		other := newToken(t, db, newUser(t, db), latchkey.PurposeReset, 30*time.Minute)
 		clockOf(db).Advance(time.Second)
 		fresh := newToken(t, db, u, latchkey.PurposeReset, 30*time.Minute)
-		_, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, old.LinkHash, now)
+		_, err := useLink(db, latchkey.PurposeReset, old.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, old.CodeMAC, now)
+		_, err = useCode(db, u.ID, latchkey.PurposeReset, old.CodeMAC, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
 		// Another purpose of the same user, and another user, are untouched.
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeVerifyEmail, verify.LinkHash, now)
 		must(t, err)
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, other.LinkHash, now)
 		must(t, err)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, fresh.LinkHash, now)
+		_, err = useLink(db, latchkey.PurposeReset, fresh.LinkHash, now)
 		must(t, err)
 	})
 }
@@ -97,7 +145,7 @@ func TestOneTimeTokenIssueRace(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := db.IssueOneTimeToken(ctx, toks[i]); err != nil {
+				if err := issue(db, toks[i]); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -131,9 +179,9 @@ func TestOneTimeTokenConsumeRace(t *testing.T) {
 					defer wg.Done()
 					var err error
 					if i == 0 {
-						_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
+						_, err = useLink(db, latchkey.PurposeReset, tok.LinkHash, now)
 					} else {
-						_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
+						_, err = useCode(db, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 					}
 					mu.Lock()
 					defer mu.Unlock()
@@ -192,16 +240,16 @@ func TestOneTimeTokenExpiry(t *testing.T) {
 		u := newUser(t, db)
 		tok := newToken(t, db, u, latchkey.PurposeVerifyEmail, time.Hour)
 		exp := tok.ExpiresAt
-		_, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp)
+		_, err := useLink(db, latchkey.PurposeVerifyEmail, tok.LinkHash, exp)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, exp.Add(time.Minute))
+		_, err = useCode(db, u.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, exp.Add(time.Minute))
 		wantCode(t, err, latchkey.EINVALIDONETIME)
 		// Found live just before, the use itself re-checks the expiry.
 		found, err := db.FindOneTimeTokenByLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp.Add(-time.Nanosecond))
 		must(t, err)
 		err = db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: exp, Use: found.ID})
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp.Add(-time.Nanosecond))
+		_, err = useLink(db, latchkey.PurposeVerifyEmail, tok.LinkHash, exp.Add(-time.Nanosecond))
 		must(t, err)
 	})
 }
@@ -215,10 +263,10 @@ func TestOneTimeTokenWrongCodes(t *testing.T) {
 		wrong := bytes.Repeat([]byte{7}, 32)
 		tok := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		for i := 0; i < latchkey.MaxCodeAttempts-1; i++ {
-			_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, wrong, now)
+			_, err := useCode(db, u.ID, latchkey.PurposeReset, wrong, now)
 			wantCode(t, err, latchkey.EINVALIDONETIME)
 		}
-		_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
+		_, err := useCode(db, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 		must(t, err) // after four wrong codes, the right one still works
 
 		for _, byLink := range []bool{true, false} {
@@ -228,9 +276,9 @@ func TestOneTimeTokenWrongCodes(t *testing.T) {
 				wantCode(t, err, latchkey.EINVALIDONETIME)
 			}
 			if byLink {
-				_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
+				_, err = useLink(db, latchkey.PurposeReset, tok.LinkHash, now)
 			} else {
-				_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
+				_, err = useCode(db, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 			}
 			wantCode(t, err, latchkey.EINVALIDONETIME)
 		}
@@ -243,10 +291,15 @@ func TestOneTimeTokenWrongCodeKeepsNoAudit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		u := newUser(t, db)
 		now := clockOf(db).Now()
-		newToken(t, db, u, latchkey.PurposeReset, time.Hour)
+		tok := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		ev := &latchkey.AuditEvent{Type: latchkey.AuditPasswordChanged, UserID: u.ID}
-		_, err := db.ConsumeOneTimeTokenCode(latchkey.WithAudit(ctx, ev), u.ID, latchkey.PurposeReset, []byte("wrong"), now)
+		_, err := db.CheckOneTimeTokenCode(latchkey.WithAudit(ctx, ev), u.ID, latchkey.PurposeReset, []byte("wrong"), now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
+		var attempts int
+		must(t, db.Reader().QueryRowContext(ctx, `SELECT attempts FROM one_time_tokens WHERE id = $1`, tok.ID).Scan(&attempts))
+		if attempts != 1 {
+			t.Fatalf("%d attempts counted for one wrong code, want 1", attempts)
+		}
 		evs, _, err := db.ListAudit(ctx, latchkey.AuditFilter{UserID: u.ID, Type: latchkey.AuditPasswordChanged})
 		must(t, err)
 		if len(evs) != 0 || ev.ID != "" {
@@ -264,19 +317,22 @@ func TestOneTimeTokenNoCrossMatch(t *testing.T) {
 		tok := newToken(t, db, ada, latchkey.PurposeReset, time.Hour)
 		newToken(t, db, ada, latchkey.PurposeVerifyEmail, time.Hour)
 		newToken(t, db, bob, latchkey.PurposeReset, time.Hour)
-		_, err := db.ConsumeOneTimeTokenCode(ctx, ada.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, now)
+		_, err := useCode(db, ada.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenCode(ctx, bob.ID, latchkey.PurposeReset, tok.CodeMAC, now)
+		_, err = useCode(db, bob.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeEmailChange, tok.LinkHash, now)
+		_, err = useLink(db, latchkey.PurposeEmailChange, tok.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, now)
+		_, err = useLink(db, latchkey.PurposeVerifyEmail, tok.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
+		_, err = useLink(db, latchkey.PurposeReset, tok.LinkHash, now)
 		must(t, err)
 	})
 }
 
+// TestOneTimeTokenKills: a TokenChange's KillUser kills every live token
+// of the user, and its KillEmail those of the user mailed to the address;
+// the others stay usable.
 func TestOneTimeTokenKills(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		u, other := newUser(t, db), newUser(t, db)
@@ -284,32 +340,34 @@ func TestOneTimeTokenKills(t *testing.T) {
 		reset := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		verify := newToken(t, db, u, latchkey.PurposeVerifyEmail, time.Hour)
 		keep := newToken(t, db, other, latchkey.PurposeReset, time.Hour)
-		n, err := db.KillOneTimeTokens(ctx, u.ID, now)
-		must(t, err)
-		if n != 2 {
-			t.Fatalf("killed %d, want 2", n)
-		}
+		must(t, db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, KillUser: u.ID}))
 		for _, tok := range []*latchkey.OneTimeToken{reset, verify} {
-			_, err = db.ConsumeOneTimeTokenLink(ctx, tok.Purpose, tok.LinkHash, now)
+			_, err := useLink(db, tok.Purpose, tok.LinkHash, now)
 			wantCode(t, err, latchkey.EINVALIDONETIME)
+			_, err = useCode(db, u.ID, tok.Purpose, tok.CodeMAC, now)
+			wantCode(t, err, latchkey.EINVALIDONETIME)
+			wantUsedAt(t, db, tok, now)
 		}
-		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, keep.LinkHash, now)
+		_, err := db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, keep.LinkHash, now)
 		must(t, err)
 
 		// Sent to the old address: killed; to the new one: kept.
+		clockOf(db).Advance(time.Second)
+		now = clockOf(db).Now()
 		oldReset := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		link := sha256.Sum256(randBytes(t, 32))
 		change := &latchkey.OneTimeToken{UserID: u.ID, Purpose: latchkey.PurposeEmailChange, Email: "new@example.com",
 			LinkHash: link[:], CodeMAC: randBytes(t, 32), ExpiresAt: now.Add(time.Hour)}
-		must(t, db.IssueOneTimeToken(ctx, change))
-		n, err = db.KillOneTimeTokensSentTo(ctx, u.ID, u.Email, now)
-		must(t, err)
-		if n != 1 {
-			t.Fatalf("killed %d sent to the old address, want 1", n)
-		}
+		must(t, issue(db, change))
+		must(t, db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: now, KillEmailUser: u.ID, KillEmail: u.Email}))
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, oldReset.LinkHash, now)
 		wantCode(t, err, latchkey.EINVALIDONETIME)
-		got, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeEmailChange, change.LinkHash, now)
+		_, err = useCode(db, u.ID, latchkey.PurposeReset, oldReset.CodeMAC, now)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
+		wantUsedAt(t, db, oldReset, now)
+		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, keep.LinkHash, now)
+		must(t, err)
+		got, err := useLink(db, latchkey.PurposeEmailChange, change.LinkHash, now)
 		must(t, err)
 		if got.Email != "new@example.com" {
 			t.Fatalf("email-change token holds %q", got.Email)
@@ -323,12 +381,12 @@ func TestOneTimeTokenIssueUnknownUser(t *testing.T) {
 		now := clockOf(db).Now()
 		tok := &latchkey.OneTimeToken{UserID: "nobody", Purpose: latchkey.PurposeReset,
 			LinkHash: randBytes(t, 32), CodeMAC: randBytes(t, 32), ExpiresAt: now.Add(time.Hour)}
-		wantCode(t, db.IssueOneTimeToken(ctx, tok), latchkey.ENOTFOUND)
+		wantCode(t, issue(db, tok), latchkey.ENOTFOUND)
 		if tok.ID != "" {
 			t.Fatal("a failed issue left an ID")
 		}
 		tok.UserID, tok.Purpose = newUser(t, db).ID, "other"
-		wantCode(t, db.IssueOneTimeToken(ctx, tok), latchkey.EINVALID)
+		wantCode(t, issue(db, tok), latchkey.EINVALID)
 	})
 }
 
@@ -354,7 +412,7 @@ func TestOneTimeTokenGuessBurst(t *testing.T) {
 						mac = tok.CodeMAC
 					}
 					<-start
-					_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, mac, now)
+					_, err := useCode(db, u.ID, latchkey.PurposeReset, mac, now)
 					if i == 8 {
 						rightErr = err
 					} else if latchkey.ErrorCode(err) != latchkey.EINVALIDONETIME {
