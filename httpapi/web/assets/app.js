@@ -22,9 +22,11 @@ const toastRegion = document.getElementById('toast');
 // PUBLIC routes are for visitors (signed in, one goes to the tasks);
 // PRIVATE ones need a session (signed out, one signs in first and comes
 // back); ANY serve both: a mailed link works whoever opens it.
-const PUBLIC = { '/signin': renderSignIn, '/signup': renderSignUp, '/forgot': renderForgot };
+// (Forgot is for both: a signed-in person who forgot the password cannot
+// change it on Account, which asks for the current one.)
+const PUBLIC = { '/signin': renderSignIn, '/signup': renderSignUp };
 const PRIVATE = { '/tasks': renderTasks, '/account': renderAccount, '/email-change': renderEmailChange };
-const ANY = { '/reset': renderReset, '/verify': renderVerify };
+const ANY = { '/forgot': renderForgot, '/reset': renderReset, '/verify': renderVerify };
 
 // The one-time tokens of mailed links, by route, in memory only: never in
 // web storage, never in a URL the server sees, and gone with the tab. A
@@ -65,7 +67,6 @@ function currentRoute() {
 
 // The banner asking to verify the address, above every signed-in view.
 const banner = verifyBanner({ toast });
-main.before(banner.el);
 
 export function navigate(route) {
   if (location.hash === '#' + route) render();

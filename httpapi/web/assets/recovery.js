@@ -27,8 +27,8 @@ function emailRule(f, what = 'your email address') {
 
 // codeField is a field for a mailed six-digit code: the numeric keypad on
 // phones, and the code offered from the mail where the system can.
-export function codeField(label = 'Code') {
-  const f = field({ label, name: 'code', autocomplete: 'one-time-code', required: true, hint: 'The 6-digit code from the mail.' });
+export function codeField(label = 'Code', hint = 'The 6-digit code from the mail.') {
+  const f = field({ label, name: 'code', autocomplete: 'one-time-code', required: true, hint });
   f.input.setAttribute('inputmode', 'numeric');
   f.input.setAttribute('pattern', '[0-9]*');
   f.input.classList.add('input-code');
@@ -252,7 +252,7 @@ export function renderVerify(view, ctx) {
       message('success', 'Your email address is verified. ', h('span', { class: 'muted' }, u.email)),
       user
         ? h('a', { href: '#/tasks', class: 'btn btn-primary btn-block' }, 'Go to your tasks')
-        : h('a', { href: '#/signin', class: 'btn btn-primary btn-block' }, 'Sign in'));
+        : h('a', { href: '#/signin', class: 'btn btn-primary btn-block' }, 'Continue to sign in'));
   };
   const failed = (err, retry) => {
     form.hidden = false;
@@ -325,19 +325,20 @@ export function renderVerify(view, ctx) {
 }
 
 // verifyBanner builds the banner shown while the signed-in person's address
-// is not verified: resend, or enter the code. update(user) shows or hides it.
+// is not verified: resend, or enter the code. update(user, route) puts it
+// before main, or takes it out of the page.
 export function verifyBanner(ctx) {
   const addr = h('strong', null);
   const resendButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Resend');
   const codeButton = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-expanded': 'false' }, 'Enter code');
-  const code = codeField('Verification code');
+  const code = codeField('Verification code', null); // the banner's text says where it comes from
   const line = formError();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Verify');
   const form = h('form', { class: 'banner-form', novalidate: true, 'aria-label': 'Verify your email with a code', hidden: true },
     line, code.wrap, h('div', { class: 'form-actions' }, submit));
   form.id = 'verify-banner-form';
   codeButton.setAttribute('aria-controls', form.id);
-  const el = h('section', { class: 'banner', 'aria-labelledby': 'verify-banner-title', hidden: true },
+  const el = h('section', { class: 'banner', 'aria-labelledby': 'verify-banner-title' },
     h('div', { class: 'banner-inner' },
       h('div', { class: 'banner-text' },
         h('h2', { id: 'verify-banner-title', class: 'banner-title' }, 'Verify your email'),
@@ -379,16 +380,21 @@ export function verifyBanner(ctx) {
   });
 
   const update = (user, route) => {
-    const wasShown = !el.hidden;
+    const main = document.getElementById('main');
     const shown = Boolean(user) && user.email_verified === false && Boolean(user.email) && route !== '/verify';
-    el.hidden = !shown;
-    if (shown) addr.textContent = user.email;
-    if (!shown) {
-      form.hidden = true;
-      codeButton.setAttribute('aria-expanded', 'false');
-      // Focus in a banner going away would be lost: take it to the page.
-      if (wasShown && el.contains(document.activeElement)) document.getElementById('main').focus();
+    if (shown) {
+      addr.textContent = user.email;
+      if (!el.isConnected) main.before(el);
+      return;
     }
+    if (!el.isConnected) return;
+    // Focus in a banner going away would be lost: take it to the page.
+    const hadFocus = el.contains(document.activeElement);
+    el.remove();
+    form.hidden = true;
+    codeButton.setAttribute('aria-expanded', 'false');
+    clearErrors({ code }, line);
+    if (hadFocus) main.focus();
   };
   return { el, update };
 }
@@ -475,6 +481,10 @@ export function emailChangeCard(ctx, onChanged) {
       ctx.toast(`Your email address is now ${user.email}.`, 'success');
       onChanged(user);
       ask();
+      // The form that had focus is gone: the card's heading takes it.
+      const heading = card.querySelector('h2');
+      heading.tabIndex = -1;
+      heading.focus();
     });
     c.code.input.dataset.autofocus = '';
     const cancel = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Cancel');
