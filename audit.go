@@ -22,6 +22,14 @@ const (
 	AuditRoleChanged     = "role_changed"
 	AuditRateLimited     = "rate_limited"
 	AuditMailFailed      = "mail_failed"
+
+	// Account recovery and email (issue 13).
+	AuditPasswordResetRequested = "password_reset_requested"
+	AuditPasswordReset          = "password_reset"
+	AuditVerificationSent       = "email_verification_sent"
+	AuditEmailVerified          = "email_verified"
+	AuditEmailChangeRequested   = "email_change_requested"
+	AuditEmailChanged           = "email_changed"
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is

@@ -18,12 +18,19 @@ const (
 	EINVALIDCREDENTIALS = "invalid_credentials"
 	EFORBIDDEN          = "forbidden"
 	EACCOUNTDISABLED    = "account_disabled"
+	EEMAILNOTVERIFIED   = "email_not_verified"
 	ENOTFOUND           = "not_found"
 	EMISDIRECTED        = "misdirected_request"
 	EEMAILTAKEN         = "email_taken"
 	ERATELIMITED        = "rate_limited"
 	EUNAVAILABLE        = "unavailable"
 	EINTERNAL           = "internal"
+
+	// EINVALIDONETIME is a one-time link or code that uses no token. The
+	// contract calls it invalid_token too, but with status 400, not the
+	// 401 of a bad access or refresh token: the HTTP layer sends this code
+	// as invalid_token.
+	EINVALIDONETIME = "invalid_one_time_token"
 )
 
 // FieldError names one field of a request that broke a rule.

@@ -66,7 +66,7 @@ func (t *OneTimeToken) Live(now time.Time) bool {
 //   - Use: the token with this ID is used. When it is no longer live at
 //     Now (used by someone else meanwhile, killed, expired, dead of wrong
 //     codes), nothing is committed, the other change included, and the
-//     store answers EINVALIDTOKEN. This is how a password reset and its
+//     store answers EINVALIDONETIME. This is how a password reset and its
 //     token's use happen together or not at all, and how, of two requests
 //     with one token, exactly one wins.
 //   - KillUser: every live token of this user is killed (after a password
@@ -76,6 +76,10 @@ func (t *OneTimeToken) Live(now time.Time) bool {
 //     old address). The address is compared as stored.
 //   - Issue: this token is stored (its ID and CreatedAt filled in when
 //     empty) and the user's older live tokens of its purpose are killed.
+//     With Cooldown set, when the user has a token of that purpose created
+//     after Now - Cooldown (live or not), nothing is committed, the other
+//     change and the mails included, and Applied stays false: the caller
+//     learns that it sent nothing, and answers as if it had.
 //
 // The store sets Applied once the transaction commits; a change already
 // applied is not applied again, so one context may carry it through two
@@ -88,6 +92,7 @@ type TokenChange struct {
 	KillEmailUser string
 	KillEmail     string
 	Issue         *OneTimeToken
+	Cooldown      time.Duration
 	Applied       bool
 }
 
@@ -108,7 +113,7 @@ func TokenChangeFrom(ctx context.Context) *TokenChange {
 
 // OneTimeTokenService stores one-time tokens. Every lookup that fails, for
 // whatever reason (no such token, another purpose or user, used, killed,
-// expired, too many wrong codes), is the same EINVALIDTOKEN error, whose
+// expired, too many wrong codes), is the same EINVALIDONETIME error, whose
 // message does not say which.
 type OneTimeTokenService interface {
 	// IssueOneTimeToken stores t and kills the user's older live tokens
@@ -119,6 +124,11 @@ type OneTimeTokenService interface {
 	// link hash is linkHash, without using it: a TokenChange.Use then
 	// uses it with another change.
 	FindOneTimeTokenByLink(ctx context.Context, p TokenPurpose, linkHash []byte, now time.Time) (*OneTimeToken, error)
+	// FindSpentOneTimeToken returns the token of purpose p whose link
+	// hash is linkHash whatever its state (used, killed, expired), until
+	// it is pruned: an idempotent verification asks whose a spent link
+	// was.
+	FindSpentOneTimeToken(ctx context.Context, p TokenPurpose, linkHash []byte) (*OneTimeToken, error)
 	// CheckOneTimeTokenCode returns the user's live token of purpose p
 	// when codeMAC is its code's MAC (compared in constant time), without
 	// using it. A wrong MAC counts one attempt against that token, and is

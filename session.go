@@ -44,6 +44,13 @@ const (
 	// ReasonSessionLimit: a sign-in past the per-user cap revoked the
 	// least recently used session to make room (CreateSession's max).
 	ReasonSessionLimit = "session_limit"
+	// ReasonPasswordReset: a password reset revoked every session.
+	ReasonPasswordReset = "password_reset"
+	// ReasonEmailVerified: the first verification of an address revoked
+	// the sessions opened before it (pre-account takeover).
+	ReasonEmailVerified = "email_verified"
+	// ReasonEmailChanged: an email change revoked the other sessions.
+	ReasonEmailChanged = "email_changed"
 )
 
 // Rotation moves a session's refresh token one generation on.

@@ -18,11 +18,14 @@ func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
 
 // User is an account. PasswordHash is a PHC string and never leaves the server.
 type User struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	// EmailVerified: the address was proved, by a mailed link or code or
+	// a password reset, or vouched for by an operator.
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name"`
+	Role          Role      `json:"role"`
+	CreatedAt     time.Time `json:"created_at"`
 	// Disabled appears only in admin answers (see httpapi's adminUser).
 	Disabled     bool   `json:"-"`
 	PasswordHash string `json:"-"` // empty for external users: no password
@@ -54,12 +57,31 @@ type UserService interface {
 	// stronger parameters, only if oldHash is still the stored one (a
 	// password change in between wins). It reports whether it replaced.
 	RehashPassword(ctx context.Context, userID, oldHash, newHash string) (bool, error)
+
+	// ResetPassword is a password reset: it replaces the hash, marks the
+	// email verified, revokes every session of the user (reason
+	// ReasonPasswordReset) and clears the account's sign-in throttle, in
+	// one transaction with the token change ctx carries. It returns the
+	// revoked ids.
+	ResetPassword(ctx context.Context, userID, hash string, now time.Time) ([]string, error)
+	// VerifyEmail marks the user's address verified, when it is still
+	// email (compared as stored; EINVALIDONETIME otherwise). When it was
+	// not verified before, it also revokes every session of the user
+	// created before now but keepSessionID (ReasonEmailVerified), and
+	// reports first = true. It returns the user as stored after.
+	VerifyEmail(ctx context.Context, userID, email, keepSessionID string, now time.Time) (u *User, first bool, revoked []string, err error)
+	// ChangeEmail sets the user's address to email, verified, when it is
+	// still oldEmail (EINVALIDONETIME otherwise), and revokes every
+	// other session of the user but keepSessionID (ReasonEmailChanged).
+	// EEMAILTAKEN when another account has the address's key.
+	ChangeEmail(ctx context.Context, userID, oldEmail, email, keepSessionID string, now time.Time) (*User, []string, error)
 }
 
 // UserUpdate holds an admin's changes to a user; nil means leave as is.
 type UserUpdate struct {
-	Role     *Role
-	Disabled *bool
+	Role          *Role
+	Disabled      *bool
+	EmailVerified *bool
 }
 
 // AdminService is what the admin routes and commands need beyond

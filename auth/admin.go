@@ -8,7 +8,8 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
-// UpdateUser applies an admin's change to a user: role, disabled. Disabling
+// UpdateUser applies an admin's change to a user: role, disabled, whether
+// the address is verified. Disabling
 // or changing the role revokes every session of the user at once, here and
 // (through the store) on every other instance.
 func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchkey.UserUpdate, c Client) (*latchkey.User, error) {
@@ -27,6 +28,9 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchk
 	if upd.Disabled != nil && *upd.Disabled == cur.Disabled {
 		upd.Disabled = nil
 	}
+	if upd.EmailVerified != nil && *upd.EmailVerified == cur.EmailVerified {
+		upd.EmailVerified = nil
+	}
 	var reasons []string
 	typ := ""
 	if upd.Role != nil {
@@ -40,6 +44,13 @@ func (s *Service) UpdateUser(ctx context.Context, actorID, id string, upd latchk
 			typ = latchkey.AuditUserEnabled
 		}
 		reasons = append(reasons, fmt.Sprintf("disabled=%t", *upd.Disabled))
+	}
+	if upd.EmailVerified != nil {
+		// The admin vouches for the address: no session is revoked.
+		if typ == "" {
+			typ = latchkey.AuditEmailVerified
+		}
+		reasons = append(reasons, fmt.Sprintf("email_verified=%t", *upd.EmailVerified))
 	}
 	if typ == "" {
 		return cur, nil

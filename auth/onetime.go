@@ -34,7 +34,7 @@ var codeSpace = big.NewInt(1_000_000)
 
 // errBadToken is the answer to every link or code that does not use a
 // token, whatever the reason: the message does not say which check failed.
-var errBadToken = latchkey.Errorf(latchkey.EINVALIDTOKEN, "the link or code is invalid or has expired")
+var errBadToken = latchkey.Errorf(latchkey.EINVALIDONETIME, "the link or code is invalid or has expired")
 
 // TokenTTLs are the lifetimes of one-time tokens, by purpose
 // (LATCHKEY_RESET_TTL, LATCHKEY_VERIFY_TTL, LATCHKEY_EMAIL_CHANGE_TTL).
@@ -191,20 +191,28 @@ func (s *Service) CheckCode(ctx context.Context, userID string, p latchkey.Token
 
 // CheckEmailCode is CheckCode for the user with this email, for the flows
 // that ask for the address and the code. An unknown address is the same
-// invalid_token.
+// invalid_token, after the same store work as a wrong code (a code check
+// against a user that cannot exist), so that the answer's timing does not
+// tell which addresses have accounts.
 func (s *Service) CheckEmailCode(ctx context.Context, email string, p latchkey.TokenPurpose, code string) (*UsedToken, error) {
 	if !validCode(code) {
 		return nil, errBadToken
 	}
 	u, err := s.Store.FindUserByEmail(ctx, email)
-	if err != nil {
-		if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
-			return nil, errBadToken
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		_, err := s.Store.CheckOneTimeTokenCode(ctx, noUser, p, s.codeMAC(noUser, p, code), s.now())
+		if err != nil && latchkey.ErrorCode(err) != latchkey.EINVALIDONETIME {
+			return nil, tokenErr(err) // the database failed
 		}
+		return nil, errBadToken
+	} else if err != nil {
 		return nil, fmt.Errorf("auth: find user: %w", err)
 	}
 	return s.CheckCode(ctx, u.ID, p, code)
 }
+
+// noUser is a user ID no user has (IDs are UUIDv7).
+const noUser = "00000000-0000-0000-0000-000000000000"
 
 // UseToken is the change that uses ut's token: attach it with
 // latchkey.WithTokenChange to the change the token allows, so that both
@@ -270,7 +278,7 @@ func (s *Service) usedToken(ctx context.Context, t *latchkey.OneTimeToken, err e
 // tokenErr is errBadToken for the store's invalid_token, and err wrapped
 // otherwise (the database's failures keep their code).
 func tokenErr(err error) error {
-	if latchkey.ErrorCode(err) == latchkey.EINVALIDTOKEN {
+	if latchkey.ErrorCode(err) == latchkey.EINVALIDONETIME {
 		return errBadToken
 	}
 	return fmt.Errorf("auth: one-time token: %w", err)

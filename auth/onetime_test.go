@@ -33,7 +33,7 @@ func tokenApp(t *testing.T) (*app.App, *testkit.Clock, *latchkey.User) {
 // wantInvalid fails unless err is the one invalid_token answer.
 func wantInvalid(t *testing.T, err error, what string) {
 	t.Helper()
-	if latchkey.ErrorCode(err) != latchkey.EINVALIDTOKEN {
+	if latchkey.ErrorCode(err) != latchkey.EINVALIDONETIME {
 		t.Fatalf("%s: %v, want invalid_token", what, err)
 	}
 	if msg := latchkey.ErrorMessage(err); msg != "the link or code is invalid or has expired" {
@@ -277,7 +277,7 @@ func TestResetWithTokenChange(t *testing.T) {
 			switch latchkey.ErrorCode(err) {
 			case "":
 				wins++
-			case latchkey.EINVALIDTOKEN:
+			case latchkey.EINVALIDONETIME:
 			default:
 				t.Error(err)
 			}

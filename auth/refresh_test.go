@@ -97,7 +97,7 @@ func TestRefreshRacingRefresh(t *testing.T) {
 func TestRehashOnSignIn(t *testing.T) {
 	a, db := newApp(t)
 	weak := withStore(a, db)
-	if _, err := weak.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
+	if _, err := weak.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser, false); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := db.FindUserByEmail(context.Background(), "ada@example.com")
@@ -170,7 +170,7 @@ func TestSignInRacingDisable(t *testing.T) {
 func TestBusyHashingDoesNotThrottle(t *testing.T) {
 	a, db := newApp(t)
 	svc := withStore(a, db)
-	if _, err := svc.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser); err != nil {
+	if _, err := svc.NewUser(context.Background(), "ada@example.com", "correct horse", "", latchkey.RoleUser, false); err != nil {
 		t.Fatal(err)
 	}
 	// One slot, held by a slow hash; a caller waits 1 ms, then gets busy.

@@ -39,6 +39,14 @@ type Service struct {
 	// MaxSessions caps a user's live sessions: signing in past it revokes
 	// the least recently used one. 0 means no cap.
 	MaxSessions int
+
+	// RequireVerifiedEmail refuses sign-in to an unverified address
+	// (LATCHKEY_REQUIRE_VERIFIED_EMAIL), and sign-up then opens no session.
+	RequireVerifiedEmail bool
+
+	// Background runs what answers before it is done; nil runs it before
+	// the answer.
+	Background *Background
 }
 
 // Client describes where a request came from; it is kept with the session.

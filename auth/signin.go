@@ -80,6 +80,15 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "account_disabled")
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
+	// Likewise an unverified address, after the throttle was cleared: the
+	// refusal is not a failed guess. It brings a fresh verification mail.
+	if s.RequireVerifiedEmail && !u.EmailVerified {
+		if _, err := s.sendVerification(ctx, u, c); err != nil {
+			return nil, err
+		}
+		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "email_not_verified")
+		return nil, latchkey.Errorf(latchkey.EEMAILNOTVERIFIED, "verify your email address first: check your mail for the link")
+	}
 	s.upgradeHash(ctx, u, pw)
 	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c))
 }

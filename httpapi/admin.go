@@ -9,16 +9,17 @@ import (
 
 // adminUser is a user as admins see it: with disabled.
 type adminUser struct {
-	ID        string        `json:"id"`
-	Email     string        `json:"email"`
-	Name      string        `json:"name"`
-	Role      latchkey.Role `json:"role"`
-	CreatedAt time.Time     `json:"created_at"`
-	Disabled  bool          `json:"disabled"`
+	ID            string        `json:"id"`
+	Email         string        `json:"email"`
+	EmailVerified bool          `json:"email_verified"`
+	Name          string        `json:"name"`
+	Role          latchkey.Role `json:"role"`
+	CreatedAt     time.Time     `json:"created_at"`
+	Disabled      bool          `json:"disabled"`
 }
 
 func toAdminUser(u *latchkey.User) adminUser {
-	return adminUser{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
+	return adminUser{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
 }
 
 func (s *server) handleAdminListUsers() http.Handler {
@@ -46,8 +47,9 @@ func (s *server) handleAdminListUsers() http.Handler {
 
 func (s *server) handleAdminUpdateUser() http.Handler {
 	type request struct {
-		Role     *latchkey.Role `json:"role"`
-		Disabled *bool          `json:"disabled"`
+		Role          *latchkey.Role `json:"role"`
+		Disabled      *bool          `json:"disabled"`
+		EmailVerified *bool          `json:"email_verified"`
 	}
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
@@ -55,7 +57,7 @@ func (s *server) handleAdminUpdateUser() http.Handler {
 			return err
 		}
 		u, err := s.Auth.UpdateUser(r.Context(), claims(r).Subject, r.PathValue("id"),
-			latchkey.UserUpdate{Role: in.Role, Disabled: in.Disabled}, s.client(r))
+			latchkey.UserUpdate{Role: in.Role, Disabled: in.Disabled, EmailVerified: in.EmailVerified}, s.client(r))
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,11 @@ type tokenResponse struct {
 
 // writeGrant answers a sign-up, sign-in or refresh.
 func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Grant) {
+	if g.AccessToken == "" { // a sign-up that must verify its address first
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, status, userResponse{g.User})
+		return
+	}
 	refreshIn := int64(g.RefreshExpiresIn.Round(time.Second) / time.Second)
 	s.setRefreshCookie(w, r, g.RefreshToken, int(refreshIn))
 	w.Header().Set("Cache-Control", "no-store")

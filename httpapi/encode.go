@@ -149,6 +149,8 @@ var statusOf = map[string]int{
 	latchkey.EINVALIDCREDENTIALS: http.StatusUnauthorized,
 	latchkey.EFORBIDDEN:          http.StatusForbidden,
 	latchkey.EACCOUNTDISABLED:    http.StatusForbidden,
+	latchkey.EEMAILNOTVERIFIED:   http.StatusForbidden,
+	latchkey.EINVALIDONETIME:     http.StatusBadRequest,
 	latchkey.ENOTFOUND:           http.StatusNotFound,
 	latchkey.EMISDIRECTED:        http.StatusMisdirectedRequest,
 	latchkey.EEMAILTAKEN:         http.StatusConflict,
@@ -189,6 +191,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if err == errTooLarge {
 		status = http.StatusRequestEntityTooLarge
+	}
+	if code == latchkey.EINVALIDONETIME {
+		code = latchkey.EINVALIDTOKEN // the contract's name, with 400
 	}
 	p := problem{
 		Type:   "about:blank",

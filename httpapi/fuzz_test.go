@@ -16,7 +16,10 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"title":"t","description":"d","completed":true}`,
 		`{"refresh_token":"x","scope":"global"}`,
 		`{"current_password":"a","new_password":"b"}`,
-		`{"role":"admin","disabled":true}`,
+		`{"role":"admin","disabled":true,"email_verified":true}`,
+		`{"email":"fuzzer@example.com","code":"123456","new_password":"fuzzing password"}`,
+		`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`,
+		`{"new_email":"new@example.com","current_password":"x"}`,
 		`{"title":`, "\xff", `{} {}`, `null`, `[]`, `{"title":null}`,
 	} {
 		f.Add([]byte(s))
@@ -30,6 +33,9 @@ func FuzzRequestBodies(f *testing.F) {
 		{"POST", "/api/auth/signup"}, {"POST", "/api/auth/signin"}, {"POST", "/api/auth/refresh"},
 		{"POST", "/api/auth/password"}, {"POST", base}, {"PUT", base + "/" + task},
 		{"PATCH", base + "/" + task}, {"PATCH", "/api/admin/users/" + g.User.ID},
+		{"POST", "/api/auth/password/forgot"}, {"POST", "/api/auth/password/reset"},
+		{"POST", "/api/auth/email/verify"}, {"POST", "/api/auth/email/verify/resend"},
+		{"POST", "/api/auth/email/change"}, {"POST", "/api/auth/email/change/confirm"},
 	}
 	// Sign-out without a Bearer reads its body for a refresh token; with
 	// one it would end the fuzzer's own session.

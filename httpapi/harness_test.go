@@ -27,18 +27,19 @@ type (
 // defaults (testkit.Config). The zero value is strict refresh (no grace
 // window) and no per-IP limit, which most tests here assume.
 type options struct {
-	trustedJWKS   string // the external issuer's JWKS URL, if any
-	trustedSecret string // or its shared HS256 secret
-	trustedIssuer string
-	grace         time.Duration
-	secret        []byte // HS256 mode when set
-	tls           bool
-	rate          int      // LATCHKEY_AUTH_RATE
-	proxy         bool     // LATCHKEY_TRUST_PROXY
-	cors          []string // LATCHKEY_CORS_ORIGINS, unchecked
-	maxSessions   int      // LATCHKEY_MAX_SESSIONS; 0 keeps the default
-	allowedHosts  []string // LATCHKEY_ALLOWED_HOSTS, unchecked
-	metricsAddr   string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
+	trustedJWKS     string // the external issuer's JWKS URL, if any
+	trustedSecret   string // or its shared HS256 secret
+	trustedIssuer   string
+	grace           time.Duration
+	secret          []byte // HS256 mode when set
+	tls             bool
+	rate            int      // LATCHKEY_AUTH_RATE
+	proxy           bool     // LATCHKEY_TRUST_PROXY
+	cors            []string // LATCHKEY_CORS_ORIGINS, unchecked
+	maxSessions     int      // LATCHKEY_MAX_SESSIONS; 0 keeps the default
+	allowedHosts    []string // LATCHKEY_ALLOWED_HOSTS, unchecked
+	metricsAddr     string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
+	requireVerified bool     // LATCHKEY_REQUIRE_VERIFIED_EMAIL
 }
 
 // harness is the real server, built by internal/app as serve builds it,
@@ -65,6 +66,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	}
 	cfg.AllowedHosts = opts.allowedHosts
 	cfg.MetricsAddr = opts.metricsAddr
+	cfg.RequireVerifiedEmail = opts.requireVerified
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}

@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/latchkey/latchkey/internal/testkit"
+	"github.com/latchkey/latchkey/mail"
 )
 
 // nonAPIRoutes are the registrations in routes.go that the OpenAPI
@@ -341,6 +344,28 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	fourth := h.signIn("ada@example.com", "another long passphrase")
 	check(req{Method: "POST", Path: "/api/auth/signout", Cookie: &http.Cookie{Name: "latchkey_refresh", Value: fourth.RefreshToken}}, 403)
 	check(req{Method: "POST", Path: "/api/auth/signout", Body: map[string]string{"refresh_token": fourth.RefreshToken, "scope": "global"}}, 204)
+
+	// Account recovery and email, for a user of its own.
+	cy := h.signUp("cy@example.com")
+	vtok, vcode := testkit.MailSecrets(t, h.WaitMail(t, "cy@example.com", mail.SubjectVerify, 1).Text)
+	check(req{Method: "POST", Path: "/api/auth/email/verify", Body: map[string]string{"email": "cy@example.com", "code": vcode, "token": vtok}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/email/verify", Body: map[string]string{"token": "AAAA"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/email/verify", Bearer: "not.a.token", Body: map[string]string{"token": vtok}}, 401)
+	check(req{Method: "POST", Path: "/api/auth/email/verify/resend", Bearer: cy.AccessToken}, 202)
+	check(req{Method: "POST", Path: "/api/auth/email/verify", Bearer: cy.AccessToken, Body: map[string]string{"token": vtok}}, 200)
+	check(req{Method: "POST", Path: "/api/auth/email/change", Bearer: cy.AccessToken, Body: map[string]string{"new_email": "cy2@example.com", "current_password": "wrong password"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/email/change", Bearer: cy.AccessToken, Body: map[string]string{"new_email": "cy2@example.com", "current_password": testPassword}}, 202)
+	_, ccode := testkit.MailSecrets(t, h.WaitMail(t, "cy2@example.com", mail.SubjectEmailChange, 1).Text)
+	h.signUp("cy2@example.com") // taken meanwhile
+	check(req{Method: "POST", Path: "/api/auth/email/change/confirm", Bearer: cy.AccessToken, Body: map[string]string{"code": ccode}}, 409)
+	check(req{Method: "POST", Path: "/api/auth/email/change/confirm", Bearer: cy.AccessToken, Body: map[string]string{"code": "000000x"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/password/forgot", Body: map[string]string{"email": "cy@example.com"}}, 202)
+	check(req{Method: "POST", Path: "/api/auth/password/forgot", Body: map[string]string{}}, 400)
+	rtok, _ := testkit.MailSecrets(t, h.WaitMail(t, "cy@example.com", mail.SubjectReset, 1).Text)
+	check(req{Method: "POST", Path: "/api/auth/password/reset", Body: map[string]string{"token": rtok, "new_password": "short"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/password/reset", Body: map[string]string{"token": rtok, "new_password": "a brand new passphrase"}}, 204)
+	check(req{Method: "POST", Path: "/api/auth/password/reset", Body: map[string]string{"token": rtok, "new_password": "a brand new passphrase"}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/email/change/confirm", Bearer: cy.AccessToken, Body: map[string]string{"code": ccode}}, 401)
 
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 		check(req{Method: "GET", Path: p}, 200)

@@ -20,6 +20,12 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/auth/sessions", authed(s.handleListSessions()))
 	mux.Handle("DELETE /api/auth/sessions/{id}", authed(s.handleRevokeSession()))
 	mux.Handle("POST /api/auth/password", limited(authed(s.handleChangePassword())))
+	mux.Handle("POST /api/auth/password/forgot", limited(s.handleForgotPassword()))
+	mux.Handle("POST /api/auth/password/reset", limited(s.handleResetPassword()))
+	mux.Handle("POST /api/auth/email/verify", limited(s.optionalToken(s.handleVerifyEmail())))
+	mux.Handle("POST /api/auth/email/verify/resend", limited(authed(s.handleResendVerification())))
+	mux.Handle("POST /api/auth/email/change", limited(authed(s.handleChangeEmail())))
+	mux.Handle("POST /api/auth/email/change/confirm", limited(authed(s.handleConfirmEmailChange())))
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 

@@ -59,7 +59,7 @@ const lockAdminsSQL = `UPDATE users SET disabled = disabled
 // nothing changes and no audit event is recorded.
 func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate, now time.Time) (*latchkey.User, []string, error) {
 	// A nil pointer binds NULL, and COALESCE keeps the column.
-	var role, disabled any
+	var role, disabled, verified any
 	if upd.Role != nil {
 		if !upd.Role.Valid() {
 			return nil, nil, latchkey.ValidationError(latchkey.FieldError{Field: "role", Message: "must be user or admin"})
@@ -68,6 +68,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate
 	}
 	if upd.Disabled != nil {
 		disabled = *upd.Disabled
+	}
+	if upd.EmailVerified != nil {
+		verified = *upd.EmailVerified
 	}
 	// Only these changes can remove an enabled admin.
 	demote := upd.Role != nil && *upd.Role != latchkey.RoleAdmin
@@ -100,10 +103,11 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd latchkey.UserUpdate
 			return latchkey.ValidationError(fields...)
 		}
 		u, err = scanUser(tx.QueryRowContext(ctx,
-			`UPDATE users SET role = COALESCE($1, role), disabled = COALESCE($2, disabled)
-			 WHERE id = $3
+			`UPDATE users SET role = COALESCE($1, role), disabled = COALESCE($2, disabled),
+			 email_verified = COALESCE($3, email_verified)
+			 WHERE id = $4
 			 RETURNING `+userColumns,
-			role, disabled, id))
+			role, disabled, verified, id))
 		if err != nil {
 			return err
 		}

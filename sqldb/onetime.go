@@ -21,7 +21,7 @@ var _ latchkey.OneTimeTokenService = (*DB)(nil)
 
 // errInvalidToken is every failed lookup or use of a one-time token: the
 // message does not say which check failed.
-var errInvalidToken = latchkey.Errorf(latchkey.EINVALIDTOKEN, "the link or code is invalid or has expired")
+var errInvalidToken = latchkey.Errorf(latchkey.EINVALIDONETIME, "the link or code is invalid or has expired")
 
 const tokenColumns = `id, user_id, purpose, email, link_hash, code_mac, attempts, created_at, expires_at, used_at`
 
@@ -52,6 +52,10 @@ const (
 		WHERE user_id = $2 AND used_at IS NULL`
 	killUserEmailSQL = `UPDATE one_time_tokens SET used_at = $1
 		WHERE user_id = $2 AND email = $3 AND used_at IS NULL`
+	// recentTokenSQL finds a token of the user and purpose made after $3,
+	// used or not: the mail cooldown.
+	recentTokenSQL = `SELECT 1 FROM one_time_tokens
+		WHERE user_id = $1 AND purpose = $2 AND created_at > $3 LIMIT 1`
 )
 
 func scanToken(r rowScanner) (*latchkey.OneTimeToken, error) {
@@ -105,7 +109,7 @@ func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenCh
 		}
 	}
 	if t := ch.Issue; t != nil {
-		return db.issueToken(ctx, tx, t, ch.Now)
+		return db.issueToken(ctx, tx, t, ch.Now, ch.Cooldown)
 	}
 	return nil
 }
@@ -113,7 +117,7 @@ func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenCh
 // issueToken kills the user's older tokens of t's purpose and stores t.
 // The ID and CreatedAt it fills in are undone by inTx when nothing is
 // committed (it restores the whole change).
-func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, now time.Time) error {
+func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, now time.Time, cooldown time.Duration) error {
 	if !t.Purpose.Valid() {
 		return latchkey.Errorf(latchkey.EINVALID, "unknown one-time token purpose %q", t.Purpose)
 	}
@@ -129,6 +133,16 @@ func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, 
 	}
 	if err := db.keyLock(ctx, tx, tokensLockKey(t.UserID, t.Purpose)); err != nil {
 		return err
+	}
+	if cooldown > 0 {
+		// Under the key lock, so that of two requests at once, one mails.
+		var one int
+		err := tx.QueryRowContext(ctx, recentTokenSQL, t.UserID, string(t.Purpose), nanos(now.Add(-cooldown))).Scan(&one)
+		if err == nil {
+			return errNoChange
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, killUserPurposeSQL, nanos(now), t.UserID, string(t.Purpose)); err != nil {
 		return err
@@ -162,6 +176,17 @@ func (db *DB) IssueOneTimeToken(ctx context.Context, t *latchkey.OneTimeToken) e
 func (db *DB) FindOneTimeTokenByLink(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte, now time.Time) (*latchkey.OneTimeToken, error) {
 	t, err := scanToken(db.writer.QueryRowContext(ctx, findTokenByLinkSQL,
 		linkHash, string(p), nanos(now), latchkey.MaxCodeAttempts))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errInvalidToken
+	}
+	return t, db.wrap("find one-time token", err)
+}
+
+// FindSpentOneTimeToken returns the token of purpose p with this link
+// hash whatever its state.
+func (db *DB) FindSpentOneTimeToken(ctx context.Context, p latchkey.TokenPurpose, linkHash []byte) (*latchkey.OneTimeToken, error) {
+	t, err := scanToken(db.reader.QueryRowContext(ctx,
+		`SELECT `+tokenColumns+` FROM one_time_tokens WHERE link_hash = $1 AND purpose = $2`, linkHash, string(p)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errInvalidToken
 	}

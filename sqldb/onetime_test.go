@@ -41,9 +41,9 @@ func TestOneTimeTokenConsumeOnce(t *testing.T) {
 			t.Fatalf("consumed %+v, want token %s of %s", got, tok.ID, u.ID)
 		}
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 
 		// By code, once.
 		tok2 := newToken(t, db, u, latchkey.PurposeReset, 30*time.Minute)
@@ -53,9 +53,9 @@ func TestOneTimeTokenConsumeOnce(t *testing.T) {
 			t.Fatalf("consumed %s, want %s", got.ID, tok2.ID)
 		}
 		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok2.CodeMAC, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok2.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 	})
 }
 
@@ -69,9 +69,9 @@ func TestOneTimeTokenIssueKillsOlder(t *testing.T) {
 		clockOf(db).Advance(time.Second)
 		fresh := newToken(t, db, u, latchkey.PurposeReset, 30*time.Minute)
 		_, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, old.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, old.CodeMAC, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		// Another purpose of the same user, and another user, are untouched.
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeVerifyEmail, verify.LinkHash, now)
 		must(t, err)
@@ -140,7 +140,7 @@ func TestOneTimeTokenConsumeRace(t *testing.T) {
 					switch latchkey.ErrorCode(err) {
 					case "":
 						wins++
-					case latchkey.EINVALIDTOKEN:
+					case latchkey.EINVALIDONETIME:
 						losses++
 					default:
 						t.Error(err)
@@ -175,7 +175,7 @@ func TestOneTimeTokenUseWithChange(t *testing.T) {
 		// The same token again: the password change is undone with it.
 		ch2 := &latchkey.TokenChange{Now: now, Use: found.ID}
 		_, err = db.SetPassword(latchkey.WithTokenChange(ctx, ch2), u.ID, "$argon2id$newer", "", now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		if ch2.Applied {
 			t.Fatal("a failed change marked Applied")
 		}
@@ -193,14 +193,14 @@ func TestOneTimeTokenExpiry(t *testing.T) {
 		tok := newToken(t, db, u, latchkey.PurposeVerifyEmail, time.Hour)
 		exp := tok.ExpiresAt
 		_, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, exp.Add(time.Minute))
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		// Found live just before, the use itself re-checks the expiry.
 		found, err := db.FindOneTimeTokenByLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp.Add(-time.Nanosecond))
 		must(t, err)
 		err = db.ApplyTokenChange(ctx, &latchkey.TokenChange{Now: exp, Use: found.ID})
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, exp.Add(-time.Nanosecond))
 		must(t, err)
 	})
@@ -216,7 +216,7 @@ func TestOneTimeTokenWrongCodes(t *testing.T) {
 		tok := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		for i := 0; i < latchkey.MaxCodeAttempts-1; i++ {
 			_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, wrong, now)
-			wantCode(t, err, latchkey.EINVALIDTOKEN)
+			wantCode(t, err, latchkey.EINVALIDONETIME)
 		}
 		_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 		must(t, err) // after four wrong codes, the right one still works
@@ -225,14 +225,14 @@ func TestOneTimeTokenWrongCodes(t *testing.T) {
 			tok := newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 			for i := 0; i < latchkey.MaxCodeAttempts; i++ {
 				_, err := db.CheckOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, nil, now)
-				wantCode(t, err, latchkey.EINVALIDTOKEN)
+				wantCode(t, err, latchkey.EINVALIDONETIME)
 			}
 			if byLink {
 				_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
 			} else {
 				_, err = db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, tok.CodeMAC, now)
 			}
-			wantCode(t, err, latchkey.EINVALIDTOKEN)
+			wantCode(t, err, latchkey.EINVALIDONETIME)
 		}
 	})
 }
@@ -246,7 +246,7 @@ func TestOneTimeTokenWrongCodeKeepsNoAudit(t *testing.T) {
 		newToken(t, db, u, latchkey.PurposeReset, time.Hour)
 		ev := &latchkey.AuditEvent{Type: latchkey.AuditPasswordChanged, UserID: u.ID}
 		_, err := db.ConsumeOneTimeTokenCode(latchkey.WithAudit(ctx, ev), u.ID, latchkey.PurposeReset, []byte("wrong"), now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		evs, _, err := db.ListAudit(ctx, latchkey.AuditFilter{UserID: u.ID, Type: latchkey.AuditPasswordChanged})
 		must(t, err)
 		if len(evs) != 0 || ev.ID != "" {
@@ -265,13 +265,13 @@ func TestOneTimeTokenNoCrossMatch(t *testing.T) {
 		newToken(t, db, ada, latchkey.PurposeVerifyEmail, time.Hour)
 		newToken(t, db, bob, latchkey.PurposeReset, time.Hour)
 		_, err := db.ConsumeOneTimeTokenCode(ctx, ada.ID, latchkey.PurposeVerifyEmail, tok.CodeMAC, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenCode(ctx, bob.ID, latchkey.PurposeReset, tok.CodeMAC, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeEmailChange, tok.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeVerifyEmail, tok.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		_, err = db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeReset, tok.LinkHash, now)
 		must(t, err)
 	})
@@ -291,7 +291,7 @@ func TestOneTimeTokenKills(t *testing.T) {
 		}
 		for _, tok := range []*latchkey.OneTimeToken{reset, verify} {
 			_, err = db.ConsumeOneTimeTokenLink(ctx, tok.Purpose, tok.LinkHash, now)
-			wantCode(t, err, latchkey.EINVALIDTOKEN)
+			wantCode(t, err, latchkey.EINVALIDONETIME)
 		}
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, keep.LinkHash, now)
 		must(t, err)
@@ -308,7 +308,7 @@ func TestOneTimeTokenKills(t *testing.T) {
 			t.Fatalf("killed %d sent to the old address, want 1", n)
 		}
 		_, err = db.FindOneTimeTokenByLink(ctx, latchkey.PurposeReset, oldReset.LinkHash, now)
-		wantCode(t, err, latchkey.EINVALIDTOKEN)
+		wantCode(t, err, latchkey.EINVALIDONETIME)
 		got, err := db.ConsumeOneTimeTokenLink(ctx, latchkey.PurposeEmailChange, change.LinkHash, now)
 		must(t, err)
 		if got.Email != "new@example.com" {
@@ -357,7 +357,7 @@ func TestOneTimeTokenGuessBurst(t *testing.T) {
 					_, err := db.ConsumeOneTimeTokenCode(ctx, u.ID, latchkey.PurposeReset, mac, now)
 					if i == 8 {
 						rightErr = err
-					} else if latchkey.ErrorCode(err) != latchkey.EINVALIDTOKEN {
+					} else if latchkey.ErrorCode(err) != latchkey.EINVALIDONETIME {
 						t.Errorf("wrong code: %v", err)
 					}
 				}()
@@ -371,7 +371,7 @@ func TestOneTimeTokenGuessBurst(t *testing.T) {
 				t.Fatalf("round %d: %d wrong codes counted", round, attempts)
 			case rightErr == nil && attempts >= latchkey.MaxCodeAttempts:
 				t.Fatalf("round %d: the right code won after %d wrong ones", round, attempts)
-			case rightErr != nil && (latchkey.ErrorCode(rightErr) != latchkey.EINVALIDTOKEN || attempts != latchkey.MaxCodeAttempts):
+			case rightErr != nil && (latchkey.ErrorCode(rightErr) != latchkey.EINVALIDONETIME || attempts != latchkey.MaxCodeAttempts):
 				t.Fatalf("round %d: the right code lost (%v) with %d wrong ones counted", round, rightErr, attempts)
 			}
 		}

@@ -184,7 +184,9 @@ func (db *DB) now() time.Time {
 //
 // A one-time-token change ctx carries (latchkey.WithTokenChange) and not
 // yet applied is made the same way, after fn and before the audit event;
-// when it fails (a token to use is no longer live), nothing is committed.
+// when it fails (a token to use is no longer live), nothing is committed;
+// when its Cooldown runs, nothing is committed either and inTx returns nil,
+// the change left not Applied.
 // It is marked Applied on commit, and left as given otherwise.
 func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 	ev := latchkey.AuditFrom(ctx)
@@ -236,6 +238,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *tx) error) error {
 	if ch != nil {
 		if err := db.applyTokenChange(ctx, w, ch); err != nil {
 			_ = t.Rollback()
+			if errors.Is(err, errNoChange) { // a mail's cooldown runs
+				return nil
+			}
 			return err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/latchkey/latchkey/emailkey"
 )
 
-const userColumns = `id, email, name, role, password_hash, disabled, created_at, issuer`
+const userColumns = `id, email, name, role, password_hash, disabled, created_at, issuer, email_verified`
 
 // userRow receives userColumns.
 type userRow struct {
@@ -23,7 +23,7 @@ type userRow struct {
 
 func (r *userRow) dest() []any {
 	u := &r.u
-	return []any{&u.ID, &u.Email, &u.Name, &r.role, &u.PasswordHash, &u.Disabled, &r.created, &u.Issuer}
+	return []any{&u.ID, &u.Email, &u.Name, &r.role, &u.PasswordHash, &u.Disabled, &r.created, &u.Issuer, &u.EmailVerified}
 }
 
 func (r *userRow) user() *latchkey.User {
@@ -60,9 +60,9 @@ func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 	now := db.now()
 	err = db.inTx(ctx, func(tx *tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			id, u.Email, emailkey.Of(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano())
+			`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at, email_verified)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			id, u.Email, emailkey.Of(u.Email), u.Name, string(role), u.PasswordHash, u.Disabled, now.UnixNano(), u.EmailVerified)
 		if err != nil {
 			if db.isUnique(err) {
 				return latchkey.Errorf(latchkey.EEMAILTAKEN, "email already registered")

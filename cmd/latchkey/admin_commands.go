@@ -13,9 +13,12 @@ import (
 	"github.com/latchkey/latchkey/internal/app"
 )
 
-func cmdUserDisable(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// cmdUserUpdate is `user disable` and `user verify`: upd applied to the
+// user with --email, as an admin's PATCH would, and done (a format with the
+// user's id and email) printed.
+func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, upd latchkey.UserUpdate, done string) error {
 	var email *string
-	cfg, rest, err := configured("user disable", args, getenv, stdout, func(fs *flag.FlagSet) {
+	cfg, rest, err := configured(name, args, getenv, stdout, func(fs *flag.FlagSet) {
 		email = fs.String("email", "", "the user's email (required)")
 	})
 	if err != nil {
@@ -23,9 +26,9 @@ func cmdUserDisable(ctx context.Context, args []string, getenv func(string) stri
 	}
 	switch {
 	case len(rest) > 0:
-		return usagef("user disable: unexpected argument %q", rest[0])
+		return usagef("%s: unexpected argument %q", name, rest[0])
 	case *email == "":
-		return usagef("user disable: --email is required")
+		return usagef("%s: --email is required", name)
 	}
 	cfg.MustExist = true
 	a, err := app.New(ctx, cfg, nil)
@@ -35,17 +38,15 @@ func cmdUserDisable(ctx context.Context, args []string, getenv func(string) stri
 	defer a.Close()
 	u, err := a.Store.FindUserByEmail(ctx, *email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
-		return fmt.Errorf("user disable: no user with email %s", *email)
+		return fmt.Errorf("%s: no user with email %s", name, *email)
 	} else if err != nil {
-		return fmt.Errorf("user disable: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	disabled := true
-	_, err = a.Auth.UpdateUser(ctx, "", u.ID, latchkey.UserUpdate{Disabled: &disabled},
-		auth.Client{UserAgent: "latchkey user disable"})
+	_, err = a.Auth.UpdateUser(ctx, "", u.ID, upd, auth.Client{UserAgent: "latchkey " + name})
 	if err != nil {
-		return fmt.Errorf("user disable: %s", latchkey.ErrorMessage(err))
+		return fmt.Errorf("%s: %s", name, latchkey.ErrorMessage(err))
 	}
-	fmt.Fprintf(stdout, "disabled user %s (%s); its sessions are revoked, running servers refuse its tokens within seconds\n", printable(u.ID), printable(u.Email))
+	fmt.Fprintf(stdout, done, printable(u.ID), printable(u.Email))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/internal/app"
 )
 
@@ -29,6 +30,7 @@ commands:
   user create --email E [--name N] [--role admin] --password-stdin
                              add a user
   user disable --email E     disable a user and revoke its sessions
+  user verify --email E      mark a user's address verified
   keys rotate                add a new signing key
   token inspect TOKEN        decode and verify a token against the store's keys
   audit [--type T] [--limit N]
@@ -83,9 +85,15 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		case "create":
 			return cmdUserCreate(ctx, r, getenv, stdin, stdout, stderr)
 		case "disable":
-			return cmdUserDisable(ctx, r, getenv, stdout, stderr)
+			disabled := true
+			return cmdUserUpdate(ctx, "user disable", r, getenv, stdout, latchkey.UserUpdate{Disabled: &disabled},
+				"disabled user %s (%s); its sessions are revoked, running servers refuse its tokens within seconds\n")
+		case "verify":
+			verified := true
+			return cmdUserUpdate(ctx, "user verify", r, getenv, stdout, latchkey.UserUpdate{EmailVerified: &verified},
+				"marked the address of user %s (%s) verified\n")
 		default:
-			return usagef("user: unknown subcommand %q (want create or disable)", name)
+			return usagef("user: unknown subcommand %q (want create, disable or verify)", name)
 		}
 	case "keys":
 		switch name, r := sub(); name {

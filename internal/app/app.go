@@ -167,18 +167,20 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("one-time code key: %w", err)
 	}
 	a.Auth = &auth.Service{
-		Audit:        a.Audit,
-		Store:        a.Store,
-		Hasher:       hasher,
-		Tokens:       issuer,
-		Revoked:      a.Revoked,
-		RefreshTTL:   cfg.RefreshTTL,
-		RefreshGrace: cfg.RefreshGrace,
-		MaxSessions:  cfg.MaxSessions,
-		TokenTTLs:    auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
-		CodeKey:      codeKey,
-		Logger:       a.Log,
-		Now:          cfg.Now,
+		Audit:                a.Audit,
+		Store:                a.Store,
+		Hasher:               hasher,
+		Tokens:               issuer,
+		Revoked:              a.Revoked,
+		RefreshTTL:           cfg.RefreshTTL,
+		RefreshGrace:         cfg.RefreshGrace,
+		MaxSessions:          cfg.MaxSessions,
+		TokenTTLs:            auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
+		CodeKey:              codeKey,
+		Background:           auth.NewBackground(64),
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		Logger:               a.Log,
+		Now:                  cfg.Now,
 	}
 	return nil
 }
@@ -206,6 +208,7 @@ func (a *App) JWKS() []byte {
 // It may be called more than once.
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
+		a.Auth.Background.Wait()
 		if a.stopJobs != nil {
 			a.stopJobs()
 			a.jobs.Wait()

@@ -19,38 +19,40 @@ import (
 // Config is the server's configuration: one field or two per row of
 // Settings, parsed and checked, then the few knobs that are not settings.
 type Config struct {
-	Addr           string
-	MetricsAddr    string
-	DatabaseURL    string
-	SQLitePath     string // set for sqlite:PATH
-	PostgresURL    string // set for postgres://...
-	Issuer         string
-	AllowedHosts   []string // lower-case, IPv6 without brackets
-	Audience       string
-	AccessTTL      time.Duration
-	RefreshTTL     time.Duration
-	RefreshGrace   time.Duration
-	MaxSessions    int
-	ResetTTL       time.Duration // one-time tokens' lifetimes, by purpose
-	VerifyTTL      time.Duration
-	EmailChangeTTL time.Duration
-	JWTAlg         string
-	JWTSecret      []byte
-	TLSCert        string
-	TLSKey         string
-	AuthRate       int
-	TrustProxy     bool
-	SecretKey      string
-	AuditRetention time.Duration
-	CORSOrigins    []string
-	TrustedJWKSURL string
-	TrustedIssuer  string
-	TrustedAud     string
-	TrustedSecret  string
-	DBMaxConns     int
-	DBConnect      time.Duration
-	DBLifetime     time.Duration
-	DBIdleTime     time.Duration
+	Addr         string
+	MetricsAddr  string
+	DatabaseURL  string
+	SQLitePath   string // set for sqlite:PATH
+	PostgresURL  string // set for postgres://...
+	Issuer       string
+	AllowedHosts []string // lower-case, IPv6 without brackets
+	Audience     string
+	AccessTTL    time.Duration
+	RefreshTTL   time.Duration
+	RefreshGrace time.Duration
+	MaxSessions  int
+	// RequireVerifiedEmail: LATCHKEY_REQUIRE_VERIFIED_EMAIL.
+	RequireVerifiedEmail bool
+	ResetTTL             time.Duration // one-time tokens' lifetimes, by purpose
+	VerifyTTL            time.Duration
+	EmailChangeTTL       time.Duration
+	JWTAlg               string
+	JWTSecret            []byte
+	TLSCert              string
+	TLSKey               string
+	AuthRate             int
+	TrustProxy           bool
+	SecretKey            string
+	AuditRetention       time.Duration
+	CORSOrigins          []string
+	TrustedJWKSURL       string
+	TrustedIssuer        string
+	TrustedAud           string
+	TrustedSecret        string
+	DBMaxConns           int
+	DBConnect            time.Duration
+	DBLifetime           time.Duration
+	DBIdleTime           time.Duration
 	// SMTP is the parsed LATCHKEY_SMTP_URL; nil: no SMTP, mail stays in
 	// the outbox. Its String hides the password.
 	SMTP *mail.Transport

@@ -40,7 +40,7 @@ func (s Setting) Flag() string {
 func (s Setting) Takes(command string) bool { return slices.Contains(s.Commands, command) }
 
 // Commands are the commands of the latchkey binary.
-var Commands = []string{"serve", "migrate", "user create", "user disable", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
+var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
 
 // Which commands take a setting. Every command opens the store under the
 // servers' key-encryption key, and checks the token settings, so that a
@@ -95,6 +95,7 @@ var Settings = []Setting{
 	{"LATCHKEY_RESET_TTL", "30m", "password reset link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.ResetTTL })},
 	{"LATCHKEY_VERIFY_TTL", "24h", "email verification link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.VerifyTTL })},
 	{"LATCHKEY_EMAIL_CHANGE_TTL", "30m", "email change confirmation link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.EmailChangeTTL })},
+	{"LATCHKEY_REQUIRE_VERIFIED_EMAIL", "false", "refuse sign-in (403 email_not_verified) until the address is verified", serveOnly, boolean(func(c *Config) *bool { return &c.RequireVerifiedEmail })},
 	{"LATCHKEY_MAX_SESSIONS", "100", "live sessions per user; a sign-in past it revokes the least recently used", serveOnly, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -126,14 +127,7 @@ var Settings = []Setting{
 		c.AuthRate = n
 		return nil
 	}},
-	{"LATCHKEY_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For", serveOnly, func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", v)
-		}
-		c.TrustProxy = b
-		return nil
-	}},
+	{"LATCHKEY_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For", serveOnly, boolean(func(c *Config) *bool { return &c.TrustProxy })},
 	{"LATCHKEY_SECRET_KEY", "", "key that encrypts signing keys at rest, at least 32 bytes; unset: a key file PATH.key beside the database (prefer the environment variable to the flag)", Commands, func(c *Config, v string) error {
 		if v != "" && len(v) < keyseal.MinSecret {
 			return fmt.Errorf("needs at least %d bytes", keyseal.MinSecret)
@@ -191,6 +185,19 @@ var Settings = []Setting{
 func text(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		*field(c) = v
+		return nil
+	}
+}
+
+// boolean parses true or false (or another spelling strconv.ParseBool
+// takes: 1, 0, TRUE...).
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
 		return nil
 	}
 }

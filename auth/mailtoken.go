@@ -1,0 +1,127 @@
+package auth
+
+// Mail that carries a one-time token (issue 13): the token and its mail
+// are written in one transaction, at most once a minute per user and
+// purpose, and the caller's answer does not depend on whether they were.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/mail"
+)
+
+// MailCooldown is how long after a mail with a token of one purpose the
+// same user gets no other of that purpose: a repeat is answered as the
+// first was, and sends nothing.
+const MailCooldown = time.Minute
+
+// composeFunc makes a mail with a token: mail.Verify, mail.Reset,
+// mail.EmailChange.
+type composeFunc func(to, issuer string, t mail.Token) (*latchkey.Mail, error)
+
+// tokenMail is one token to issue and the mails that go with it.
+type tokenMail struct {
+	user    *latchkey.User
+	purpose latchkey.TokenPurpose
+	to      string      // the address the token goes to; the user's when empty
+	compose composeFunc // nil: the token is issued but mailed to nobody
+	also    []*latchkey.Mail
+	ev      *latchkey.AuditEvent
+}
+
+// sendTokenMail issues a token and writes its mails to the outbox, with
+// the audit event, in one transaction, unless the purpose's cooldown runs
+// for the user; it reports whether it did. A token issued with no mail
+// (compose nil) still starts the cooldown and kills the older token, so
+// that such a request costs and answers as one that mails.
+func (s *Service) sendTokenMail(ctx context.Context, tm tokenMail) (bool, error) {
+	it, err := s.NewToken(tm.user, tm.purpose, tm.to)
+	if err != nil {
+		return false, err
+	}
+	mails := tm.also
+	if tm.compose != nil {
+		m, err := tm.compose(it.Token.Email, s.Tokens.Issuer, mail.Token{
+			Secret: it.Link, Code: it.Code, TTL: it.Token.ExpiresAt.Sub(it.Token.CreatedAt),
+		})
+		if err != nil {
+			return false, fmt.Errorf("auth: compose %s mail: %w", tm.purpose, err)
+		}
+		mails = append([]*latchkey.Mail{m}, mails...)
+	}
+	for _, m := range mails {
+		m.UserID = tm.user.ID
+	}
+	ch := &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token, Cooldown: MailCooldown}
+	ctx = latchkey.WithTokenChange(latchkey.WithMail(latchkey.WithAudit(ctx, tm.ev), mails...), ch)
+	if err := s.Store.ApplyTokenChange(ctx, ch); err != nil {
+		return false, fmt.Errorf("auth: issue %s token: %w", tm.purpose, err)
+	}
+	if ch.Applied {
+		logEvent(s.Logger, tm.ev)
+	}
+	return ch.Applied, nil
+}
+
+// notice is a mail with no token to the user's address: "Your password
+// was changed", "Your email address is being changed".
+func (s *Service) notice(u *latchkey.User, compose func(to, issuer string) (*latchkey.Mail, error)) (*latchkey.Mail, error) {
+	m, err := compose(u.Email, s.Tokens.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("auth: compose notice: %w", err)
+	}
+	m.UserID = u.ID
+	return m, nil
+}
+
+// Background runs the work that answers before it is done (a forgot
+// password's lookup and mail), at most a fixed number at once: past it, a
+// request waits for a slot. Wait waits for all of it.
+type Background struct {
+	wg    sync.WaitGroup
+	slots chan struct{}
+}
+
+// NewBackground returns a Background running at most n pieces of work at
+// once.
+func NewBackground(n int) *Background {
+	return &Background{slots: make(chan struct{}, n)}
+}
+
+// backgroundTimeout is how long background work may take: a request's.
+const backgroundTimeout = 10 * time.Second
+
+// Go runs fn after the answer, with the request's values but not its
+// cancellation, for at most backgroundTimeout. A request that ends while
+// waiting for a slot drops fn.
+func (b *Background) Go(ctx context.Context, fn func(context.Context)) {
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	b.wg.Add(1)
+	go func() {
+		defer func() { <-b.slots; b.wg.Done() }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
+}
+
+// Wait waits for the work Go started: call it once no request is served
+// any more, before the store closes.
+func (b *Background) Wait() { b.wg.Wait() }
+
+// background runs fn through s.Background, or at once without one.
+func (s *Service) background(ctx context.Context, fn func(context.Context)) {
+	if s.Background == nil {
+		fn(ctx)
+		return
+	}
+	s.Background.Go(ctx, fn)
+}
