@@ -76,6 +76,12 @@ export function renderAccount(view, ctx) {
       pw.form));
 
   drawProfile(profile, ctx.user);
+  // The profile follows changes made elsewhere (the verify banner, another
+  // tab's answer) while this view is up.
+  const off = api.onChange((event, user) => {
+    if (!profile.isConnected) off();
+    else if (event === 'user-updated') drawProfile(profile, user);
+  });
   othersButton.addEventListener('click', () => signOutOthers(sessions, othersButton));
   sessions.moreButton.addEventListener('click', () => loadMoreSessions(sessions));
   pw.form.addEventListener('submit', (e) => submitPassword(sessions, pw, e));
