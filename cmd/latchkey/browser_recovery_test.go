@@ -397,3 +397,71 @@ func TestBrowserRequireVerifiedEmail(t *testing.T) {
 	tb.find("region", "Verify your email").waitGone()
 	tb.checkClean(p.base)
 }
+
+// The recovery screens work by keyboard alone and fit a phone's width:
+// from sign-in, Tab reaches "Forgot your password?", each screen starts in
+// its first field to fill, and the answer takes focus when the form goes.
+func TestBrowserRecoveryKeyboardAndPhone(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	tb := b.newTab("keys", false)
+	tb.viewport(375, 812, true)
+	tb.open(p.base + "/")
+	tb.find("heading", "Sign in").wait()
+
+	focused := func() string {
+		return eval[string](tb, `(() => { const e = document.activeElement; return e ? (e.labels && e.labels[0] ? e.labels[0].textContent : e.textContent.trim()) : ''; })()`)
+	}
+	tabTo := func(name string) {
+		t.Helper()
+		for range 20 {
+			if focused() == name {
+				return
+			}
+			tb.press("\t")
+		}
+		tb.fail("Tab never reached %q", name)
+	}
+	fits := func(screen string) {
+		t.Helper()
+		if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 375 {
+			t.Errorf("%s: page is %d px wide in a 375 px window", screen, w)
+		}
+	}
+	fits("sign-in")
+	tabTo("Forgot your password?")
+	tb.press("\r")
+	tb.find("heading", "Forgot your password?").wait()
+	tb.waitJS("focus in Email", `document.activeElement?.labels?.[0]?.textContent === 'Email'`)
+	fits("forgot")
+	tb.press("kim@example.com\r")
+	tb.waitText("If an account exists for kim@example.com")
+	if !eval[bool](tb, `document.activeElement.classList.contains('notice')`) {
+		t.Errorf("after sending, focus is on %q, not on the message", focused())
+	}
+	fits("forgot, sent")
+	tabTo("Enter the code")
+	tb.press("\r")
+	tb.find("heading", "Choose a new password").wait()
+	tb.waitJS("focus in Code (the address is filled in)", `document.activeElement?.labels?.[0]?.textContent === 'Code'`)
+	fits("reset by code")
+	tb.press("12\r")
+	tb.waitText("The code is 6 digits.")
+	if n := len(tb.responsesTo("POST", "/api/auth/password/reset")); n != 0 {
+		t.Errorf("a code that is not 6 digits was sent (%d reset calls)", n)
+	}
+
+	tb.open(p.base + "/#/verify")
+	tb.find("heading", "Verify your email address").wait()
+	fits("verify")
+	tb.find("link", "Sign in").click()
+	signUpUI(tb, "Kim", "kim@example.com", browserPW)
+	tb.find("region", "Verify your email").find("button", "Enter code").click()
+	tb.waitJS("focus in the banner's code field", `document.activeElement?.labels?.[0]?.textContent === 'Verification code'`)
+	fits("tasks with the banner")
+	tb.find("link", "Account").click()
+	tb.find("heading", "Change email").wait()
+	fits("account")
+	tb.checkClean(p.base)
+}
