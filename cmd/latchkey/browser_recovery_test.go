@@ -318,6 +318,35 @@ func TestBrowserChangeEmailByCode(t *testing.T) {
 	tb.checkClean(p.base)
 }
 
+// An address taken by another account between the request and the code
+// is refused clearly (409 email_taken), and the address stays as it was.
+func TestBrowserChangeEmailTakenMeanwhile(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p, box := serveWithMail(t)
+	tb := b.newTab("taken", false)
+	tb.open(p.base + "/")
+	signUpUI(tb, "Tara", "tara@example.com", browserPW)
+	tb.find("link", "Account").click()
+	card := tb.find("heading", "Change email")
+	card.find("textbox", "New email").fill("wanted@example.com")
+	card.find("textbox", "Current password").fill(browserPW)
+	card.find("button", "Send confirmation code").click()
+	tb.waitText("We sent a code and a link to wanted@example.com.")
+	_, code := linkAndCode(t, p, box.wait(t, "wanted@example.com", "Confirm your new email address"), "email-change")
+	testkit.NewClient(t, p.base, nil).SignUp("wanted@example.com", browserPW, "Quicker")
+
+	form := tb.find("form", "Confirm your new email address")
+	form.find("textbox", "Code").fill(code)
+	form.find("button", "Confirm new address").click()
+	tb.waitText("That address now belongs to another account")
+	wantAnswers(tb, "POST", "/api/auth/email/change/confirm", http.StatusConflict)
+	if got := eval[string](tb, `document.getElementById('profile-email')?.textContent`); got != "tara@example.com Not verified" {
+		t.Errorf("the profile shows %q after a refused change", got)
+	}
+	tb.checkClean(p.base)
+}
+
 // The email-change link opened while signed out asks to sign in first,
 // then confirms with the token it kept in memory; the token never shows
 // in a URL. A second use of the link says it is used.
