@@ -466,15 +466,18 @@ func TestBrowserSignOutEverywhereElseAndPassword(t *testing.T) {
 	signInUI(other, "olga@example.com", browserPW)
 	here.find("link", "Account").click()
 	here.waitJS("two sessions", `document.querySelectorAll('.session').length === 2`)
-	here.find("textbox", "Current password").fill("wrong password here")
-	here.find("textbox", "New password").fill("a brand new passphrase")
-	here.find("button", "Change password").click()
+	// The Change email card asks for the current password too: this one's
+	// is in the Change password card.
+	pw := here.find("heading", "Change password")
+	pw.find("textbox", "Current password").fill("wrong password here")
+	pw.find("textbox", "New password").fill("a brand new passphrase")
+	pw.find("button", "Change password").click()
 	here.waitText("Current password is not correct.")
-	if got := here.find("textbox", "Current password").prop("ariaInvalid"); got != `"true"` {
+	if got := pw.find("textbox", "Current password").prop("ariaInvalid"); got != `"true"` {
 		t.Errorf("Current password aria-invalid = %s", got)
 	}
-	here.find("textbox", "Current password").fill(browserPW)
-	here.find("button", "Change password").click()
+	pw.find("textbox", "Current password").fill(browserPW)
+	pw.find("button", "Change password").click()
 	here.waitText("Password changed.")
 	here.waitJS("only this device", `document.querySelectorAll('.session').length === 1`)
 

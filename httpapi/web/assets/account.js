@@ -1,9 +1,10 @@
-// The account screen: profile, sessions, password.
+// The account screen: profile, sessions, email address, password.
 
 import * as api from './api.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
 import { MAX_PAGE_SIZE, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
+import { emailChangeCard } from './recovery.js';
 
 // The sessions asked for at a time.
 const PAGE = 50;
@@ -48,11 +49,16 @@ export function renderAccount(view, ctx) {
   };
   const othersButton = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Sign out everywhere else');
   const pw = passwordForm();
+  // A confirmed change signs the other devices out: the list follows.
+  const emailCard = emailChangeCard(ctx, (user) => {
+    drawProfile(profile, user);
+    loadSessions(sessions, true);
+  });
 
   view.append(
     h('div', { class: 'page-head' },
       h('h1', null, 'Account'),
-      h('p', { class: 'muted' }, 'Your profile, the devices you are signed in on, and your password.')),
+      h('p', { class: 'muted' }, 'Your profile, the devices you are signed in on, your email address and your password.')),
     h('section', { class: 'card', 'aria-labelledby': 'profile-heading' },
       h('h2', { id: 'profile-heading', class: 'card-title' }, 'Profile'),
       profile),
@@ -64,11 +70,18 @@ export function renderAccount(view, ctx) {
       sessions.status, sessions.list,
       h('div', { class: 'sessions-more' }, sessions.moreButton),
       h('div', { class: 'card-foot' }, othersButton)),
+    emailCard,
     h('section', { class: 'card', 'aria-labelledby': 'password-heading' },
       h('h2', { id: 'password-heading', class: 'card-title' }, 'Change password'),
       pw.form));
 
   drawProfile(profile, ctx.user);
+  // The profile follows changes made elsewhere (the verify banner, another
+  // tab's answer) while this view is up.
+  const off = api.onChange((event, user) => {
+    if (!profile.isConnected) off();
+    else if (event === 'user-updated') drawProfile(profile, user);
+  });
   othersButton.addEventListener('click', () => signOutOthers(sessions, othersButton));
   sessions.moreButton.addEventListener('click', () => loadMoreSessions(sessions));
   pw.form.addEventListener('submit', (e) => submitPassword(sessions, pw, e));
@@ -79,7 +92,10 @@ export function renderAccount(view, ctx) {
 function drawProfile(profile, user) {
   clear(profile).append(
     h('div', { class: 'profile-row' }, h('dt', null, 'Name'), h('dd', null, user.name || '—')),
-    h('div', { class: 'profile-row' }, h('dt', null, 'Email'), h('dd', null, user.email)),
+    h('div', { class: 'profile-row' }, h('dt', null, 'Email'), h('dd', { id: 'profile-email' },
+      h('span', null, user.email), ' ',
+      user.email_verified === true ? h('span', { class: 'badge' }, 'Verified')
+        : user.email_verified === false ? h('span', { class: 'badge badge-warning' }, 'Not verified') : null)),
     h('div', { class: 'profile-row' }, h('dt', null, 'Member since'), h('dd', null, formatDate(user.created_at))));
 }
 

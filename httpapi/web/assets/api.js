@@ -37,7 +37,7 @@ const listeners = new Set();
 // The other tabs of this browser hear sign-in and sign-out here.
 const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('latchkey') : null;
 
-/** onChange(fn): fn(event, detail) on 'signedin', 'ended', 'signedout', 'remote-signout', 'remote-signin'. */
+/** onChange(fn): fn(event, detail) on 'signedin', 'ended', 'signedout', 'remote-signout', 'remote-signin', 'user-changed', 'user-updated'. */
 export function onChange(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -121,15 +121,28 @@ export async function signIn(email, password) {
   return g.user;
 }
 
-/** signUp creates the account and signs in. */
+/**
+ * signUp creates the account and signs in; resolves to { user, signedIn }.
+ * A server that requires a verified address answers the account alone,
+ * with no tokens: signedIn is then false and nobody is signed in.
+ */
 export async function signUp(name, email, password) {
   const body = { email, password };
   if (name) body.name = name;
   const g = await send('POST', '/api/auth/signup', { body });
+  if (!g.access_token) return { user: g.user, signedIn: false };
   adopt(g);
   broadcast({ type: 'signin', userId: g.user.id });
   emit('signedin', g.user);
-  return g.user;
+  return { user: g.user, signedIn: true };
+}
+
+/**
+ * post makes an unauthenticated POST (the account recovery routes, which
+ * need no session) and resolves to the decoded answer (null for 204).
+ */
+export function post(path, body) {
+  return send('POST', path, { body });
 }
 
 // NO_COOKIE is the code a SessionEnded carries when the refresh had no
@@ -251,13 +264,33 @@ export function forget() {
   emit('signedout');
 }
 
+/**
+ * drop forgets the session here and in the other tabs without a word to
+ * listeners: for when the server has ended every session (a password
+ * reset) and the view says so itself.
+ */
+export function drop() {
+  if (!session) return;
+  session = null;
+  broadcast({ type: 'signout' });
+}
+
 /** tasksPath is the base path of the signed-in user's tasks. */
 export function tasksPath() {
   if (!session) throw new SessionEnded();
   return `/api/${encodeURIComponent(session.user.id)}/tasks`;
 }
 
-/** setUser replaces the cached user (after /api/auth/me). */
+/**
+ * setUser replaces the cached user (after /api/auth/me, or a route that
+ * answers the user); listeners hear 'user-updated' when what the frame
+ * shows of it changed (name, email, email_verified).
+ */
 export function setUser(user) {
-  if (session && user && user.id === session.user.id) session.user = user;
+  if (!session || !user || user.id !== session.user.id) return;
+  const before = session.user;
+  session.user = user;
+  if (before.name !== user.name || before.email !== user.email || before.email_verified !== user.email_verified) {
+    emit('user-updated', user);
+  }
 }

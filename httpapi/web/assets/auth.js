@@ -5,9 +5,11 @@ import { busy, field, h } from './dom.js';
 import { chars, check, clearErrors, formError, showError } from './forms.js';
 import { MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
 
-const PASSWORD_RULE = `Use ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.`;
+export const PASSWORD_RULE = `Use ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.`;
 
-function authFrame(view, { title, lead, flash, form, footer }) {
+// authFrame lays out a signed-out screen: brand, a card with the title, a
+// lead, the message that brought the person here, the form, and a footer.
+export function authFrame(view, { title, lead, flash, form, footer }) {
   view.dataset.title = title;
   // The message that brought the person here ("You have signed out") goes
   // once they act, so it never sits beside a fresh error.
@@ -20,7 +22,7 @@ function authFrame(view, { title, lead, flash, form, footer }) {
       h('section', { class: 'card auth-card', 'aria-labelledby': 'auth-title' },
         h('h1', { id: 'auth-title' }, title),
         h('p', { class: 'lead' }, lead),
-        flash ? h('div', { class: `notice notice-${flash.kind}`, role: flash.kind === 'info' ? 'status' : 'alert' }, flash.text) : null,
+        flash ? h('div', { class: `notice notice-${flash.kind}`, role: flash.kind === 'info' || flash.kind === 'success' ? 'status' : 'alert' }, flash.text) : null,
         form),
       h('p', { class: 'auth-switch' }, ...footer)));
 }
@@ -32,10 +34,16 @@ export function renderSignIn(view, ctx) {
   const line = formError();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign in');
   const fields = { email, password };
-  const form = h('form', { class: 'form', novalidate: true }, line, email.wrap, password.wrap, submit);
+  // Shown when the address needs verifying first: the code from the mail
+  // works as well as its link.
+  const haveCode = h('p', { class: 'form-aside', hidden: true }, h('a', { href: '#/verify' }, 'I have a verification code'));
+  const form = h('form', { class: 'form', novalidate: true }, line, haveCode, email.wrap, password.wrap,
+    h('p', { class: 'form-aside' }, h('a', { href: '#/forgot' }, 'Forgot your password?')),
+    submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(fields, line);
+    haveCode.hidden = true;
     const ok = check([
       [email, email.input.value.trim() ? null : 'Enter your email address.'],
       [password, password.input.value ? null : 'Enter your password.'],
@@ -51,6 +59,7 @@ export function renderSignIn(view, ctx) {
         password.input.value = '';
         password.input.focus();
       }
+      if (err instanceof api.ApiError && err.code === 'email_not_verified') haveCode.hidden = false;
       return;
     }
     done();
@@ -86,14 +95,17 @@ export function renderSignUp(view, ctx) {
     ]);
     if (!ok) return;
     const done = busy(submit, 'Creating account…');
+    let r;
     try {
-      await api.signUp(name.input.value.trim(), addr, pw);
+      r = await api.signUp(name.input.value.trim(), addr, pw);
     } catch (err) {
       done();
       showError(err, fields, line);
       return;
     }
     done();
+    // A server that requires a verified address signs nobody in until then.
+    if (!r.signedIn) ctx.goSignIn('Check your mail to verify your address, then sign in.', 'success');
   });
   authFrame(view, {
     title: 'Create your account',

@@ -36,6 +36,10 @@ export function describe(err) {
       return 'Latchkey is busy right now. Please try again in a moment.';
     case 'internal':
       return 'Something went wrong on our side. Please try again.';
+    case 'email_not_verified':
+      return 'Verify your email address first: we sent you a new link.';
+    case 'invalid_token':
+      return 'This link or code is invalid, already used or expired.';
     case 'email_taken':
       return 'An account with this email already exists. Sign in instead.';
     case 'not_found':
