@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	lkmail "github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/internal/smtptest"
 	"github.com/latchkey/latchkey/internal/testkit"
+	lkmail "github.com/latchkey/latchkey/mail"
 )
 
 // mailWait is how long a mail may take from the request to the SMTP
