@@ -181,8 +181,7 @@ func TestE2EResetOverSTARTTLS(t *testing.T) {
 	}
 
 	// A wrong code first (one of the five allowed), then the right one.
-	wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1000000)
-	c.Call("POST", "/api/auth/password/reset", "", map[string]string{"email": email, "code": wrong, "new_password": newPW}).
+	c.Call("POST", "/api/auth/password/reset", "", map[string]string{"email": email, "code": wrongCode(code), "new_password": newPW}).
 		Problem(t, http.StatusBadRequest, "invalid_token")
 	c.Call("POST", "/api/auth/password/reset", "", map[string]string{"email": email, "code": code, "new_password": newPW}).
 		WantStatus(t, http.StatusNoContent)
@@ -256,14 +255,6 @@ func TestE2ESMTPCredentialsNeverInClear(t *testing.T) {
 	if len(srv.Auths()) != 0 || len(srv.Messages()) != 0 {
 		t.Errorf("auths %+v, messages %s: credentials or mail went over plain SMTP", srv.Auths(), describe(srv.Messages()))
 	}
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, r := range s {
-		n = n*10 + int(r-'0')
-	}
-	return n
 }
 
 // TestE2EResetRace: many resets with one link token, started together on
