@@ -15,9 +15,11 @@ import (
 
 // TestE2EPostgresAccountFlows: two instances on one PostgreSQL database,
 // both sending the outbox's mail to one real SMTP server. A reset token
-// mailed after a forgot on A resets through B; an email change asked on A
-// is confirmed through B by code, and its wrong password, reuse and dead
-// code are refused; two users who asked for the same new address confirm
+// mailed after a forgot on A resets through B, and A refuses the user's
+// earlier access token within 2 s; an email change asked on A is
+// confirmed through B by code (A then refuses the user's other session,
+// not the confirming one), and its wrong password, reuse and dead code
+// are refused; two users who asked for the same new address confirm
 // at once, one on each instance: one gets it, the other 409 email_taken,
 // and its token stays live (409 again, not invalid_token). Every mail
 // arrives once, although both instances' senders claim from one outbox.
@@ -38,14 +40,18 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 
 	// Reset: forgot on A, the token used on B.
 	const ann = "ann@example.com"
-	sec.grant(ca.SignUp(ann, pw, "Ann"))
+	first := sec.grant(ca.SignUp(ann, pw, "Ann"))
 	ca.Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": ann}).WantStatus(t, http.StatusAccepted)
 	token, _ := sec.tokenMail(t, waitMsg(t, srv, ann, lkmail.SubjectReset, 1, mailWait))
+	ca.Call("GET", "/api/auth/me", first.AccessToken, nil).WantStatus(t, http.StatusOK)
 	cb.Call("POST", "/api/auth/password/reset", "", map[string]string{"token": token, "new_password": newPW}).
 		WantStatus(t, http.StatusNoContent)
+	start := time.Now()
+	t.Logf("a reset on B revoked A's access token %v after its answer", refusedWithin(t, ca, "reset on B", first.AccessToken, start))
 	ca.Call("POST", "/api/auth/password/reset", "", map[string]string{"token": token, "new_password": pw}).
 		Problem(t, http.StatusBadRequest, "invalid_token")
 	g := sec.grant(ca.SignIn(ann, newPW))
+	other := sec.grant(ca.SignIn(ann, newPW))
 	waitMsg(t, srv, ann, lkmail.SubjectPasswordChange, 1, mailWait)
 
 	// Email change: asked on A, confirmed on B by code.
@@ -64,6 +70,9 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 	if u := userOf(t, cb.Call("POST", "/api/auth/email/change/confirm", g.AccessToken, map[string]string{"code": code})); u.Email != annNew || !*u.EmailVerified {
 		t.Fatalf("confirm answered %+v", u)
 	}
+	start = time.Now()
+	t.Logf("an email change confirmed on B revoked the other session on A %v after its answer", refusedWithin(t, ca, "confirm on B", other.AccessToken, start))
+	ca.Call("GET", "/api/auth/me", g.AccessToken, nil).WantStatus(t, http.StatusOK) // the confirming session stays
 	ca.Call("POST", "/api/auth/email/change/confirm", g.AccessToken, map[string]string{"code": code}).
 		Problem(t, http.StatusBadRequest, "invalid_token")
 	sec.grant(cb.SignIn(annNew, newPW))
@@ -87,7 +96,7 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 	catToken, _ := sec.tokenMail(t, catMail)
 
 	var results [2]testkit.Response
-	start := make(chan struct{})
+	gate := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, try := range []struct {
 		c             *testkit.Client
@@ -96,11 +105,11 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
+			<-gate
 			results[i] = try.c.Call("POST", "/api/auth/email/change/confirm", try.bearer, map[string]string{"token": try.token})
 		}()
 	}
-	close(start)
+	close(gate)
 	wg.Wait()
 	won, lost := 0, 1
 	if results[0].Status != http.StatusOK {
