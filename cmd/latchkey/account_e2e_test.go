@@ -442,3 +442,56 @@ func TestE2ERequireVerifiedEmail(t *testing.T) {
 		t.Errorf("%d verification mails within the cooldown, want 1", k)
 	}
 }
+
+// TestE2EResetTwoProcessesOneFile: two processes on one SQLite file, both
+// sending the outbox's mail to one SMTP server. A forgot on A mails the
+// token once; the reset through B revokes the session on A within 2 s; a
+// burst of forgets for other accounts, spread over both, sends each mail
+// once although both senders claim from one outbox.
+func TestE2EResetTwoProcessesOneFile(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	env := []string{"LATCHKEY_SMTP_URL=" + srv.URL()}
+	pa := serveMail(t, dbPath, env, "--auth-rate", "0")
+	pb := serveMail(t, dbPath, env, "--auth-rate", "0")
+	var sec secrets
+	sec.watch(t, pa.log, pb.log)
+	ca, cb := testkit.NewClient(t, pa.base, nil), testkit.NewClient(t, pb.base, nil)
+	const pw, newPW = "two-process-password", "two-process-new-password"
+	sec.add(pw, newPW)
+
+	const email = "twin@example.com"
+	g := sec.grant(ca.SignUp(email, pw, ""))
+	ca.Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": email}).WantStatus(t, http.StatusAccepted)
+	token, _ := sec.tokenMail(t, waitMsg(t, srv, email, lkmail.SubjectReset, 1, mailWait))
+	cb.Call("POST", "/api/auth/password/reset", "", map[string]string{"token": token, "new_password": newPW}).
+		WantStatus(t, http.StatusNoContent)
+	start := time.Now()
+	t.Logf("a reset on B revoked A's access token %v after its answer", refusedWithin(t, ca, "reset on B", g.AccessToken, start))
+	sec.grant(ca.SignIn(email, newPW))
+
+	// More mail at once, through both: each sent once.
+	const n = 6
+	for i := range n {
+		e := fmt.Sprintf("burst%d@example.com", i)
+		sec.grant([]*testkit.Client{ca, cb}[i%2].SignUp(e, pw, ""))
+	}
+	for i := range n {
+		e := fmt.Sprintf("burst%d@example.com", i)
+		[]*testkit.Client{cb, ca}[i%2].Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": e}).
+			WantStatus(t, http.StatusAccepted)
+	}
+	for i := range n {
+		e := fmt.Sprintf("burst%d@example.com", i)
+		waitMsg(t, srv, e, lkmail.SubjectReset, 1, mailWait)
+		waitMsg(t, srv, e, lkmail.SubjectVerify, 1, mailWait)
+	}
+	waitMsg(t, srv, email, lkmail.SubjectPasswordChange, 1, mailWait)
+	time.Sleep(1500 * time.Millisecond) // more than a sender's interval
+	all := srv.Messages()
+	// twin: verify, reset, password changed; each burst: verify, reset.
+	if len(all) != 3+2*n {
+		t.Errorf("%d mails delivered, want %d: %s", len(all), 3+2*n, describe(all))
+	}
+}
