@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,8 +22,9 @@ import (
 // not the confirming one), and its wrong password, reuse and dead code
 // are refused; two users who asked for the same new address confirm
 // at once, one on each instance: one gets it, the other 409 email_taken,
-// and its token stays live (409 again, not invalid_token). Every mail
-// arrives once, although both instances' senders claim from one outbox.
+// and its token stays live (409 again, not invalid_token). Every mail,
+// a burst through both instances included, arrives once, although both
+// instances' senders claim from one outbox.
 func TestE2EPostgresAccountFlows(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Shared(t).URL(t)
@@ -127,6 +129,20 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 		Problem(t, http.StatusConflict, "email_taken")
 	t.Logf("email_taken race: %s won", []string{"bob on A", "cat on B"}[won])
 
+	// A burst of mail through both instances.
+	const n = 6
+	for i := range n {
+		sec.grant([]*testkit.Client{ca, cb}[i%2].SignUp(fmt.Sprintf("burst%d@example.com", i), pw, ""))
+	}
+	for i := range n {
+		[]*testkit.Client{cb, ca}[i%2].Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": fmt.Sprintf("burst%d@example.com", i)}).
+			WantStatus(t, http.StatusAccepted)
+	}
+	for i := range n {
+		waitMsg(t, srv, fmt.Sprintf("burst%d@example.com", i), lkmail.SubjectReset, 1, mailWait)
+		waitMsg(t, srv, fmt.Sprintf("burst%d@example.com", i), lkmail.SubjectVerify, 1, mailWait)
+	}
+
 	// Every mail once: the two senders never both sent one.
 	waitMsg(t, srv, "bob@example.com", lkmail.SubjectEmailChanging, 1, mailWait)
 	waitMsg(t, srv, "cat@example.com", lkmail.SubjectEmailChanging, 1, mailWait)
@@ -142,9 +158,10 @@ func TestE2EPostgresAccountFlows(t *testing.T) {
 		seen[k] = true
 	}
 	// ann: verify, reset, password changed, being changed; ann.new:
-	// confirm; bob and cat: verify, being changed; shared: two confirms.
-	if len(all) != 11 {
-		t.Errorf("%d mails delivered, want 11: %s", len(all), describe(all))
+	// confirm; bob and cat: verify, being changed; shared: two confirms;
+	// each burst address: verify, reset.
+	if want := 11 + 2*n; len(all) != want {
+		t.Errorf("%d mails delivered, want %d: %s", len(all), want, describe(all))
 	}
 }
 
