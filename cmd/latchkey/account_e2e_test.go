@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -493,5 +494,66 @@ func TestE2EResetTwoProcessesOneFile(t *testing.T) {
 	// twin: verify, reset, password changed; each burst: verify, reset.
 	if len(all) != 3+2*n {
 		t.Errorf("%d mails delivered, want %d: %s", len(all), 3+2*n, describe(all))
+	}
+}
+
+// TestE2EForgotMailSurvivesKillAfterAnswer: the issue's "a crash between
+// the request and the send loses no mail", for the request a user makes
+// most. Each of five users asks for a reset; the server is killed with
+// SIGKILL as soon as the 202 arrives; after a restart with SMTP, every
+// reset mail must be delivered.
+//
+// It fails today: POST /api/auth/password/forgot answers before it looks
+// the address up and writes the token and its mail (auth/reset.go,
+// ForgotPassword hands the work to s.background; httpapi/account.go
+// writes the 202 at once), so a crash in that window loses the mail
+// although the user was told it was sent. A graceful stop waits for the
+// work (Background.Wait); SIGKILL, OOM or a power cut do not. With the
+// work done before the answer (s.background running fn inline), it
+// passes.
+func TestE2EForgotMailSurvivesKillAfterAnswer(t *testing.T) {
+	if os.Getenv("E2E_SHOW_BUGS") == "" {
+		t.Skip("BUG: a SIGKILL right after forgot's 202 loses the reset mail (5 of 5 in this test; 13 of 15 in a longer run); " +
+			"the token and mail are written after the answer (auth/reset.go ForgotPassword). E2E_SHOW_BUGS=1 runs it")
+	}
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	p := serveMail(t, dbPath, nil)
+	var sec secrets
+	c := testkit.NewClient(t, p.base, nil)
+	const pw, n = "killed-after-answer-pw", 5
+	sec.add(pw)
+	for i := range n {
+		sec.grant(c.SignUp(fmt.Sprintf("killed%d@example.com", i), pw, ""))
+	}
+	if code, _ := p.stop(t, syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	logs := []*testkit.LogBuffer{p.log}
+	for i := range n {
+		q := serveMail(t, dbPath, nil)
+		logs = append(logs, q.log)
+		testkit.NewClient(t, q.base, nil).Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": fmt.Sprintf("killed%d@example.com", i)}).
+			WantStatus(t, http.StatusAccepted)
+		if err := q.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-q.exited
+	}
+	srv := smtptest.Start(t, smtptest.Options{})
+	r := serveMail(t, dbPath, []string{"LATCHKEY_SMTP_URL=" + srv.URL()})
+	sec.watch(t, append(logs, r.log)...)
+	lost := n
+	testkit.Poll(5*time.Second, 20*time.Millisecond, func() bool {
+		lost = n
+		for i := range n {
+			if len(msgs(srv, fmt.Sprintf("killed%d@example.com", i), lkmail.SubjectReset)) > 0 {
+				lost--
+			}
+		}
+		return lost == 0
+	})
+	if lost > 0 {
+		t.Errorf("%d of %d reset mails answered 202 were lost to a SIGKILL after the answer", lost, n)
 	}
 }
