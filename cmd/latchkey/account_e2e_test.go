@@ -263,6 +263,31 @@ func TestE2ESMTPCredentialsNeverInClear(t *testing.T) {
 	}
 }
 
+// TestE2ESMTPUntrustedCertificate: STARTTLS to a server whose certificate
+// the binary does not trust (no SSL_CERT_FILE for the test CA) fails: the
+// client checks the certificate, so no AUTH and no mail reach the server.
+func TestE2ESMTPUntrustedCertificate(t *testing.T) {
+	t.Parallel()
+	const smtpPass = "untrusted-cert-smtp-pw"
+	srv := smtptest.Start(t, smtptest.Options{STARTTLS: true, Username: "u", Password: smtpPass})
+	p := serveMail(t, filepath.Join(t.TempDir(), "lk.db"), []string{"LATCHKEY_SMTP_URL=" + srv.URL()})
+	var sec secrets
+	sec.watch(t, p.log)
+	sec.add(smtpPass, "untrusted-cert-password")
+	sec.grant(testkit.NewClient(t, p.base, nil).SignUp("untrusted@example.com", "untrusted-cert-password", ""))
+	if _, ok := testkit.Poll(mailWait, 20*time.Millisecond, func() bool {
+		return strings.Contains(p.log.String(), "outbox: send failed")
+	}); !ok {
+		t.Fatalf("no failed send logged:\n%s", p.log.String())
+	}
+	if !strings.Contains(p.log.String(), "certificate") {
+		t.Errorf("the send failed for another reason than the certificate:\n%s", p.log.String())
+	}
+	if len(srv.Auths()) != 0 || len(srv.Messages()) != 0 {
+		t.Errorf("auths %+v, messages %s: sent to an untrusted server", srv.Auths(), describe(srv.Messages()))
+	}
+}
+
 // TestE2EResetRace: after GETs of the reset link (which use nothing), many
 // resets with one link token, started together on separate connections, with different new passwords: exactly one is 204,
 // every other 400 invalid_token, and only the winner's password signs in.
