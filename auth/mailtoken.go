@@ -7,7 +7,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey"
@@ -76,52 +75,4 @@ func (s *Service) notice(u *latchkey.User, compose func(to, issuer string) (*lat
 	}
 	m.UserID = u.ID
 	return m, nil
-}
-
-// Background runs the work that answers before it is done (a forgot
-// password's lookup and mail), at most a fixed number at once: past it, a
-// request waits for a slot. Wait waits for all of it.
-type Background struct {
-	wg    sync.WaitGroup
-	slots chan struct{}
-}
-
-// NewBackground returns a Background running at most n pieces of work at
-// once.
-func NewBackground(n int) *Background {
-	return &Background{slots: make(chan struct{}, n)}
-}
-
-// backgroundTimeout is how long background work may take: a request's.
-const backgroundTimeout = 10 * time.Second
-
-// Go runs fn after the answer, with the request's values but not its
-// cancellation, for at most backgroundTimeout. A request that ends while
-// waiting for a slot drops fn.
-func (b *Background) Go(ctx context.Context, fn func(context.Context)) {
-	select {
-	case b.slots <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	b.wg.Add(1)
-	go func() {
-		defer func() { <-b.slots; b.wg.Done() }()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-		defer cancel()
-		fn(ctx)
-	}()
-}
-
-// Wait waits for the work Go started: call it once no request is served
-// any more, before the store closes.
-func (b *Background) Wait() { b.wg.Wait() }
-
-// background runs fn through s.Background, or at once without one.
-func (s *Service) background(ctx context.Context, fn func(context.Context)) {
-	if s.Background == nil {
-		fn(ctx)
-		return
-	}
-	s.Background.Go(ctx, fn)
 }

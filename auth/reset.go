@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/mail"
@@ -47,23 +48,33 @@ func (s *Service) checkProof(ctx context.Context, pur latchkey.TokenPurpose, p P
 	return s.CheckEmailCode(ctx, p.Email, pur, p.Code)
 }
 
-// ForgotPassword answers at once and then, in the background, mails the
-// account with this email a reset link and code: never to an unknown
-// address, a disabled account or one with no password, and not within
-// MailCooldown of the last one. Only a missing email is an error.
+// ForgotFloor is the least time a forgot-password request takes: the
+// lookup, the token and its mail (well under a millisecond on a healthy
+// store) end within it, so that every answer comes after the same time,
+// whether the address has an account or not.
+const ForgotFloor = 200 * time.Millisecond
+
+// ForgotPassword mails the account with this email a reset link and code:
+// never to an unknown address, a disabled account or one with no
+// password, and not within MailCooldown of the last one. The mail is in
+// the outbox before the answer, so a crash after it loses none; and the
+// answer waits out ForgotFloor, so its timing does not tell which. Only a
+// missing email, or a store that fails, is an error.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
 	if email == "" {
 		return latchkey.ValidationError(latchkey.FieldError{Field: "email", Message: requiredRuleText})
 	}
-	if len(email) > MaxEmailLen {
-		return nil // no account has it
+	floor := time.NewTimer(ForgotFloor)
+	defer floor.Stop()
+	var err error
+	if len(email) <= MaxEmailLen { // longer: no account has it
+		err = s.forgot(ctx, email, c)
 	}
-	s.background(ctx, func(ctx context.Context) {
-		if err := s.forgot(ctx, email, c); err != nil {
-			s.Logger.Error("password reset mail", "err", err)
-		}
-	})
-	return nil
+	select {
+	case <-floor.C:
+	case <-ctx.Done():
+	}
+	return err
 }
 
 func (s *Service) forgot(ctx context.Context, email string, c Client) error {

@@ -43,10 +43,6 @@ type Service struct {
 	// RequireVerifiedEmail refuses sign-in to an unverified address
 	// (LATCHKEY_REQUIRE_VERIFIED_EMAIL), and sign-up then opens no session.
 	RequireVerifiedEmail bool
-
-	// Background runs what answers before it is done; nil runs it before
-	// the answer.
-	Background *Background
 }
 
 // Client describes where a request came from; it is kept with the session.

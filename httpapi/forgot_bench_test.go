@@ -13,11 +13,10 @@ import (
 // the real server (testkit.Start: the app as serve builds it, over
 // loopback HTTP, in this process) for an address that has an account and
 // one that has none. The contract says the answer's timing does not
-// depend on it: the lookup and the mail happen after the answer.
+// depend on it: every answer waits out auth.ForgotFloor (200 ms).
 //
 // known and unknown send one request after another, each as soon as the
-// previous answer came (while that request's work after the answer may
-// still run); besides ns/op (the mean) they report the median request
+// previous answer came; besides ns/op (the mean) they report the median request
 // (p50-ns) and the 90th percentile (p90-ns). interleaved alternates the
 // two addresses, 2 ms apart (not timed), so that both see the same
 // machine, and reports each one's median and their ratio:

@@ -19,10 +19,6 @@ import (
 	"github.com/latchkey/latchkey/internal/testkit"
 )
 
-// mailWait bounds the wait for a mail: the outbox sender delivers in the
-// background, after the request that wrote it.
-const mailWait = 30 * time.Second
-
 // serveWithMail runs the binary with its mail going to a test SMTP server
 // (plain SMTP to loopback) and LATCHKEY_ISSUER naming the address it
 // listens on, so that mailed links lead back to this server.

@@ -177,7 +177,6 @@ func (a *App) build(ctx context.Context) error {
 		MaxSessions:          cfg.MaxSessions,
 		TokenTTLs:            auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
 		CodeKey:              codeKey,
-		Background:           auth.NewBackground(64),
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		Logger:               a.Log,
 		Now:                  cfg.Now,
@@ -208,7 +207,6 @@ func (a *App) JWKS() []byte {
 // It may be called more than once.
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
-		a.Auth.Background.Wait()
 		if a.stopJobs != nil {
 			a.stopJobs()
 			a.jobs.Wait()

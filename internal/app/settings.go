@@ -70,6 +70,11 @@ var Settings = []Setting{
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%q is not an http(s) URL", v)
 		}
+		// Mailed links start with it, and a mail's code must be the only
+		// six-digit number of its text (mail.FindCodes).
+		if len(mail.FindCodes(v)) > 0 {
+			return fmt.Errorf("%q holds a six-digit number, which mailed links would carry beside the code", v)
+		}
 		c.Issuer = v
 		return nil
 	}},
