@@ -741,11 +741,16 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 }
 
 // The main screens at desktop and phone width: nothing wider than the
-// screen. With LATCHKEY_SCREENSHOTS=1 they are saved under docs/screenshots.
+// screen. With LATCHKEY_SCREENSHOTS=1 they are saved under docs/screenshots:
+// sign-in, tasks (light and dark) and Account, and the recovery screens
+// (the verify banner, Change email with the Not verified badge, Forgot your
+// password? once sent, reset by code). The mail goes to a test SMTP server,
+// so that the address can be verified by its code before the main screens
+// are taken.
 func TestBrowserScreens(t *testing.T) {
 	t.Parallel()
 	b := startBrowser(t)
-	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	p, box := serveWithMail(t)
 	tb := b.newTab("screens", false)
 
 	fits := func(screen string, width int) {
@@ -756,13 +761,14 @@ func TestBrowserScreens(t *testing.T) {
 	}
 	for _, size := range []struct {
 		name          string
+		email         string
 		width, height int64
 		mobile        bool
 	}{
-		{"desktop", 1280, 1000, false},
-		{"mobile", 375, 812, true},
+		{"desktop", "ada@example.com", 1280, 1000, false},
+		{"mobile", "ada.lovelace@example.com", 375, 812, true},
 	} {
-		email := size.name + "@example.com"
+		email := size.email
 		tb.viewport(size.width, size.height, size.mobile)
 		tb.colorScheme("light")
 		tb.open(p.base + "/")
@@ -771,6 +777,7 @@ func TestBrowserScreens(t *testing.T) {
 		tb.screenshot("signin-" + size.name)
 
 		signUpUI(tb, "Ada Lovelace", email, browserPW)
+		_, verifyCode := linkAndCode(t, p, box.wait(t, email, "Verify your email address"), "verify")
 		for _, task := range []struct{ title, desc string }{
 			{"Draft the quarterly report", "Numbers from finance, charts from last quarter"},
 			{"Book flights to Lisbon", ""},
@@ -781,6 +788,38 @@ func TestBrowserScreens(t *testing.T) {
 		}
 		tb.find("checkbox", "Book flights to Lisbon").click()
 		tb.waitJS("a completed task", `!!document.querySelector('.task.done')`)
+
+		// Not verified yet: the banner above the tasks, and on Account the
+		// badge and the Change email card (with a new address typed in).
+		banner := tb.find("region", "Verify your email")
+		banner.wait()
+		tb.step("scroll", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+		fits("tasks with the banner "+size.name, int(size.width))
+		tb.screenshot("verify-banner-" + size.name)
+		tb.find("link", "Account").click()
+		tb.waitJS("the email marked unverified", `document.getElementById('profile-email')?.textContent === `+js(email+" Not verified"))
+		card := tb.find("heading", "Change email")
+		card.find("textbox", "New email").fill("ada.byron@example.com")
+		// No caret or focus ring in the picture. On a desktop the Profile card
+		// (with the badge) comes first under the top bar, and Change email
+		// fits below; a phone shows the Change email card from its top.
+		tb.step("scroll", chromedp.Evaluate[chromedp.Void](`(() => {
+			document.activeElement.blur();
+			const card = document.querySelector(innerWidth < 600 ? '[aria-labelledby=email-heading]' : '[aria-labelledby=profile-heading]');
+			window.scrollTo(0, scrollY + card.getBoundingClientRect().top - document.getElementById('topbar').offsetHeight - 16);
+		})()`))
+		tb.waitJS("the focus ring gone (it fades)", `getComputedStyle(document.querySelector('input[name=new_email]')).boxShadow === 'none'`)
+		fits("account, change email "+size.name, int(size.width))
+		tb.screenshot("change-email-" + size.name)
+
+		// Verified by the banner's code: the main screens without the banner.
+		banner.find("button", "Enter code").click()
+		tb.find("textbox", "Verification code").fill(verifyCode)
+		tb.find("form", "Verify your email with a code").find("button", "Verify").click()
+		banner.waitGone()
+		tb.waitJS("the email marked verified", `document.getElementById('profile-email')?.textContent === `+js(email+" Verified"))
+		tb.find("link", "Tasks").click()
+		tb.find("checkbox", "Book flights to Lisbon").wait()
 		// On a phone, show the list rather than the form above it.
 		tb.step("scroll", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, innerWidth < 600 ? document.querySelector('.list-card').offsetTop - 110 : 0)`))
 		fits("tasks "+size.name, int(size.width))
@@ -809,6 +848,25 @@ func TestBrowserScreens(t *testing.T) {
 		tb.screenshot("account-" + size.name)
 		tb.find("button", "Sign out").click()
 		tb.find("heading", "Sign in").wait()
+
+		// Forgot your password?, once sent; then the reset form by code,
+		// filled in with the mailed code and a new password (not sent).
+		tb.find("link", "Forgot your password?").click()
+		tb.find("heading", "Forgot your password?").wait()
+		tb.find("textbox", "Email").fill(email)
+		tb.find("button", "Send reset link").click()
+		tb.waitText("If an account exists for " + email + ", we sent a link and a code to it.")
+		fits("forgot, sent "+size.name, int(size.width))
+		tb.screenshot("forgot-" + size.name)
+		tb.find("link", "Enter the code").click()
+		tb.find("heading", "Choose a new password").wait()
+		// A made-up code, so that the picture is the same from run to run.
+		tb.find("textbox", "Code").fill("482913")
+		tb.find("textbox", "New password").fill("a completely new passphrase")
+		tb.step("blur", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+		tb.waitJS("the focus ring gone (it fades)", `getComputedStyle(document.querySelector('input[name=new_password]')).boxShadow === 'none'`)
+		fits("reset by code "+size.name, int(size.width))
+		tb.screenshot("reset-" + size.name)
 	}
 	tb.checkClean(p.base)
 }
