@@ -36,7 +36,8 @@ type User struct {
 
 // UserService stores accounts.
 type UserService interface {
-	// CreateUser inserts u and fills in ID and CreatedAt. It returns
+	// CreateUser inserts u and fills in an empty ID and CreatedAt (a set ID
+	// lets a change made with the user, such as a token, name it). It returns
 	// EEMAILTAKEN when an account has the email, compared by its key
 	// (package emailkey: one key for every spelling of an address).
 	CreateUser(ctx context.Context, u *User) error

@@ -38,24 +38,10 @@ type tokenMail struct {
 // (compose nil) still starts the cooldown and kills the older token, so
 // that such a request costs and answers as one that mails.
 func (s *Service) sendTokenMail(ctx context.Context, tm tokenMail) (bool, error) {
-	it, err := s.NewToken(tm.user, tm.purpose, tm.to)
+	ch, mails, err := s.tokenMailChange(tm)
 	if err != nil {
 		return false, err
 	}
-	mails := tm.also
-	if tm.compose != nil {
-		m, err := tm.compose(it.Token.Email, s.Tokens.Issuer, mail.Token{
-			Secret: it.Link, Code: it.Code, TTL: it.Token.ExpiresAt.Sub(it.Token.CreatedAt),
-		})
-		if err != nil {
-			return false, fmt.Errorf("auth: compose %s mail: %w", tm.purpose, err)
-		}
-		mails = append([]*latchkey.Mail{m}, mails...)
-	}
-	for _, m := range mails {
-		m.UserID = tm.user.ID
-	}
-	ch := &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token, Cooldown: MailCooldown}
 	ctx = latchkey.WithTokenChange(latchkey.WithMail(latchkey.WithAudit(ctx, tm.ev), mails...), ch)
 	if err := s.Store.ApplyTokenChange(ctx, ch); err != nil {
 		return false, fmt.Errorf("auth: issue %s token: %w", tm.purpose, err)
@@ -64,6 +50,29 @@ func (s *Service) sendTokenMail(ctx context.Context, tm tokenMail) (bool, error)
 		logEvent(s.Logger, tm.ev)
 	}
 	return ch.Applied, nil
+}
+
+// tokenMailChange makes tm's token and mails: the change that issues the
+// token under the cooldown, and the mails to write with it.
+func (s *Service) tokenMailChange(tm tokenMail) (*latchkey.TokenChange, []*latchkey.Mail, error) {
+	it, err := s.NewToken(tm.user, tm.purpose, tm.to)
+	if err != nil {
+		return nil, nil, err
+	}
+	mails := tm.also
+	if tm.compose != nil {
+		m, err := tm.compose(it.Token.Email, s.Tokens.Issuer, mail.Token{
+			Secret: it.Link, Code: it.Code, TTL: it.Token.ExpiresAt.Sub(it.Token.CreatedAt),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth: compose %s mail: %w", tm.purpose, err)
+		}
+		mails = append([]*latchkey.Mail{m}, mails...)
+	}
+	for _, m := range mails {
+		m.UserID = tm.user.ID
+	}
+	return &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token, Cooldown: MailCooldown}, mails, nil
 }
 
 // notice is a mail with no token to the user's address: "Your password

@@ -260,6 +260,11 @@ func TestResetRace(t *testing.T) {
 func TestVerifyEmail(t *testing.T) {
 	h := newHarness(t, options{})
 	squatter := h.signUp("ada@example.com") // registered by someone else
+	// The user and its verification mail are one transaction: the mail is
+	// in the outbox when sign-up answers.
+	if n := len(h.Mails(t, "ada@example.com", mail.SubjectVerify)); n != 1 {
+		t.Fatalf("%d verification mails in the outbox when sign-up answered, want 1", n)
+	}
 	owner := h.signIn("ada@example.com", testPassword)
 	if h.me(owner.AccessToken).EmailVerified {
 		t.Fatal("a new account's address is verified")

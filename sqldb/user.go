@@ -41,7 +41,8 @@ func scanUser(r rowScanner) (*latchkey.User, error) {
 	return row.user(), nil
 }
 
-// CreateUser inserts u and fills in u.ID and u.CreatedAt. An empty role
+// CreateUser inserts u and fills in an empty u.ID (a UUIDv7) and
+// u.CreatedAt. An empty role
 // becomes latchkey.RoleUser. It returns EEMAILTAKEN when a user has the
 // same email, compared by emailkey.Of. An audit event in ctx with
 // an empty UserID gets the new user's.
@@ -53,12 +54,15 @@ func (db *DB) CreateUser(ctx context.Context, u *latchkey.User) error {
 	if !role.Valid() {
 		return latchkey.Errorf(latchkey.EINVALID, "unknown role %q", role)
 	}
-	id, err := newID()
-	if err != nil {
-		return fmt.Errorf("sqldb: create user: %w", err)
+	id := u.ID
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return fmt.Errorf("sqldb: create user: %w", err)
+		}
 	}
 	now := db.now()
-	err = db.inTx(ctx, func(tx *tx) error {
+	err := db.inTx(ctx, func(tx *tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO users (id, email, email_key, name, role, password_hash, disabled, created_at, email_verified)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
