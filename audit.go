@@ -30,6 +30,18 @@ const (
 	AuditEmailVerified          = "email_verified"
 	AuditEmailChangeRequested   = "email_change_requested"
 	AuditEmailChanged           = "email_changed"
+
+	// A second factor and passkeys (issue 14).
+	AuditMFAEnabled               = "mfa_enabled"
+	AuditMFADisabled              = "mfa_disabled"
+	AuditMFAChallengeFailed       = "mfa_challenge_failed"
+	AuditMFALocked                = "mfa_locked"
+	AuditRecoveryCodeUsed         = "recovery_code_used"
+	AuditRecoveryCodesRegenerated = "recovery_codes_regenerated"
+	AuditPasskeyAdded             = "passkey_added"
+	AuditPasskeyRemoved           = "passkey_removed"
+	AuditPasskeySignin            = "passkey_signin"
+	AuditMFAReset                 = "mfa_reset"
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is

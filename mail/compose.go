@@ -21,6 +21,14 @@ const (
 	SubjectEmailChange    = "Confirm your new email address"
 	SubjectEmailChanging  = "Your email address is being changed"
 	SubjectPasswordChange = "Your password was changed"
+
+	// The notices of issue 14's security changes.
+	SubjectMFAEnabled     = "Two-factor sign-in turned on"
+	SubjectMFADisabled    = "Two-factor sign-in turned off"
+	SubjectRecoveryCodes  = "New recovery codes were made"
+	SubjectPasskeyAdded   = "A passkey was added to your account"
+	SubjectPasskeyRemoved = "A passkey was removed from your account"
+	SubjectMFAReset       = "Two-factor sign-in was reset by an administrator"
 )
 
 //go:embed templates/*.tmpl
@@ -50,6 +58,12 @@ var (
 	kindEmailChange     = newKind("email-change", SubjectEmailChange, "email-change")
 	kindEmailChanging   = newKind("email-changing", SubjectEmailChanging, "")
 	kindPasswordChanged = newKind("password-changed", SubjectPasswordChange, "")
+	kindMFAEnabled      = newKind("mfa-enabled", SubjectMFAEnabled, "")
+	kindMFADisabled     = newKind("mfa-disabled", SubjectMFADisabled, "")
+	kindRecoveryCodes   = newKind("recovery-codes", SubjectRecoveryCodes, "")
+	kindPasskeyAdded    = newKind("passkey-added", SubjectPasskeyAdded, "")
+	kindPasskeyRemoved  = newKind("passkey-removed", SubjectPasskeyRemoved, "")
+	kindMFAReset        = newKind("mfa-reset", SubjectMFAReset, "")
 )
 
 // Token is what a mail with a one-time token carries: the link secret
@@ -88,6 +102,32 @@ func EmailChanging(to, issuer string) (*latchkey.Mail, error) {
 // PasswordChanged is "Your password was changed", a notice with no token.
 func PasswordChanged(to, issuer string) (*latchkey.Mail, error) {
 	return compose(kindPasswordChanged, to, issuer, nil)
+}
+
+// The notices of a change to the second factor or the passkeys (issue 14),
+// each with no token and a "this wasn't you" hint.
+func MFAEnabled(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindMFAEnabled, to, issuer, nil)
+}
+
+func MFADisabled(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindMFADisabled, to, issuer, nil)
+}
+
+func RecoveryCodesRegenerated(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindRecoveryCodes, to, issuer, nil)
+}
+
+func PasskeyAdded(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindPasskeyAdded, to, issuer, nil)
+}
+
+func PasskeyRemoved(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindPasskeyRemoved, to, issuer, nil)
+}
+
+func MFAReset(to, issuer string) (*latchkey.Mail, error) {
+	return compose(kindMFAReset, to, issuer, nil)
 }
 
 // fields are what the templates see.

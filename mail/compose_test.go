@@ -65,6 +65,12 @@ func TestNotices(t *testing.T) {
 	}{
 		{mail.EmailChanging, "Your email address is being changed"},
 		{mail.PasswordChanged, "Your password was changed"},
+		{mail.MFAEnabled, "Two-factor sign-in turned on"},
+		{mail.MFADisabled, "Two-factor sign-in turned off"},
+		{mail.RecoveryCodesRegenerated, "New recovery codes were made"},
+		{mail.PasskeyAdded, "A passkey was added to your account"},
+		{mail.PasskeyRemoved, "A passkey was removed from your account"},
+		{mail.MFAReset, "Two-factor sign-in was reset by an administrator"},
 	} {
 		m, err := tc.compose("ann@example.com", "https://auth.example.com/base/")
 		if err != nil {
