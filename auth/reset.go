@@ -39,7 +39,7 @@ func (p Proof) check(withEmail bool, errs []latchkey.FieldError) []latchkey.Fiel
 	return errs
 }
 
-// check finds the live token of purpose pur the proof names, without using
+// checkProof finds the live token of purpose pur the proof names, without using
 // it: by link, or by the code of the user with the proof's email.
 func (s *Service) checkProof(ctx context.Context, pur latchkey.TokenPurpose, p Proof) (*UsedToken, error) {
 	if p.Token != "" {
