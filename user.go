@@ -68,7 +68,7 @@ type UserService interface {
 	// VerifyEmail marks the user's address verified, when it is still
 	// email (compared as stored; EINVALIDONETIME otherwise). When it was
 	// not verified before, it also revokes every session of the user
-	// created before now but keepSessionID (ReasonEmailVerified), and
+	// created up to now but keepSessionID (ReasonEmailVerified), and
 	// reports first = true. It returns the user as stored after.
 	VerifyEmail(ctx context.Context, userID, email, keepSessionID string, now time.Time) (u *User, first bool, revoked []string, err error)
 	// ChangeEmail sets the user's address to email, verified, when it is

@@ -53,7 +53,7 @@ func (db *DB) ResetPassword(ctx context.Context, userID, hash string, now time.T
 }
 
 // VerifyEmail marks the address verified while it is still email; the
-// first verification revokes the sessions created before now but
+// first verification revokes the sessions created up to now but
 // keepSessionID (latchkey.ReasonEmailVerified).
 func (db *DB) VerifyEmail(ctx context.Context, userID, email, keepSessionID string, now time.Time) (*latchkey.User, bool, []string, error) {
 	var u *latchkey.User
