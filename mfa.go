@@ -84,7 +84,9 @@ func (t *MFAToken) Live(now time.Time) bool {
 //
 // Every method that changes something also makes the change ctx carries
 // (WithAudit, WithMail, WithTokenChange) in the same transaction, except
-// CountMFAAttempt, whose count is committed alone.
+// RecordTOTPFailure and CountMFAAttempt: their counts are committed alone,
+// whatever ctx carries, since a failure must not send the mail or record
+// the event meant for a success.
 type MFAService interface {
 	// CreateTOTPFactor stores f unconfirmed (filling in an empty ID) and
 	// deletes the user's older unconfirmed factors. It fails with

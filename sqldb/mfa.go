@@ -249,10 +249,11 @@ func (db *DB) AcceptTOTPStep(ctx context.Context, id string, step int64, now tim
 	return db.wrap("accept TOTP step", err)
 }
 
-// RecordTOTPFailure counts a wrong code against factor id.
+// RecordTOTPFailure counts a wrong code against factor id, committed at
+// once and alone (see alone).
 func (db *DB) RecordTOTPFailure(ctx context.Context, id string, now time.Time) (*latchkey.TOTPFactor, bool, error) {
 	var f *latchkey.TOTPFactor
-	err := db.inTx(ctx, func(tx *tx) error {
+	err := db.inTx(alone{ctx}, func(tx *tx) error {
 		var err error
 		f, err = scanFactor(tx.QueryRowContext(ctx, failureSQL, id, nanos(now),
 			latchkey.MaxTOTPFailures, nanos(now.Add(latchkey.TOTPLockout))))

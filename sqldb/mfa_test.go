@@ -326,3 +326,28 @@ func TestResetMFA(t *testing.T) {
 		confirmedFactor(t, db, u)
 	})
 }
+
+// TestMFAFailuresCommitAlone: a wrong TOTP code's count and an mfa_token's
+// attempt are committed without the event and mail the context carries
+// for the success (they would say "two-factor sign-in turned on").
+func TestMFAFailuresCommitAlone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		now := clockOf(db).Now()
+		f, _ := confirmedFactor(t, db, u)
+		tok := newMFAToken(t, db, u)
+		ev := &latchkey.AuditEvent{Type: latchkey.AuditPasswordChanged, UserID: u.ID}
+		cctx := latchkey.WithMail(latchkey.WithAudit(ctx, ev), testMail(u.Email))
+		_, _, err := db.RecordTOTPFailure(cctx, f.ID, now)
+		must(t, err)
+		_, err = db.CountMFAAttempt(cctx, tok.Hash, now)
+		must(t, err)
+		evs, _, err := db.ListAudit(ctx, latchkey.AuditFilter{UserID: u.ID, Type: latchkey.AuditPasswordChanged})
+		must(t, err)
+		var mails int
+		must(t, db.Writer().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&mails))
+		if len(evs) != 0 || ev.ID != "" || mails != 0 {
+			t.Fatalf("failures recorded %d events (%q) and %d mails", len(evs), ev.ID, mails)
+		}
+	})
+}

@@ -13,6 +13,15 @@ import (
 	"github.com/latchkey/latchkey"
 )
 
+// alone is a context without values: the audit event, mails and token
+// change a context carries are meant for the change a flow makes when it
+// succeeds, never for the counts its failures leave (a wrong code must not
+// send the mail "two-factor sign-in turned on"). Its deadline and
+// cancellation are the caller's.
+type alone struct{ context.Context }
+
+func (alone) Value(any) any { return nil }
+
 // errMFAToken is every mfa_token that cannot be used, whatever the
 // reason: the message does not say which.
 var errMFAToken = latchkey.Errorf(latchkey.EINVALIDTOKEN, "the mfa_token is invalid or has expired")
@@ -95,12 +104,11 @@ func (db *DB) CreateMFAToken(ctx context.Context, t *latchkey.MFAToken) error {
 }
 
 // CountMFAAttempt counts one attempt against the live token with this
-// hash, committed at once and without what ctx carries (that goes with
-// the change the caller makes when the attempt succeeds).
+// hash, committed at once and alone: what ctx carries goes with the change
+// the caller makes when the attempt succeeds.
 func (db *DB) CountMFAAttempt(ctx context.Context, hash []byte, now time.Time) (*latchkey.MFAToken, error) {
 	var t *latchkey.MFAToken
-	bare := latchkey.WithTokenChange(latchkey.WithAudit(ctx, nil), nil)
-	err := db.inTx(bare, func(tx *tx) error {
+	err := db.inTx(alone{ctx}, func(tx *tx) error {
 		var err error
 		t, err = scanMFAToken(tx.QueryRowContext(ctx, countMFAAttemptSQL, hash, nanos(now), latchkey.MaxMFAAttempts))
 		if errors.Is(err, sql.ErrNoRows) {
