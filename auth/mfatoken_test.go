@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -101,5 +102,69 @@ func TestSecondFactor(t *testing.T) {
 	}
 	if tok.Attempts != 3 {
 		t.Fatalf("%d attempts counted, want 3: neither-or-both counts none", tok.Attempts)
+	}
+}
+
+// TestSecondFactorChangeOnce: the change the context carries (here an
+// audit event) is made once, with the token's use; a failed attempt
+// makes none of it.
+func TestSecondFactorChangeOnce(t *testing.T) {
+	a, clock, u, secret, _ := enrolled(t)
+	it, err := a.Auth.IssueMFAToken(bg, u.ID, pwd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		t.Helper()
+		evs, _, err := a.Store.ListAudit(bg, latchkey.AuditFilter{UserID: u.ID, Type: latchkey.AuditSignin, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	before := count()
+	ev := &latchkey.AuditEvent{Type: latchkey.AuditSignin, UserID: u.ID}
+	cctx := latchkey.WithAudit(bg, ev)
+	_, _, err = a.Auth.SecondFactor(cctx, it.Secret, codeAt(t, secret, clock.Now().Add(-time.Hour)), "")
+	wantErr(t, err, latchkey.EINVALIDCREDENTIALS, "a wrong code")
+	if n := count(); n != before {
+		t.Fatalf("a wrong code recorded %d events", n-before)
+	}
+	if _, _, err := a.Auth.SecondFactor(cctx, it.Secret, codeAt(t, secret, clock.Now()), ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != before+1 {
+		t.Fatalf("a right code recorded %d events, want 1", n-before)
+	}
+}
+
+// usedMeanwhile is a store in which another request uses every mfa_token
+// just before this one does.
+type usedMeanwhile struct{ latchkey.Store }
+
+func (s usedMeanwhile) UseMFAToken(ctx context.Context, id string, now time.Time) error {
+	if err := s.Store.UseMFAToken(context.Background(), id, now); err != nil {
+		return err
+	}
+	return s.Store.UseMFAToken(ctx, id, now)
+}
+
+// TestSecondFactorLostToken: a right code whose token another request
+// used meanwhile fails closed, and the change meant for the sign-in is
+// not made (nor made early, with the code).
+func TestSecondFactorLostToken(t *testing.T) {
+	a, clock, u, secret, codes := enrolled(t)
+	svc := withStore(a, usedMeanwhile{a.Store})
+	for _, c := range [][2]string{{codeAt(t, secret, clock.Now()), ""}, {"", codes[0]}} {
+		it, err := svc.IssueMFAToken(bg, u.ID, pwd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &latchkey.AuditEvent{Type: latchkey.AuditSignin, UserID: u.ID}
+		_, _, err = svc.SecondFactor(latchkey.WithAudit(bg, ev), it.Secret, c[0], c[1])
+		wantErr(t, err, latchkey.EINVALIDTOKEN, "a token used meanwhile")
+		if ev.ID != "" {
+			t.Fatalf("the sign-in's event was recorded (%s) though the token was lost", ev.ID)
+		}
 	}
 }

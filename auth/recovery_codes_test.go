@@ -79,6 +79,17 @@ func TestRecoveryCodesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, a.Auth.UseRecoveryCode(bg, g.User.ID, codes[3]), latchkey.EINVALIDCREDENTIALS, "ada's code for bob")
+	// Even with ada's stored MACs copied to bob's rows: the MAC binds the
+	// user.
+	_, err = a.Store.Writer().ExecContext(bg, `INSERT INTO recovery_codes (user_id, code_mac, created_at)
+		SELECT $1, code_mac, created_at FROM recovery_codes WHERE user_id = $2`, g.User.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, a.Auth.UseRecoveryCode(bg, g.User.ID, codes[3]), latchkey.EINVALIDCREDENTIALS, "ada's code in bob's rows")
+	if _, err := a.Store.Writer().ExecContext(bg, `DELETE FROM recovery_codes WHERE user_id = $1`, g.User.ID); err != nil {
+		t.Fatal(err)
+	}
 
 	fresh, err := a.Auth.RegenerateRecoveryCodes(bg, u.ID)
 	if err != nil || len(fresh) != latchkey.RecoveryCodeCount {

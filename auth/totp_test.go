@@ -183,6 +183,12 @@ func TestTOTPExactInput(t *testing.T) {
 	if _, err := a.Auth.VerifyTOTP(bg, u.ID, code); err != nil {
 		t.Fatalf("the code as typed: %v", err)
 	}
+	// A reused code is a wrong one: it counts.
+	_, err = a.Auth.VerifyTOTP(bg, u.ID, code)
+	wantErr(t, err, latchkey.EINVALIDCREDENTIALS, "the code again")
+	if f, err = a.Store.ConfirmedTOTPFactor(bg, u.ID); err != nil || f.Failures != 1 {
+		t.Fatalf("a reused code: %d failures counted (%v), want 1", f.Failures, err)
+	}
 }
 
 // TestTOTPLock: the tenth consecutive wrong code locks TOTP for 15

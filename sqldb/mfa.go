@@ -319,14 +319,27 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codeMACs 
 // UseRecoveryCode deletes the user's code whose MAC is codeMAC; of two
 // requests with one code, the second deletes nothing.
 func (db *DB) UseRecoveryCode(ctx context.Context, userID string, codeMAC []byte) error {
-	n, err := db.execCount(ctx, "use recovery code", useCodeSQL, userID, codeMAC)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return errWrongRecovery
-	}
-	return nil
+	return db.execOne(ctx, "use recovery code", errWrongRecovery, useCodeSQL, userID, codeMAC)
+}
+
+// execOne runs one statement in a write transaction, with what ctx
+// carries, when it changes a row; when it changes none, nothing is
+// committed (the audit event and mail of ctx included) and it returns
+// none.
+func (db *DB) execOne(ctx context.Context, op string, none error, query string, args ...any) error {
+	err := db.inTx(ctx, func(tx *tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return none
+		}
+		return nil
+	})
+	return db.wrap(op, err)
 }
 
 // CountRecoveryCodes returns how many unused recovery codes the user has.

@@ -351,3 +351,28 @@ func TestMFAFailuresCommitAlone(t *testing.T) {
 		}
 	})
 }
+
+// TestMFAUseThatLosesCommitsNothing: a recovery code or an mfa_token that
+// was used already changes nothing, and commits none of what the context
+// carries for the change it would have allowed.
+func TestMFAUseThatLosesCommitsNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		now := clockOf(db).Now()
+		_, macs := confirmedFactor(t, db, u)
+		tok := newMFAToken(t, db, u)
+		must(t, db.UseRecoveryCode(ctx, u.ID, macs[0]))
+		must(t, db.UseMFAToken(ctx, tok.ID, now))
+		ev := &latchkey.AuditEvent{Type: latchkey.AuditPasswordChanged, UserID: u.ID}
+		cctx := latchkey.WithMail(latchkey.WithAudit(ctx, ev), testMail(u.Email))
+		wantCode(t, db.UseRecoveryCode(cctx, u.ID, macs[0]), latchkey.EINVALIDCREDENTIALS)
+		wantCode(t, db.UseMFAToken(cctx, tok.ID, now), latchkey.EINVALIDTOKEN)
+		evs, _, err := db.ListAudit(ctx, latchkey.AuditFilter{UserID: u.ID, Type: latchkey.AuditPasswordChanged})
+		must(t, err)
+		var mails int
+		must(t, db.Writer().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&mails))
+		if len(evs) != 0 || ev.ID != "" || mails != 0 {
+			t.Fatalf("lost uses recorded %d events (%q) and %d mails", len(evs), ev.ID, mails)
+		}
+	})
+}

@@ -124,14 +124,7 @@ func (db *DB) CountMFAAttempt(ctx context.Context, hash []byte, now time.Time) (
 
 // UseMFAToken uses the token id once.
 func (db *DB) UseMFAToken(ctx context.Context, id string, now time.Time) error {
-	n, err := db.execCount(ctx, "use mfa_token", useMFATokenSQL, id, nanos(now))
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return errMFAToken
-	}
-	return nil
+	return db.execOne(ctx, "use mfa_token", errMFAToken, useMFATokenSQL, id, nanos(now))
 }
 
 // PruneMFATokens deletes the tokens that expired before before.
