@@ -30,6 +30,20 @@ const (
 	AuditEmailVerified          = "email_verified"
 	AuditEmailChangeRequested   = "email_change_requested"
 	AuditEmailChanged           = "email_changed"
+
+	// Second factors and passkeys (issue 14). Named here for the flows
+	// that will record them; nothing records them yet, and api.md lists
+	// them once something does.
+	AuditMFAEnabled               = "mfa_enabled"
+	AuditMFADisabled              = "mfa_disabled"
+	AuditMFAChallengeFailed       = "mfa_challenge_failed"
+	AuditMFALocked                = "mfa_locked"
+	AuditRecoveryCodeUsed         = "recovery_code_used"
+	AuditRecoveryCodesRegenerated = "recovery_codes_regenerated"
+	AuditPasskeyAdded             = "passkey_added"
+	AuditPasskeyRemoved           = "passkey_removed"
+	AuditPasskeySignin            = "passkey_signin"
+	AuditMFAReset                 = "mfa_reset"
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is

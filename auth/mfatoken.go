@@ -128,6 +128,25 @@ func (s *Service) SecondFactor(ctx context.Context, mfaToken, code, recoveryCode
 	return t, amr, nil
 }
 
+// VerifyCode accepts a TOTP code or a recovery code for the user, told
+// apart by their shape (6 digits, or 16 characters): what removing the
+// factor and regenerating the codes ask for. It returns the amr values the
+// code stands for, as SecondFactor adds them. The change ctx carries is
+// made with the code's acceptance. Errors as VerifyTOTP's and
+// UseRecoveryCode's.
+func (s *Service) VerifyCode(ctx context.Context, userID, code string) ([]string, error) {
+	if validCode(code) {
+		if _, err := s.VerifyTOTP(ctx, userID, code); err != nil {
+			return nil, err
+		}
+		return []string{latchkey.AMROTP, latchkey.AMRMFA}, nil
+	}
+	if err := s.UseRecoveryCode(ctx, userID, code); err != nil {
+		return nil, err
+	}
+	return []string{latchkey.AMRMFA}, nil
+}
+
 // mfaTokenErr is errBadMFAToken for the store's invalid_token, and err
 // wrapped otherwise (the database's failures keep their code).
 func mfaTokenErr(err error) error {

@@ -168,3 +168,20 @@ func TestSecondFactorLostToken(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCode: a TOTP code or a recovery code, each by its shape, each
+// once.
+func TestVerifyCode(t *testing.T) {
+	a, clock, u, secret, codes := enrolled(t)
+	code := codeAt(t, secret, clock.Now())
+	if amr, err := a.Auth.VerifyCode(bg, u.ID, code); err != nil || !slices.Equal(amr, []string{"otp", "mfa"}) {
+		t.Fatalf("TOTP code: %v, %v", amr, err)
+	}
+	if amr, err := a.Auth.VerifyCode(bg, u.ID, codes[0]); err != nil || !slices.Equal(amr, []string{"mfa"}) {
+		t.Fatalf("recovery code: %v, %v", amr, err)
+	}
+	for _, again := range []string{code, codes[0], "", " " + code, "0000-0000"} {
+		_, err := a.Auth.VerifyCode(bg, u.ID, again)
+		wantErr(t, err, latchkey.EINVALIDCREDENTIALS, "code "+again)
+	}
+}
