@@ -31,7 +31,9 @@ const (
 	AuditEmailChangeRequested   = "email_change_requested"
 	AuditEmailChanged           = "email_changed"
 
-	// A second factor and passkeys (issue 14).
+	// Second factors and passkeys (issue 14). Named here for the flows
+	// that will record them; nothing records them yet, and api.md lists
+	// them once something does.
 	AuditMFAEnabled               = "mfa_enabled"
 	AuditMFADisabled              = "mfa_disabled"
 	AuditMFAChallengeFailed       = "mfa_challenge_failed"

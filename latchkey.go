@@ -19,6 +19,7 @@ type Store interface {
 	ThrottleService
 	AuditService
 	OneTimeTokenService
+	MFAService
 	OutboxService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error

@@ -36,6 +36,15 @@ type Service struct {
 	TokenTTLs TokenTTLs
 	CodeKey   []byte
 
+	// Second factors: TOTPSealer seals TOTP secrets at rest (a
+	// keyseal.Sealer under the key TOTPKeyInfo derives), RecoveryKey is
+	// the HMAC key of recovery codes (RecoveryKeyInfo), both the same on
+	// every instance. TOTPIssuer names the service in authenticator apps
+	// (DefaultTOTPIssuer when empty).
+	TOTPSealer  Sealer
+	RecoveryKey []byte
+	TOTPIssuer  string
+
 	// MaxSessions caps a user's live sessions: signing in past it revokes
 	// the least recently used one. 0 means no cap.
 	MaxSessions int

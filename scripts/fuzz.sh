@@ -16,6 +16,7 @@ targets=(
 	". FuzzDecodeCursor"
 	"./password FuzzParsePHC"
 	"./auth FuzzCleanUserAgent"
+	"./auth FuzzNormalizeRecoveryCode"
 	"./emailkey FuzzOf"
 )
 # Every Fuzz function in the tree must be listed above.

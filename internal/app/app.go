@@ -162,9 +162,9 @@ func (a *App) build(ctx context.Context) error {
 	hasher.SetMaxWait(hashWait)
 	a.Audit = auth.NewRecorder(a.Store, a.Log, auditQueue)
 	a.Audit.Now = cfg.Now
-	codeKey, err := a.Sealer.DeriveKey(auth.CodeKeyInfo)
+	ak, err := deriveKeys(a.Sealer)
 	if err != nil {
-		return fmt.Errorf("one-time code key: %w", err)
+		return err
 	}
 	a.Auth = &auth.Service{
 		Audit:                a.Audit,
@@ -176,12 +176,42 @@ func (a *App) build(ctx context.Context) error {
 		RefreshGrace:         cfg.RefreshGrace,
 		MaxSessions:          cfg.MaxSessions,
 		TokenTTLs:            auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
-		CodeKey:              codeKey,
+		CodeKey:              ak.code,
+		TOTPSealer:           ak.totp,
+		RecoveryKey:          ak.recovery,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		Logger:               a.Log,
 		Now:                  cfg.Now,
 	}
 	return nil
+}
+
+// accountKeys are the account service's keys, each derived from the
+// key-encryption key for one use, so that every instance sharing the KEK
+// has them and no backup of the database does.
+type accountKeys struct {
+	code     []byte          // one-time codes' HMAC key
+	recovery []byte          // recovery codes' HMAC key
+	totp     *keyseal.Sealer // seals TOTP secrets
+}
+
+func deriveKeys(s *keyseal.Sealer) (*accountKeys, error) {
+	var k accountKeys
+	var err error
+	if k.code, err = s.DeriveKey(auth.CodeKeyInfo); err != nil {
+		return nil, fmt.Errorf("one-time code key: %w", err)
+	}
+	if k.recovery, err = s.DeriveKey(auth.RecoveryKeyInfo); err != nil {
+		return nil, fmt.Errorf("recovery code key: %w", err)
+	}
+	totpKey, err := s.DeriveKey(auth.TOTPKeyInfo)
+	if err != nil {
+		return nil, fmt.Errorf("TOTP sealing key: %w", err)
+	}
+	if k.totp, err = keyseal.New(totpKey); err != nil {
+		return nil, fmt.Errorf("TOTP sealer: %w", err)
+	}
+	return &k, nil
 }
 
 // Leeway is the clock skew allowed on our own tokens: the contract's 30 s
