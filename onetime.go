@@ -93,7 +93,12 @@ type TokenChange struct {
 	KillEmail     string
 	Issue         *OneTimeToken
 	Cooldown      time.Duration
-	Applied       bool
+	// IfEmail, when set, issues only while the user's address is still
+	// this one (holding the user's row until the commit): a token mailed
+	// to an address the user just left would escape the change's kill.
+	// Otherwise nothing is committed and Applied stays false.
+	IfEmail string
+	Applied bool
 }
 
 type tokenChangeKey struct{}

@@ -20,4 +20,15 @@ type ThrottleService interface {
 	// ClearSignInFailures forgets the attempts (after a success).
 	ClearSignInFailures(ctx context.Context, email string) error
 	PruneSignInFailures(ctx context.Context, before time.Time) (int64, error)
+
+	// ReserveCodeAttempt is ReserveSignIn for the guesses of mailed
+	// one-time codes, under a key of the caller's (the address or user and
+	// the purpose), in a table of their own with a longer window: the
+	// 5-attempt limit of one token would otherwise start afresh with every
+	// new token.
+	ReserveCodeAttempt(ctx context.Context, key string, now, since time.Time, max int) (bool, time.Time, error)
+	// ReleaseCodeAttempt takes back the attempt reserved at at: the code
+	// was right.
+	ReleaseCodeAttempt(ctx context.Context, key string, at time.Time) error
+	PruneCodeAttempts(ctx context.Context, before time.Time) (int64, error)
 }

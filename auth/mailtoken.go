@@ -72,7 +72,7 @@ func (s *Service) tokenMailChange(tm tokenMail) (*latchkey.TokenChange, []*latch
 	for _, m := range mails {
 		m.UserID = tm.user.ID
 	}
-	return &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token, Cooldown: MailCooldown}, mails, nil
+	return &latchkey.TokenChange{Now: it.Token.CreatedAt, Issue: it.Token, Cooldown: MailCooldown, IfEmail: tm.user.Email}, mails, nil
 }
 
 // notice is a mail with no token to the user's address: "Your password

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/emailkey"
 )
 
 // CodeKeyInfo is the HKDF info under which the code MAC key is derived
@@ -164,25 +165,70 @@ func (s *Service) CheckLink(ctx context.Context, p latchkey.TokenPurpose, link s
 	return s.usedToken(ctx, t, err)
 }
 
+// The guesses of mailed codes over every token of an address (or user)
+// and purpose: past MaxCodeFailures wrong codes within CodeFailureWindow,
+// codes are refused before they are checked, as wrong (links still work,
+// having 256 bits). One token takes 5 wrong codes, and anyone may have a
+// new token mailed once a minute: without this, an address would take
+// 7,200 guesses a day.
+const (
+	MaxCodeFailures   = 10
+	CodeFailureWindow = 24 * time.Hour
+)
+
+// reserveCode counts a code guess under key before it is checked; the
+// returned release takes it back once the code proved right.
+func (s *Service) reserveCode(ctx context.Context, key string) (release func(), err error) {
+	now := s.now()
+	ok, _, err := s.Store.ReserveCodeAttempt(ctx, key, now, now.Add(-CodeFailureWindow), MaxCodeFailures)
+	if err != nil {
+		return nil, fmt.Errorf("auth: count a code attempt: %w", err)
+	}
+	if !ok {
+		return nil, errBadToken
+	}
+	return func() { _ = s.Store.ReleaseCodeAttempt(context.WithoutCancel(ctx), key, now) }, nil
+}
+
 // CheckCode returns the user's live token of purpose p when code is its
-// code, without using it. A wrong code counts against the token: the
-// fifth kills it, link and code alike.
+// code, without using it. A wrong code counts against the token (the
+// fifth kills it, link and code alike) and against the user's daily
+// budget of wrong codes for p (MaxCodeFailures).
 func (s *Service) CheckCode(ctx context.Context, userID string, p latchkey.TokenPurpose, code string) (*UsedToken, error) {
 	if !validCode(code) || userID == "" {
 		return nil, errBadToken
 	}
+	release, err := s.reserveCode(ctx, "user\x00"+string(p)+"\x00"+userID)
+	if err != nil {
+		return nil, err
+	}
+	return s.checkCode(ctx, userID, p, code, release)
+}
+
+// checkCode checks code against the user's token of purpose p, and
+// releases the attempt counted for it when it is right.
+func (s *Service) checkCode(ctx context.Context, userID string, p latchkey.TokenPurpose, code string, release func()) (*UsedToken, error) {
 	t, err := s.Store.CheckOneTimeTokenCode(ctx, userID, p, s.codeMAC(userID, p, code), s.now())
-	return s.usedToken(ctx, t, err)
+	ut, err := s.usedToken(ctx, t, err)
+	if err == nil {
+		release()
+	}
+	return ut, err
 }
 
 // CheckEmailCode is CheckCode for the user with this email, for the flows
-// that ask for the address and the code. An unknown address is the same
+// that ask for the address and the code; the daily budget of wrong codes
+// is the address's, known or not. An unknown address is the same
 // invalid_token, after the same store work as a wrong code (a code check
 // against a user that cannot exist), so that the answer's timing does not
 // tell which addresses have accounts.
 func (s *Service) CheckEmailCode(ctx context.Context, email string, p latchkey.TokenPurpose, code string) (*UsedToken, error) {
-	if !validCode(code) {
+	if !validCode(code) || len(email) > MaxEmailLen {
 		return nil, errBadToken
+	}
+	release, err := s.reserveCode(ctx, "email\x00"+string(p)+"\x00"+emailkey.Of(email))
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
@@ -194,7 +240,7 @@ func (s *Service) CheckEmailCode(ctx context.Context, email string, p latchkey.T
 	} else if err != nil {
 		return nil, fmt.Errorf("auth: find user: %w", err)
 	}
-	return s.CheckCode(ctx, u.ID, p, code)
+	return s.checkCode(ctx, u.ID, p, code, release)
 }
 
 // noUser is a user ID no user has (IDs are UUIDv7).

@@ -20,8 +20,8 @@ type Retention struct {
 }
 
 // Prune deletes, every interval until ctx ends, the sessions past their
-// retention with their spent refresh tokens, the sign-in failures older
-// than the throttle's window, the expired one-time tokens and mfa_tokens
+// retention with their spent refresh tokens, the sign-in failures and code guesses older
+// than their windows, the expired one-time tokens and mfa_tokens
 // and the audit events past theirs, so the store does not grow with every
 // refresh or failed sign-in forever.
 func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval time.Duration, log *slog.Logger) {
@@ -37,6 +37,9 @@ func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval t
 		}
 		if _, err := store.PruneSignInFailures(ctx, time.Now().Add(-SignInFailureWindow)); err != nil && ctx.Err() == nil {
 			log.Warn("prune sign-in failures", "err", err)
+		}
+		if _, err := store.PruneCodeAttempts(ctx, time.Now().Add(-CodeFailureWindow)); err != nil && ctx.Err() == nil {
+			log.Warn("prune code attempts", "err", err)
 		}
 		if _, err := store.PruneOneTimeTokens(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("prune one-time tokens", "err", err)

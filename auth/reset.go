@@ -109,7 +109,9 @@ func (s *Service) ResetPassword(ctx context.Context, p Proof, newPassword string
 		return err
 	}
 	u := ut.User
-	if u.Disabled || u.PasswordHash == "" {
+	// A token mailed to an address the user has left is no longer theirs
+	// to use (an email change kills it too; this covers the race).
+	if u.Disabled || u.PasswordHash == "" || ut.Token.Email != u.Email {
 		return errBadToken
 	}
 	hash, err := s.Hasher.Hash(ctx, newPassword)

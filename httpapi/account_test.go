@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/internal/testkit"
 	"github.com/latchkey/latchkey/mail"
 )
@@ -181,18 +182,61 @@ func TestResetByCode(t *testing.T) {
 	h.post("/api/auth/password/reset", "", body("ada@example.com", code)).Problem(t, http.StatusBadRequest, "invalid_token")
 	h.post("/api/auth/password/reset", "", map[string]string{"token": tok, "new_password": newPassword}).Problem(t, http.StatusBadRequest, "invalid_token")
 
-	// A new token after the cooldown; four wrong codes leave it usable.
+	// A new token after the cooldown; wrong codes short of five leave it
+	// usable. Six guesses of the address's daily ten are spent (the right
+	// code on the dead token was one): three more, then the right one.
 	h.clock.Advance(time.Minute + time.Second)
 	h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, http.StatusAccepted)
 	_, code = h.mailSecrets("ada@example.com", mail.SubjectReset, 2)
 	if code == wrong {
 		wrong = "999999"
 	}
-	for range latchkey.MaxCodeAttempts - 1 {
+	for range 3 {
 		h.post("/api/auth/password/reset", "", body("ada@example.com", wrong)).Problem(t, http.StatusBadRequest, "invalid_token")
 	}
 	h.post("/api/auth/password/reset", "", body("ADA@Example.com", code)).WantStatus(t, http.StatusNoContent)
 	h.signIn("ada@example.com", newPassword)
+}
+
+// TestCodeGuessBudget: an address takes MaxCodeFailures wrong codes a
+// day over all its tokens; then even the right code is refused, the link
+// still works, and a day later codes work again. Unknown addresses are
+// counted alike.
+func TestCodeGuessBudget(t *testing.T) {
+	h := newHarness(t, options{})
+	h.signUp("ada@example.com")
+	wrongFor := func(code string) string {
+		if code == "000000" {
+			return "000001"
+		}
+		return "000000"
+	}
+	guess := func(email, code string) response {
+		return h.post("/api/auth/password/reset", "", map[string]string{"email": email, "code": code, "new_password": newPassword})
+	}
+	spent := 0
+	for n := 1; spent < auth.MaxCodeFailures; n++ {
+		h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, http.StatusAccepted)
+		_, code := h.mailSecrets("ada@example.com", mail.SubjectReset, n)
+		for i := 0; i < latchkey.MaxCodeAttempts-1 && spent < auth.MaxCodeFailures; i++ {
+			guess("ada@example.com", wrongFor(code)).Problem(t, http.StatusBadRequest, "invalid_token")
+			spent++
+		}
+		h.clock.Advance(time.Minute + time.Second)
+	}
+	h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, http.StatusAccepted)
+	tok, code := h.mailSecrets("ada@example.com", mail.SubjectReset, len(h.Mails(t, "ada@example.com", mail.SubjectReset)))
+	guess("ada@example.com", code).Problem(t, http.StatusBadRequest, "invalid_token")
+	for range auth.MaxCodeFailures {
+		guess("nobody@example.com", "123456").Problem(t, http.StatusBadRequest, "invalid_token")
+	}
+	// The link is 256 bits, not guessable: it still works.
+	h.post("/api/auth/password/reset", "", map[string]string{"token": tok, "new_password": newPassword}).WantStatus(t, http.StatusNoContent)
+	// A day later, codes work again.
+	h.clock.Advance(auth.CodeFailureWindow)
+	h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, http.StatusAccepted)
+	_, code = h.mailSecrets("ada@example.com", mail.SubjectReset, len(h.Mails(t, "ada@example.com", mail.SubjectReset)))
+	guess("ada@example.com", code).WantStatus(t, http.StatusNoContent)
 }
 
 // TestResetTokenExpiry: a reset token lives LATCHKEY_RESET_TTL (30 min).

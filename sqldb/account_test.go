@@ -155,3 +155,30 @@ func TestMailCooldownRace(t *testing.T) {
 		}
 	})
 }
+
+// TestIssueIfEmail: a token is issued only while the user's address is
+// the one it is mailed for.
+func TestIssueIfEmail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		u := newUser(t, db)
+		now := clockOf(db).Now()
+		for _, c := range []struct {
+			ifEmail string
+			want    bool
+		}{{"left@example.com", false}, {u.Email, true}} {
+			tok := &latchkey.OneTimeToken{UserID: u.ID, Purpose: latchkey.PurposeReset, Email: c.ifEmail,
+				LinkHash: randBytes(t, 32), CodeMAC: randBytes(t, 32), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			ch := &latchkey.TokenChange{Now: now, Issue: tok, IfEmail: c.ifEmail}
+			m := &latchkey.Mail{UserID: u.ID, To: c.ifEmail, Subject: "s", Text: "t", HTML: "h"}
+			must(t, db.ApplyTokenChange(latchkey.WithMail(latchkey.WithTokenChange(ctx, ch), m), ch))
+			if ch.Applied != c.want {
+				t.Errorf("issue for %s: applied %v, want %v", c.ifEmail, ch.Applied, c.want)
+			}
+		}
+		mails, err := db.ListMail(ctx)
+		must(t, err)
+		if len(mails) != 1 || mails[0].To != u.Email {
+			t.Fatalf("outbox: %d mails, want the one to %s", len(mails), u.Email)
+		}
+	})
+}

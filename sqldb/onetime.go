@@ -109,7 +109,7 @@ func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenCh
 		}
 	}
 	if t := ch.Issue; t != nil {
-		return db.issueToken(ctx, tx, t, ch.Now, ch.Cooldown)
+		return db.issueToken(ctx, tx, t, ch.Now, ch.Cooldown, ch.IfEmail)
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenCh
 // issueToken kills the user's older tokens of t's purpose and stores t.
 // The ID and CreatedAt it fills in are undone by inTx when nothing is
 // committed (it restores the whole change).
-func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, now time.Time, cooldown time.Duration) error {
+func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, now time.Time, cooldown time.Duration, ifEmail string) error {
 	if !t.Purpose.Valid() {
 		return latchkey.Errorf(latchkey.EINVALID, "unknown one-time token purpose %q", t.Purpose)
 	}
@@ -130,6 +130,18 @@ func (db *DB) issueToken(ctx context.Context, tx *tx, t *latchkey.OneTimeToken, 
 	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = now
+	}
+	if ifEmail != "" {
+		// A write that changes nothing, to hold the row: an email change
+		// (which kills the old address's tokens) runs before or after.
+		var id string
+		err := tx.QueryRowContext(ctx, `UPDATE users SET email = email WHERE id = $1 AND email = $2 RETURNING id`,
+			t.UserID, ifEmail).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNoChange
+		} else if err != nil {
+			return err
+		}
 	}
 	if err := db.keyLock(ctx, tx, tokensLockKey(t.UserID, t.Purpose)); err != nil {
 		return err

@@ -32,7 +32,13 @@ func throttleKey(email string) []byte {
 // get through. When it refuses, nothing is recorded and oldest is the time
 // of the oldest attempt in the window.
 func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.Time, max int) (bool, time.Time, error) {
-	key := throttleKey(email)
+	ok, oldest, err := db.reserve(ctx, "signin_failures", throttleKey(email), now, since, max)
+	return ok, oldest, db.wrap("reserve sign-in", err)
+}
+
+// reserve is ReserveSignIn on table (signin_failures or code_attempts,
+// never a caller's text) for key.
+func (db *DB) reserve(ctx context.Context, table string, key []byte, now, since time.Time, max int) (bool, time.Time, error) {
 	var ok bool
 	var oldest time.Time
 	err := db.inTx(ctx, func(tx *tx) error {
@@ -46,7 +52,7 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 		var n int
 		var first sql.NullInt64
 		if err := tx.QueryRowContext(ctx,
-			`SELECT COUNT(*), MIN(at) FROM signin_failures WHERE email_key = $1 AND at >= $2`,
+			`SELECT COUNT(*), MIN(at) FROM `+table+` WHERE email_key = $1 AND at >= $2`,
 			key, nanos(since)).Scan(&n, &first); err != nil {
 			return err
 		}
@@ -55,10 +61,37 @@ func (db *DB) ReserveSignIn(ctx context.Context, email string, now, since time.T
 			return nil
 		}
 		ok = true
-		_, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (email_key, at) VALUES ($1, $2)`, key, nanos(now))
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (email_key, at) VALUES ($1, $2)`, key, nanos(now))
 		return err
 	})
-	return ok, oldest, db.wrap("reserve sign-in", err)
+	return ok, oldest, err
+}
+
+// codeKey is the stored key of a code attempt's caller key: a fixed 32
+// bytes, no address in plain text.
+func codeKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// ReserveCodeAttempt counts a one-time code guess under key (see
+// latchkey.ThrottleService).
+func (db *DB) ReserveCodeAttempt(ctx context.Context, key string, now, since time.Time, max int) (bool, time.Time, error) {
+	ok, oldest, err := db.reserve(ctx, "code_attempts", codeKey(key), now, since, max)
+	return ok, oldest, db.wrap("reserve code attempt", err)
+}
+
+// ReleaseCodeAttempt takes back the attempt reserved at at.
+func (db *DB) ReleaseCodeAttempt(ctx context.Context, key string, at time.Time) error {
+	_, err := db.writer.ExecContext(ctx,
+		`DELETE FROM code_attempts WHERE email_key = $1 AND at = $2`, codeKey(key), nanos(at))
+	return db.wrap("release code attempt", err)
+}
+
+// PruneCodeAttempts deletes attempts older than before.
+func (db *DB) PruneCodeAttempts(ctx context.Context, before time.Time) (int64, error) {
+	n, err := db.execCount(ctx, "prune code attempts", `DELETE FROM code_attempts WHERE at < $1`, nanos(before))
+	return n, err
 }
 
 // ReleaseSignIn takes back the attempt reserved for email at at: it never
