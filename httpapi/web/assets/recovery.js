@@ -316,11 +316,16 @@ export function renderVerify(view, ctx) {
     footer: user ? [h('a', { href: '#/tasks' }, 'Back to your tasks')] : ['Already verified? ', h('a', { href: '#/signin' }, 'Sign in')],
   });
 
-  // Only the POST uses the token: it is dropped from memory as it goes.
+  // Only the POST uses the token, and only on the person's click: a mail
+  // scanner that opens the link and runs the page verifies nothing.
   if (ctx.token) {
     const token = ctx.token;
     ctx.forgetToken();
-    byToken(token);
+    form.hidden = true;
+    const go = h('button', { type: 'button', class: 'btn btn-primary btn-block' }, 'Verify my email address');
+    go.addEventListener('click', () => byToken(token));
+    show(status, h('p', null, 'Confirm that this address is yours. If you did not sign up, do not verify it.'), go);
+    go.focus();
   }
 }
 
