@@ -20,6 +20,7 @@ type Store interface {
 	AuditService
 	OneTimeTokenService
 	OutboxService
+	PasskeyService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
