@@ -21,7 +21,7 @@ type Retention struct {
 
 // Prune deletes, every interval until ctx ends, the sessions past their
 // retention with their spent refresh tokens, the sign-in failures older
-// than the throttle's window, the expired one-time tokens and the audit
+// than the throttle's window, the expired one-time tokens and WebAuthn challenges and the audit
 // events past theirs, so the store
 // does not grow with every refresh or failed sign-in forever.
 func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval time.Duration, log *slog.Logger) {
@@ -40,6 +40,9 @@ func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval t
 		}
 		if _, err := store.PruneOneTimeTokens(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("prune one-time tokens", "err", err)
+		}
+		if _, err := store.PruneWebAuthnChallenges(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("prune WebAuthn challenges", "err", err)
 		}
 		if keep.Audit > 0 {
 			if n, err := store.PruneAudit(ctx, time.Now().Add(-keep.Audit)); err != nil && ctx.Err() == nil {

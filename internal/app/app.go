@@ -166,6 +166,15 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("one-time code key: %w", err)
 	}
+	rp, err := auth.NewWebAuthn(cfg.Issuer, cfg.WebAuthnRPID, cfg.WebAuthnOrigins)
+	switch {
+	case errors.Is(err, auth.ErrRPIDFromIP):
+		// Passkeys are off (logListening says so); nothing else needs
+		// a host name.
+		rp = nil
+	case err != nil:
+		return configErrorf("LATCHKEY_WEBAUTHN_RP_ID/LATCHKEY_WEBAUTHN_ORIGINS: %w", err)
+	}
 	a.Auth = &auth.Service{
 		Audit:                a.Audit,
 		Store:                a.Store,
@@ -178,6 +187,7 @@ func (a *App) build(ctx context.Context) error {
 		TokenTTLs:            auth.TokenTTLs{Reset: cfg.ResetTTL, Verify: cfg.VerifyTTL, EmailChange: cfg.EmailChangeTTL},
 		CodeKey:              codeKey,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		WebAuthn:             rp,
 		Logger:               a.Log,
 		Now:                  cfg.Now,
 	}
