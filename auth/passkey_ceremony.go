@@ -157,8 +157,14 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 		return nil, errPasskeySignIn
 	}
 	var login PasskeyLogin
-	_, cred, err := w.ValidatePasskeyLogin(s.passkeyOwner(ctx, &login), *sd, parsed)
+	var lookupErr error
+	_, cred, err := w.ValidatePasskeyLogin(s.passkeyOwner(ctx, &login, &lookupErr), *sd, parsed)
 	if err != nil {
+		if lookupErr != nil && latchkey.ErrorCode(lookupErr) != latchkey.ENOTFOUND {
+			// The store failed (unavailable: a 503 to retry), which
+			// says nothing of the assertion.
+			return nil, fmt.Errorf("auth: find the passkey of an assertion: %w", lookupErr)
+		}
 		s.Logger.Debug("passkey sign-in refused", "user_id", userIDOf(login.User), "err", err)
 		return nil, errPasskeySignIn
 	}
@@ -189,12 +195,14 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 }
 
 // passkeyOwner is go-webauthn's lookup of the passkey an assertion names
-// and its user, filling in login. The user handle must be the passkey's
-// user: an authenticator cannot sign in as another.
-func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin) webauthn.DiscoverableUserHandler {
+// and its user, filling in login, and in lookupErr the store's error. The
+// user handle must be the passkey's user: an authenticator cannot sign in
+// as another.
+func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin, lookupErr *error) webauthn.DiscoverableUserHandler {
 	return func(rawID, userHandle []byte) (webauthn.User, error) {
 		p, err := s.Store.FindPasskeyByCredentialID(ctx, rawID)
 		if err != nil {
+			*lookupErr = err
 			return nil, err
 		}
 		if string(userHandle) != p.UserID {
@@ -202,6 +210,7 @@ func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin) webauth
 		}
 		u, err := s.Store.FindUserByID(ctx, p.UserID)
 		if err != nil {
+			*lookupErr = err
 			return nil, err
 		}
 		login.User, login.Passkey = u, p

@@ -3,6 +3,10 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -68,7 +72,32 @@ type device struct {
 
 func newDevice(u *latchkey.User, opts vw.AuthenticatorOptions) *device {
 	opts.UserHandle = []byte(u.ID)
-	return &device{auth: vw.NewAuthenticatorWithOptions(opts), cred: vw.NewCredential(vw.KeyTypeEC2)}
+	return &device{auth: vw.NewAuthenticatorWithOptions(opts), cred: newCredential()}
+}
+
+// newCredential is a P-256 credential whose coordinates both have 32
+// bytes. virtualwebauthn writes them without leading zero bytes (1 key in
+// about 128), and go-webauthn rightly refuses such a COSE key: with its own
+// keys the tests would fail now and then.
+func newCredential() vw.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		pub, err := k.PublicKey.Bytes() // 0x04 || X || Y
+		if err != nil {
+			panic(err)
+		}
+		if pub[1] == 0 || pub[33] == 0 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return vw.NewCredentialWithImportedKey(vw.KeyTypeEC2, der)
+	}
 }
 
 // beginRegister is the first step of adding d's passkey to u, and the
@@ -372,7 +401,7 @@ func TestPasskeyNames(t *testing.T) {
 	e := newPasskeyEnv(t)
 	u := e.signUp("names@example.com")
 	reg, opts := e.beginRegister(u)
-	resp := vw.CreateAttestationResponse(rpOK, newDevice(u, vw.AuthenticatorOptions{}).auth, vw.NewCredential(vw.KeyTypeEC2), *opts)
+	resp := vw.CreateAttestationResponse(rpOK, newDevice(u, vw.AuthenticatorOptions{}).auth, newCredential(), *opts)
 	_, err := e.s.FinishPasskeyRegistration(context.Background(), auth.Client{}, u, reg.ChallengeID, []byte(resp), "bad\u202ename")
 	wantErrCode(t, err, latchkey.EVALIDATION, "a name with a bidi control")
 	// A refused name does not use the challenge up.
@@ -429,4 +458,48 @@ func TestPasskeysOff(t *testing.T) {
 	}
 	_, err := a.Auth.BeginPasskeySignIn(context.Background())
 	wantErrCode(t, err, latchkey.EFORBIDDEN, "passkeys off")
+}
+
+// TestPasskeyDisabledUser: a disabled user's passkey verifies (and its
+// counter moves) but signs nobody in; an unknown credential is refused.
+func TestPasskeyDisabledUser(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.signUp("gone@example.com")
+	d := newDevice(u, vw.AuthenticatorOptions{})
+	if _, err := e.register(u, d, rpOK); err != nil {
+		t.Fatal(err)
+	}
+	disabled := true
+	if _, err := e.s.UpdateUser(context.Background(), "", u.ID, latchkey.UserUpdate{Disabled: &disabled}, auth.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.signIn(d, rpOK, 1)
+	wantErrCode(t, err, latchkey.EACCOUNTDISABLED, "a disabled user's passkey")
+	stranger := newDevice(u, vw.AuthenticatorOptions{})
+	_, err = e.signIn(stranger, rpOK, 1)
+	wantErrCode(t, err, latchkey.EINVALIDCREDENTIALS, "an unknown credential")
+}
+
+// failingLookup is a store whose passkey lookup fails as an unreachable
+// database does.
+type failingLookup struct{ latchkey.Store }
+
+func (failingLookup) FindPasskeyByCredentialID(context.Context, []byte) (*latchkey.Passkey, error) {
+	return nil, latchkey.Errorf(latchkey.EUNAVAILABLE, "the database is unavailable")
+}
+
+// TestPasskeyStoreDown: a store that fails while looking up the passkey is
+// that failure (a 503 to retry), not a refused assertion.
+func TestPasskeyStoreDown(t *testing.T) {
+	e := newPasskeyEnv(t)
+	u := e.signUp("down@example.com")
+	d := newDevice(u, vw.AuthenticatorOptions{})
+	if _, err := e.register(u, d, rpOK); err != nil {
+		t.Fatal(err)
+	}
+	s := *e.s
+	s.Store = failingLookup{e.s.Store}
+	in, opts := e.beginSignIn()
+	_, err := s.FinishPasskeySignIn(context.Background(), auth.Client{}, in.ChallengeID, assertion(d, rpOK, opts, 1))
+	wantErrCode(t, err, latchkey.EUNAVAILABLE, "the store down")
 }
