@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,5 +275,27 @@ func TestWebAuthnChallengeExpiry(t *testing.T) {
 		wantCode(t, err, latchkey.ENOTFOUND)
 		_, err = db.TakeWebAuthnChallenge(ctx, live.ID, latchkey.ChallengeSignIn, "", clockOf(db).Now())
 		must(t, err)
+	})
+}
+
+// TestWebAuthnChallengeAcrossInstances: a challenge one instance stored is
+// taken by another over the same database, once, however many try.
+func TestWebAuthnChallengeAcrossInstances(t *testing.T) {
+	forEachEngineLoc(t, func(t *testing.T, e engine, loc string) {
+		a, b := openMigrated(t, e, loc), openMigrated(t, e, loc)
+		c := newChallenge(t, a, latchkey.ChallengeSignIn, "")
+		now := clockOf(a).Now()
+		var n atomic.Int32
+		wins := race(t, 8, func() error {
+			db := a
+			if n.Add(1)%2 == 0 {
+				db = b
+			}
+			_, err := db.TakeWebAuthnChallenge(ctx, c.ID, latchkey.ChallengeSignIn, "", now)
+			return err
+		}, nil)
+		if wins != 1 {
+			t.Fatalf("%d takes across two instances won, want 1", wins)
+		}
 	})
 }
