@@ -21,6 +21,7 @@ type Store interface {
 	OneTimeTokenService
 	MFAService
 	OutboxService
+	PasskeyService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -20,10 +20,10 @@ type Retention struct {
 }
 
 // Prune deletes, every interval until ctx ends, the sessions past their
-// retention with their spent refresh tokens, the sign-in failures and code guesses older
-// than their windows, the expired one-time tokens and mfa_tokens
-// and the audit events past theirs, so the store does not grow with every
-// refresh or failed sign-in forever.
+// retention with their spent refresh tokens, the sign-in failures and code
+// guesses older than their windows, the expired one-time tokens,
+// mfa_tokens and WebAuthn challenges, and the audit events past theirs, so
+// the store does not grow with every refresh or failed sign-in forever.
 func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -46,6 +46,9 @@ func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval t
 		}
 		if _, err := store.PruneMFATokens(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("prune mfa_tokens", "err", err)
+		}
+		if _, err := store.PruneWebAuthnChallenges(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("prune WebAuthn challenges", "err", err)
 		}
 		if keep.Audit > 0 {
 			if n, err := store.PruneAudit(ctx, time.Now().Add(-keep.Audit)); err != nil && ctx.Err() == nil {

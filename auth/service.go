@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey"
@@ -52,6 +53,10 @@ type Service struct {
 	// RequireVerifiedEmail refuses sign-in to an unverified address
 	// (LATCHKEY_REQUIRE_VERIFIED_EMAIL), and sign-up then opens no session.
 	RequireVerifiedEmail bool
+
+	// WebAuthn is the relying party of passkeys (NewWebAuthn); nil turns
+	// them off.
+	WebAuthn *webauthn.WebAuthn
 }
 
 // Client describes where a request came from; it is kept with the session.

@@ -166,6 +166,15 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rp, err := auth.NewWebAuthn(cfg.Issuer, cfg.WebAuthnRPID, cfg.WebAuthnOrigins)
+	switch {
+	case errors.Is(err, auth.ErrRPIDFromIP):
+		// Passkeys are off (logListening says so); nothing else needs
+		// a host name.
+		rp = nil
+	case err != nil:
+		return configErrorf("LATCHKEY_WEBAUTHN_RP_ID/LATCHKEY_WEBAUTHN_ORIGINS: %w", err)
+	}
 	a.Auth = &auth.Service{
 		Audit:                a.Audit,
 		Store:                a.Store,
@@ -180,6 +189,7 @@ func (a *App) build(ctx context.Context) error {
 		TOTPSealer:           ak.totp,
 		RecoveryKey:          ak.recovery,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		WebAuthn:             rp,
 		Logger:               a.Log,
 		Now:                  cfg.Now,
 	}

@@ -58,6 +58,10 @@ type Config struct {
 	SMTP *mail.Transport
 	// MailFrom is LATCHKEY_MAIL_FROM, or its default from the issuer.
 	MailFrom string
+	// WebAuthnRPID and WebAuthnOrigins are the passkeys' relying party
+	// as given; empty: the issuer's host and origin (auth.NewWebAuthn).
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
 
 	// Given names the settings a flag or the environment set (by Env).
 	Given map[string]bool

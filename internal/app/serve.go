@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/auth"
 )
 
 // shutdownGrace is how long in-flight requests may take to finish once
@@ -98,6 +100,9 @@ func (a *App) logListening(ln net.Listener) {
 	}
 	a.Log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
 		"issuer", cfg.Issuer, "alg", cfg.JWTAlg, "database", cfg.Database())
+	if a.Auth.WebAuthn == nil {
+		a.Log.Info("passkeys are off: " + auth.ErrRPIDFromIP.Error())
+	}
 	if len(cfg.CORSOrigins) > 0 {
 		a.Log.Info("browsers on these origins may call the API (CORS, without credentials)", "origins", strings.Join(cfg.CORSOrigins, ","))
 	}

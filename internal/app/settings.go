@@ -142,6 +142,12 @@ var Settings = []Setting{
 	}},
 	{"LATCHKEY_AUDIT_RETENTION", "2160h", "audit events older than this are pruned; 0 keeps them", serveOnly, duration(0, func(c *Config) *time.Duration { return &c.AuditRetention })},
 	{"LATCHKEY_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser", serveOnly, parseCORSOrigins},
+	{"LATCHKEY_WEBAUTHN_RP_ID", "", "passkeys' relying party ID, a host name; unset: the issuer's host", serveOnly, parseRPID},
+	{"LATCHKEY_WEBAUTHN_ORIGINS", "", "comma-separated origins passkey ceremonies may come from, on the RP ID or its subdomains; unset: the issuer's origin", serveOnly, func(c *Config, v string) error {
+		o, err := parseOrigins(v)
+		c.WebAuthnOrigins = o
+		return err
+	}},
 	{"LATCHKEY_TRUSTED_JWKS_URL", "", "JWKS URL of an external issuer to trust on the task routes", serveOnly, text(func(c *Config) *string { return &c.TrustedJWKSURL })},
 	{"LATCHKEY_TRUSTED_ISSUER", "", "iss of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedIssuer })},
 	{"LATCHKEY_TRUSTED_AUDIENCE", "", "aud of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedAud })},
@@ -286,16 +292,38 @@ func parseAllowedHosts(c *Config, v string) error {
 }
 
 func parseCORSOrigins(c *Config, v string) error {
-	c.CORSOrigins = nil
+	o, err := parseOrigins(v)
+	c.CORSOrigins = o
+	return err
+}
+
+// parseOrigins takes comma-separated origins: scheme://host[:port], no
+// path, query or user.
+func parseOrigins(v string) ([]string, error) {
+	var out []string
 	for _, o := range strings.Split(v, ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}
 		if u, e := url.Parse(o); e != nil || o == "*" || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.User != nil ||
 			u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-			return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+			return nil, fmt.Errorf("%q is not an origin like https://app.example.com", o)
 		}
-		c.CORSOrigins = append(c.CORSOrigins, o)
+		out = append(out, o)
 	}
+	return out, nil
+}
+
+// parseRPID takes a host name (no scheme, port or path, not an IP
+// address, which browsers refuse as an RP ID), kept in lower case.
+func parseRPID(c *Config, v string) error {
+	c.WebAuthnRPID = ""
+	if v == "" {
+		return nil
+	}
+	if !dnsName.MatchString(v) || net.ParseIP(v) != nil {
+		return fmt.Errorf("%q is not a host name like example.com (no scheme, port, path or IP address)", v)
+	}
+	c.WebAuthnRPID = strings.ToLower(v)
 	return nil
 }
