@@ -22,6 +22,7 @@ func (h *harness) code(secret string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.codes = append(h.codes, c)
 	return c
 }
 
