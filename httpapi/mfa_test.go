@@ -327,3 +327,27 @@ func TestAdminResetMFA(t *testing.T) {
 	}
 	_ = codes
 }
+
+// TestMFAWindow: the previous, current and next steps are accepted, not
+// two steps off; once a step is accepted, every earlier one is refused.
+func TestMFAWindow(t *testing.T) {
+	h := newHarness(t, options{})
+	secret, _, _ := h.enableTOTP(h.signUp("ada@example.com"))
+	h.clock.Advance(2 * time.Minute) // past the confirming code's steps
+	at := func(d time.Duration) string {
+		c, err := totp.GenerateCode(secret, h.clock.Now().Add(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.codes = append(h.codes, c)
+		return c
+	}
+	tok := h.mfaToken("ada@example.com")
+	for _, d := range []time.Duration{-60 * time.Second, 60 * time.Second} {
+		h.signInMFA(map[string]string{"mfa_token": tok, "code": at(d)}).Problem(t, 401, "invalid_credentials")
+	}
+	h.Grant(h.signInMFA(map[string]string{"mfa_token": tok, "code": at(30 * time.Second)}), 200)
+	h.signInMFA(map[string]string{"mfa_token": h.mfaToken("ada@example.com"), "code": at(0)}).Problem(t, 401, "invalid_credentials")
+	h.clock.Advance(30 * time.Second)
+	h.Grant(h.signInMFA(map[string]string{"mfa_token": h.mfaToken("ada@example.com"), "code": at(30 * time.Second)}), 200)
+}
