@@ -195,10 +195,10 @@ func codeField(err error) error {
 	return err
 }
 
-// ResetMFA is the administrator's escape hatch: it revokes every session
-// of the user, then removes every factor and recovery code and kills the
-// user's mfa_tokens, recording mfa_reset (with actorID) and mailing the
-// user in that transaction. ENOTFOUND for an unknown user.
+// ResetMFA is the administrator's escape hatch: it removes every factor
+// and recovery code of the user and kills the user's mfa_tokens, recording
+// mfa_reset (with actorID) and mailing the user in that transaction, then
+// revokes every session of the user. ENOTFOUND for an unknown user.
 func (s *Service) ResetMFA(ctx context.Context, actorID, userID string, c Client) error {
 	u, err := s.Store.FindUserByID(ctx, userID)
 	if err != nil {
@@ -209,16 +209,18 @@ func (s *Service) ResetMFA(ctx context.Context, actorID, userID string, c Client
 		return err
 	}
 	now := s.now()
-	ids, err := s.Store.RevokeUserSessions(ctx, userID, "", latchkey.ReasonMFAReset, now)
-	if err != nil {
-		return err
-	}
-	s.Revoked.Add(now, ids...)
 	ev := event(latchkey.AuditMFAReset, c)
 	ev.UserID, ev.ActorID = userID, actorID
 	if _, err := s.Store.ResetMFA(latchkey.WithMail(latchkey.WithAudit(ctx, ev), notice), userID, now); err != nil {
 		return err
 	}
 	logEvent(s.Logger, ev)
+	// Then the sessions: one opened with the second factor while the
+	// factors were being removed is revoked too.
+	ids, err := s.Store.RevokeUserSessions(ctx, userID, "", latchkey.ReasonMFAReset, now)
+	if err != nil {
+		return err
+	}
+	s.Revoked.Add(now, ids...)
 	return nil
 }
