@@ -351,3 +351,26 @@ func TestMFAWindow(t *testing.T) {
 	h.clock.Advance(30 * time.Second)
 	h.Grant(h.signInMFA(map[string]string{"mfa_token": h.mfaToken("ada@example.com"), "code": at(30 * time.Second)}), 200)
 }
+
+// TestMFATokenDiesWithPassword: a password change or reset kills the
+// user's mfa_tokens, the second steps of sign-ins with the old password.
+func TestMFATokenDiesWithPassword(t *testing.T) {
+	h := newHarness(t, options{})
+	secret, _, g := h.enableTOTP(h.signUp("ada@example.com"))
+	const newPW = "a brand new passphrase"
+	h.Secrets = append(h.Secrets, newPW)
+
+	tok := h.mfaToken("ada@example.com")
+	h.post("/api/auth/password", g.AccessToken, map[string]string{"current_password": testPassword, "new_password": newPW}).WantStatus(t, 204)
+	h.signInMFA(map[string]string{"mfa_token": tok, "code": h.code(secret)}).Problem(t, 401, "invalid_token")
+
+	m := h.Do(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "ada@example.com", "password": newPW}}).Problem(t, 401, "mfa_required")
+	tok = m["mfa_token"].(string)
+	h.Secrets = append(h.Secrets, tok)
+	h.post("/api/auth/password/forgot", "", map[string]string{"email": "ada@example.com"}).WantStatus(t, 202)
+	reset, _ := h.mailSecrets("ada@example.com", mail.SubjectReset, 1)
+	h.post("/api/auth/password/reset", "", map[string]string{"token": reset, "new_password": testPassword}).WantStatus(t, 204)
+	h.signInMFA(map[string]string{"mfa_token": tok, "code": h.code(secret)}).Problem(t, 401, "invalid_token")
+	// The second factor stays on after both.
+	h.Grant(h.signInMFA(map[string]string{"mfa_token": h.mfaToken("ada@example.com"), "code": h.code(secret)}), 200)
+}
