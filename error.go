@@ -16,6 +16,9 @@ const (
 	ETOKENEXPIRED       = "token_expired"
 	ETOKENREVOKED       = "token_revoked"
 	EINVALIDCREDENTIALS = "invalid_credentials"
+	// EMFAREQUIRED answers a right password for a user with a confirmed
+	// second factor: no token yet, the second step comes first.
+	EMFAREQUIRED = "mfa_required"
 	EFORBIDDEN          = "forbidden"
 	EACCOUNTDISABLED    = "account_disabled"
 	EEMAILNOTVERIFIED   = "email_not_verified"

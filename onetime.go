@@ -70,7 +70,8 @@ func (t *OneTimeToken) Live(now time.Time) bool {
 //     token's use happen together or not at all, and how, of two requests
 //     with one token, exactly one wins.
 //   - KillUser: every live token of this user is killed (after a password
-//     change or reset).
+//     change or reset), and so is every live mfa_token of the user: the
+//     second step of a sign-in with the old password.
 //   - KillEmail (with KillEmailUser): the live tokens of that user that
 //     were mailed to this address are killed (after an email change, the
 //     old address). The address is compared as stored.

@@ -66,6 +66,11 @@ const (
 	ReasonEmailVerified = "email_verified"
 	// ReasonEmailChanged: an email change revoked the other sessions.
 	ReasonEmailChanged = "email_changed"
+	// ReasonMFAEnabled: confirming a TOTP factor revoked every session
+	// but the new one it opened.
+	ReasonMFAEnabled = "mfa_enabled"
+	// ReasonMFAReset: an administrator's MFA reset revoked every session.
+	ReasonMFAReset = "mfa_reset"
 )
 
 // Rotation moves a session's refresh token one generation on.

@@ -93,10 +93,14 @@ func (s *Service) UseMFAToken(ctx context.Context, t *latchkey.MFAToken) error {
 // request that then loses the token to a concurrent one stays spent: the
 // sign-in fails closed.
 //
+// An audit event ctx carries gets the token's user when it has none.
+//
 // Errors: EINVALIDTOKEN for the token; EINVALIDCREDENTIALS for a wrong,
 // reused or malformed code; ERATELIMITED while TOTP is locked (recovery
 // codes still work); EINVALID when neither or both codes are given (no
-// attempt is counted).
+// attempt is counted). When the token was good and the code was not, the
+// token is returned with the code's error, so that the caller knows whose
+// failure it records.
 func (s *Service) SecondFactor(ctx context.Context, mfaToken, code, recoveryCode string) (*latchkey.MFAToken, []string, error) {
 	if (code == "") == (recoveryCode == "") {
 		return nil, nil, latchkey.Errorf(latchkey.EINVALID, "give either a code or a recovery code")
@@ -104,6 +108,9 @@ func (s *Service) SecondFactor(ctx context.Context, mfaToken, code, recoveryCode
 	t, err := s.CheckMFAToken(ctx, mfaToken)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ev := latchkey.AuditFrom(ctx); ev != nil && ev.UserID == "" {
+		ev.UserID = t.UserID
 	}
 	var added []string
 	if code != "" {
@@ -114,7 +121,7 @@ func (s *Service) SecondFactor(ctx context.Context, mfaToken, code, recoveryCode
 		added = []string{latchkey.AMRMFA}
 	}
 	if err != nil {
-		return nil, nil, err
+		return t, nil, err
 	}
 	if err := s.UseMFAToken(ctx, t); err != nil {
 		return nil, nil, err

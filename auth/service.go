@@ -84,8 +84,12 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// startSession opens a session for u, recording ev (if any) with it.
-func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, ev *latchkey.AuditEvent) (*Grant, error) {
+// startSession opens a session for u, recording ev (if any) with it. amr
+// is how the user was authenticated; nil means a password alone.
+func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, ev *latchkey.AuditEvent, amr []string) (*Grant, error) {
+	if amr == nil {
+		amr = []string{latchkey.AMRPassword}
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("auth: session id: %w", err)
@@ -103,7 +107,7 @@ func (s *Service) startSession(ctx context.Context, u *latchkey.User, c Client, 
 		RefreshKey:  key,
 		RefreshHash: token.HashRefresh(refresh),
 		RotatedAt:   now,
-		AMR:         []string{latchkey.AMRPassword},
+		AMR:         amr,
 	}
 	if ev != nil {
 		ctx = latchkey.WithAudit(ctx, ev)

@@ -90,7 +90,10 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		return nil, latchkey.Errorf(latchkey.EEMAILNOTVERIFIED, "verify your email address first: check your mail for the link")
 	}
 	s.upgradeHash(ctx, u, pw)
-	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c))
+	if err := s.mfaChallenge(ctx, u); err != nil {
+		return nil, err
+	}
+	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), nil)
 }
 
 // reserveAttempt counts a password attempt for the account with email

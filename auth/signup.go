@@ -88,5 +88,5 @@ func (s *Service) SignUp(ctx context.Context, email, pw, name string, c Client) 
 	if s.RequireVerifiedEmail {
 		return &Grant{User: u}, nil
 	}
-	return s.startSession(ctx, u, c, nil)
+	return s.startSession(ctx, u, c, nil, nil)
 }

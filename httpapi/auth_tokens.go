@@ -26,11 +26,17 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, 
 		encode(w, status, userResponse{g.User})
 		return
 	}
+	encode(w, status, s.grantTokens(w, r, g))
+}
+
+// grantTokens sets what every answer carrying tokens sets (the refresh
+// cookie, no caching) and returns the token response's body.
+func (s *server) grantTokens(w http.ResponseWriter, r *http.Request, g *auth.Grant) tokenResponse {
 	refreshIn := int64(g.RefreshExpiresIn.Round(time.Second) / time.Second)
 	s.setRefreshCookie(w, r, g.RefreshToken, int(refreshIn))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	encode(w, status, tokenResponse{
+	return tokenResponse{
 		User:             g.User,
 		AccessToken:      g.AccessToken,
 		TokenType:        "Bearer",
@@ -38,7 +44,7 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, 
 		RefreshToken:     g.RefreshToken,
 		RefreshExpiresIn: refreshIn,
 		SessionID:        g.SessionID,
-	})
+	}
 }
 
 type userResponse struct {
@@ -77,7 +83,7 @@ func (s *server) handleSignIn() http.Handler {
 		}
 		g, err := s.Auth.SignIn(r.Context(), in.Email, in.Password, s.client(r))
 		if err != nil {
-			return err
+			return mfaRequired(err)
 		}
 		s.writeGrant(w, r, http.StatusOK, g)
 		return nil

@@ -147,6 +147,7 @@ var statusOf = map[string]int{
 	latchkey.ETOKENEXPIRED:       http.StatusUnauthorized,
 	latchkey.ETOKENREVOKED:       http.StatusUnauthorized,
 	latchkey.EINVALIDCREDENTIALS: http.StatusUnauthorized,
+	latchkey.EMFAREQUIRED:        http.StatusUnauthorized,
 	latchkey.EFORBIDDEN:          http.StatusForbidden,
 	latchkey.EACCOUNTDISABLED:    http.StatusForbidden,
 	latchkey.EEMAILNOTVERIFIED:   http.StatusForbidden,
@@ -219,7 +220,40 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	var x *extraError
+	if errors.As(err, &x) {
+		_ = json.NewEncoder(w).Encode(x.document(p))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// extraError is an application error whose problem document has members
+// beyond the contract's own: mfa_required's mfa_token, methods and
+// expires_in. Members never replace the standard ones.
+type extraError struct {
+	err     error
+	members map[string]any
+}
+
+func (e *extraError) Error() string { return e.err.Error() }
+func (e *extraError) Unwrap() error { return e.err }
+
+// document is p with e's members added.
+func (e *extraError) document(p problem) map[string]any {
+	doc := map[string]any{"type": p.Type, "title": p.Title, "status": p.Status, "code": p.Code}
+	if p.Detail != "" {
+		doc["detail"] = p.Detail
+	}
+	if len(p.Errors) > 0 {
+		doc["errors"] = p.Errors
+	}
+	for k, v := range e.members {
+		if _, taken := doc[k]; !taken {
+			doc[k] = v
+		}
+	}
+	return doc
 }
 
 // apiHandler is a handler that returns its failure rather than writing it.

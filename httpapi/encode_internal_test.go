@@ -23,7 +23,7 @@ func TestErrorMapping(t *testing.T) {
 	for code, status := range map[string]int{
 		latchkey.EINVALID: 400, latchkey.EVALIDATION: 400, latchkey.EMISSINGTOKEN: 401,
 		latchkey.EINVALIDTOKEN: 401, latchkey.ETOKENEXPIRED: 401, latchkey.ETOKENREVOKED: 401,
-		latchkey.EINVALIDCREDENTIALS: 401, latchkey.EFORBIDDEN: 403, latchkey.EACCOUNTDISABLED: 403,
+		latchkey.EINVALIDCREDENTIALS: 401, latchkey.EMFAREQUIRED: 401, latchkey.EFORBIDDEN: 403, latchkey.EACCOUNTDISABLED: 403,
 		latchkey.ENOTFOUND: 404, latchkey.EEMAILTAKEN: 409, latchkey.ERATELIMITED: 429,
 		latchkey.EUNAVAILABLE: 503, latchkey.EINTERNAL: 500,
 	} {
@@ -173,4 +173,28 @@ func checkNames(t *testing.T, body []byte) {
 // mayHoldFFFD reports whether body spells U+FFFD itself, raw or escaped.
 func mayHoldFFFD(body []byte) bool {
 	return bytes.ContainsRune(body, utf8.RuneError) || bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`))
+}
+
+// TestExtraMembers: an extraError's members join the problem document, but
+// never replace its own members; the status, the challenge and the headers
+// are those of the error it wraps.
+func TestExtraMembers(t *testing.T) {
+	err := &extraError{err: latchkey.Errorf(latchkey.EMFAREQUIRED, "second step"),
+		members: map[string]any{"mfa_token": "t", "expires_in": 300, "code": "forged", "status": 200}}
+	w := httptest.NewRecorder()
+	writeError(w, httptest.NewRequest("POST", "/", nil), slog.New(slog.DiscardHandler), err)
+	var m map[string]any
+	if e := json.Unmarshal(w.Body.Bytes(), &m); e != nil {
+		t.Fatal(e)
+	}
+	if w.Code != 401 || m["code"] != "mfa_required" || m["status"] != float64(401) || m["mfa_token"] != "t" ||
+		m["expires_in"] != float64(300) || m["detail"] != "second step" || m["type"] != "about:blank" {
+		t.Errorf("%d %v", w.Code, m)
+	}
+	if got := w.Header().Get("WWW-Authenticate"); got != `Bearer realm="latchkey"` {
+		t.Errorf("WWW-Authenticate %q", got)
+	}
+	if w.Header().Get("Content-Type") != "application/problem+json" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", w.Header())
+	}
 }

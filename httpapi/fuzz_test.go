@@ -20,6 +20,9 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"email":"fuzzer@example.com","code":"123456","new_password":"fuzzing password"}`,
 		`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`,
 		`{"new_email":"new@example.com","current_password":"x"}`,
+		`{"mfa_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","code":"123456"}`,
+		`{"mfa_token":"x","recovery_code":"0000-0000-0000-0000"}`,
+		`{"current_password":"x","code":"123456"}`,
 		`{"title":`, "\xff", `{} {}`, `null`, `[]`, `{"title":null}`,
 	} {
 		f.Add([]byte(s))
@@ -27,6 +30,7 @@ func FuzzRequestBodies(f *testing.F) {
 	h := newHarness(f, options{})
 	g := h.admin("fuzzer@example.com")
 	task := h.createTask(g, "fuzz target")["id"].(string)
+	factor, _ := h.enrolTOTP(g) // unconfirmed: a code can reach its check
 	handler := h.App.Handler()
 	base := "/api/" + g.User.ID + "/tasks"
 	routes := []struct{ method, path string }{
@@ -36,6 +40,9 @@ func FuzzRequestBodies(f *testing.F) {
 		{"POST", "/api/auth/password/forgot"}, {"POST", "/api/auth/password/reset"},
 		{"POST", "/api/auth/email/verify"}, {"POST", "/api/auth/email/verify/resend"},
 		{"POST", "/api/auth/email/change"}, {"POST", "/api/auth/email/change/confirm"},
+		{"POST", "/api/auth/signin/mfa"}, {"POST", "/api/auth/mfa/totp"},
+		{"POST", "/api/auth/mfa/totp/" + factor + "/confirm"}, {"DELETE", "/api/auth/mfa/totp/" + factor},
+		{"POST", "/api/auth/mfa/recovery-codes"},
 	}
 	// Sign-out without a Bearer reads its body for a refresh token; with
 	// one it would end the fuzzer's own session.

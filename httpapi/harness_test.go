@@ -50,6 +50,7 @@ type harness struct {
 	clock  *testkit.Clock
 	store  *app.Store // the server's own, for checks behind the API's back
 	dbPath string
+	codes  []string // TOTP codes the test used (h.code): never in the log
 }
 
 func newHarness(t testing.TB, opts options) *harness {
@@ -78,7 +79,9 @@ func newHarness(t testing.TB, opts options) *harness {
 		cfg.TrustedJWKSURL, cfg.TrustedSecret = opts.trustedJWKS, opts.trustedSecret
 	}
 	srv := testkit.Start(t, cfg)
-	return &harness{Server: srv, t: t, clock: clk, store: srv.App.Store, dbPath: cfg.SQLitePath}
+	h := &harness{Server: srv, t: t, clock: clk, store: srv.App.Store, dbPath: cfg.SQLitePath}
+	t.Cleanup(func() { testkit.AssertNoCodes(t, srv.Logs.String(), h.codes...) })
+	return h
 }
 
 func (h *harness) signUp(email string) grant {

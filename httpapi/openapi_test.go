@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/latchkey/latchkey/internal/testkit"
@@ -366,6 +367,54 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "POST", Path: "/api/auth/password/reset", Body: map[string]string{"token": rtok, "new_password": "a brand new passphrase"}}, 204)
 	check(req{Method: "POST", Path: "/api/auth/password/reset", Body: map[string]string{"token": rtok, "new_password": "a brand new passphrase"}}, 400)
 	check(req{Method: "POST", Path: "/api/auth/email/change/confirm", Bearer: cy.AccessToken, Body: map[string]string{"code": ccode}}, 401)
+
+	// The second factor, for a user of its own: codes of distinct 30 s steps.
+	dee := h.signUp("dee@example.com")
+	deeID := dee.User.ID
+	bearer := dee.AccessToken
+	check(req{Method: "GET", Path: "/api/auth/mfa", Bearer: bearer}, 200)
+	check(req{Method: "POST", Path: "/api/auth/mfa/totp", Bearer: bearer, Body: map[string]string{"current_password": "wrong password"}}, 400)
+	enr := check(req{Method: "POST", Path: "/api/auth/mfa/totp", Bearer: bearer, Body: map[string]string{"current_password": testPassword}}, 200).JSON(t)
+	factor, secret := enr["factor_id"].(string), enr["secret"].(string)
+	h.Secrets = append(h.Secrets, secret)
+	code := func() string {
+		h.clock.Advance(30 * time.Second)
+		c, err := totp.GenerateCode(secret, h.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	check(req{Method: "POST", Path: "/api/auth/mfa/totp/no-such-factor/confirm", Bearer: bearer, Body: map[string]string{"code": code()}}, 404)
+	check(req{Method: "POST", Path: "/api/auth/mfa/totp/" + factor + "/confirm", Bearer: bearer, Body: map[string]string{"code": "000000"}}, 400)
+	var confirmed struct {
+		AccessToken   string   `json:"access_token"`
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	check(req{Method: "POST", Path: "/api/auth/mfa/totp/" + factor + "/confirm", Bearer: bearer, Body: map[string]string{"code": code()}}, 200).Decode(t, &confirmed)
+	h.Secrets = append(h.Secrets, confirmed.AccessToken)
+	h.Secrets = append(h.Secrets, confirmed.RecoveryCodes...)
+	check(req{Method: "GET", Path: "/api/auth/mfa", Bearer: bearer}, 401) // revoked by the confirmation
+	bearer = confirmed.AccessToken
+	check(req{Method: "GET", Path: "/api/auth/mfa", Bearer: bearer}, 200)
+	check(req{Method: "POST", Path: "/api/auth/mfa/recovery-codes", Bearer: bearer, Body: map[string]string{"current_password": testPassword, "code": "000000"}}, 400)
+	var regenerated struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	check(req{Method: "POST", Path: "/api/auth/mfa/recovery-codes", Bearer: bearer, Body: map[string]string{"current_password": testPassword, "code": code()}}, 200).Decode(t, &regenerated)
+	h.Secrets = append(h.Secrets, regenerated.RecoveryCodes...)
+	mfaTok := check(req{Method: "POST", Path: "/api/auth/signin", Body: map[string]string{"email": "dee@example.com", "password": testPassword}}, 401).JSON(t)["mfa_token"].(string)
+	h.Secrets = append(h.Secrets, mfaTok)
+	check(req{Method: "POST", Path: "/api/auth/signin/mfa", Body: map[string]string{"mfa_token": mfaTok}}, 400)
+	check(req{Method: "POST", Path: "/api/auth/signin/mfa", Body: map[string]string{"mfa_token": mfaTok, "code": "000000"}}, 401)
+	h.Grant(check(req{Method: "POST", Path: "/api/auth/signin/mfa", Body: map[string]string{"mfa_token": mfaTok, "code": code()}}, 200), 200)
+	check(req{Method: "POST", Path: "/api/auth/signin/mfa", Body: map[string]string{"mfa_token": mfaTok, "recovery_code": regenerated.RecoveryCodes[0]}}, 401)
+	check(req{Method: "DELETE", Path: "/api/auth/mfa/totp/" + factor, Bearer: bearer, Body: map[string]string{"current_password": testPassword, "code": "000000"}}, 400)
+	check(req{Method: "DELETE", Path: "/api/auth/mfa/totp/no-such-factor", Bearer: bearer, Body: map[string]string{"current_password": testPassword, "code": code()}}, 404)
+	check(req{Method: "DELETE", Path: "/api/auth/mfa/totp/" + factor, Bearer: bearer, Body: map[string]string{"current_password": testPassword, "code": regenerated.RecoveryCodes[1]}}, 204)
+	check(req{Method: "POST", Path: "/api/admin/users/" + deeID + "/mfa/reset", Bearer: bearer}, 403)
+	check(req{Method: "POST", Path: "/api/admin/users/no-such-user/mfa/reset", Bearer: root.AccessToken}, 404)
+	check(req{Method: "POST", Path: "/api/admin/users/" + deeID + "/mfa/reset", Bearer: root.AccessToken}, 204)
 
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 		check(req{Method: "GET", Path: p}, 200)

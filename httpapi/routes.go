@@ -14,6 +14,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	mux.Handle("POST /api/auth/signup", limited(s.handleSignUp()))
 	mux.Handle("POST /api/auth/signin", limited(s.handleSignIn()))
+	mux.Handle("POST /api/auth/signin/mfa", limited(s.handleSignInMFA()))
 	mux.Handle("POST /api/auth/refresh", limited(s.handleRefresh()))
 	mux.Handle("POST /api/auth/signout", limited(s.handleSignOut())) // Bearer, or a refresh token
 	mux.Handle("GET /api/auth/me", authed(s.handleMe()))
@@ -26,6 +27,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/email/verify/resend", limited(authed(s.handleResendVerification())))
 	mux.Handle("POST /api/auth/email/change", limited(authed(s.handleChangeEmail())))
 	mux.Handle("POST /api/auth/email/change/confirm", limited(authed(s.handleConfirmEmailChange())))
+	mux.Handle("GET /api/auth/mfa", authed(s.handleMFA()))
+	mux.Handle("POST /api/auth/mfa/totp", limited(authed(s.handleStartTOTP())))
+	mux.Handle("POST /api/auth/mfa/totp/{id}/confirm", limited(authed(s.handleConfirmTOTP())))
+	mux.Handle("DELETE /api/auth/mfa/totp/{id}", limited(authed(s.handleDeleteTOTP())))
+	mux.Handle("POST /api/auth/mfa/recovery-codes", limited(authed(s.handleNewRecoveryCodes())))
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 
@@ -40,6 +46,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	admin := func(h http.Handler) http.Handler { return authed(requireAdmin(h)) }
 	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))
 	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
+	mux.Handle("POST /api/admin/users/{id}/mfa/reset", admin(s.handleAdminResetMFA()))
 	mux.Handle("GET /api/admin/audit", admin(s.handleAdminAudit()))
 
 	mux.Handle("GET /healthz", handleHealthz())

@@ -50,6 +50,9 @@ const (
 		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL`
 	killUserSQL = `UPDATE one_time_tokens SET used_at = $1
 		WHERE user_id = $2 AND used_at IS NULL`
+	// A new password also ends the second steps the old one began.
+	killUserMFATokensSQL = `UPDATE mfa_tokens SET used_at = $1
+		WHERE user_id = $2 AND used_at IS NULL`
 	killUserEmailSQL = `UPDATE one_time_tokens SET used_at = $1
 		WHERE user_id = $2 AND email = $3 AND used_at IS NULL`
 	// recentTokenSQL finds a token of the user and purpose made after $3,
@@ -100,6 +103,9 @@ func (db *DB) applyTokenChange(ctx context.Context, tx *tx, ch *latchkey.TokenCh
 	}
 	if ch.KillUser != "" {
 		if _, err := tx.ExecContext(ctx, killUserSQL, now, ch.KillUser); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, killUserMFATokensSQL, now, ch.KillUser); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,27 @@ import (
 // user with --email, as an admin's PATCH would, and done (a format with the
 // user's id and email) printed.
 func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, upd latchkey.UserUpdate, done string) error {
+	return cmdUserAction(ctx, name, args, getenv, stdout, done, func(a *app.App, u *latchkey.User, c auth.Client) error {
+		_, err := a.Auth.UpdateUser(ctx, "", u.ID, upd, c)
+		return err
+	})
+}
+
+// cmdUserResetMFA is `user reset-mfa`: the admin escape hatch of POST
+// /api/admin/users/{id}/mfa/reset for the user with --email.
+func cmdUserResetMFA(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return cmdUserAction(ctx, "user reset-mfa", args, getenv, stdout,
+		"removed the second factor and recovery codes of user %s (%s); its sessions are revoked\n",
+		func(a *app.App, u *latchkey.User, c auth.Client) error {
+			return a.Auth.ResetMFA(ctx, "", u.ID, c)
+		})
+}
+
+// cmdUserAction runs do on the user with --email (exit 1 for an unknown
+// one, 2 without --email) and prints done, a format with the user's id
+// and email.
+func cmdUserAction(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, done string,
+	do func(a *app.App, u *latchkey.User, c auth.Client) error) error {
 	var email *string
 	cfg, rest, err := configured(name, args, getenv, stdout, func(fs *flag.FlagSet) {
 		email = fs.String("email", "", "the user's email (required)")
@@ -42,8 +63,7 @@ func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(
 	} else if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = a.Auth.UpdateUser(ctx, "", u.ID, upd, auth.Client{UserAgent: "latchkey " + name})
-	if err != nil {
+	if err := do(a, u, auth.Client{UserAgent: "latchkey " + name}); err != nil {
 		return fmt.Errorf("%s: %s", name, latchkey.ErrorMessage(err))
 	}
 	fmt.Fprintf(stdout, done, printable(u.ID), printable(u.Email))

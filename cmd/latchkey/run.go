@@ -31,6 +31,8 @@ commands:
                              add a user
   user disable --email E     disable a user and revoke its sessions
   user verify --email E      mark a user's address verified
+  user reset-mfa --email E   remove a user's second factor and recovery codes,
+                             and revoke its sessions
   keys rotate                add a new signing key
   token inspect TOKEN        decode and verify a token against the store's keys
   audit [--type T] [--limit N]
@@ -92,8 +94,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			verified := true
 			return cmdUserUpdate(ctx, "user verify", r, getenv, stdout, latchkey.UserUpdate{EmailVerified: &verified},
 				"marked the address of user %s (%s) verified\n")
+		case "reset-mfa":
+			return cmdUserResetMFA(ctx, r, getenv, stdout)
 		default:
-			return usagef("user: unknown subcommand %q (want create, disable or verify)", name)
+			return usagef("user: unknown subcommand %q (want create, disable, verify or reset-mfa)", name)
 		}
 	case "keys":
 		switch name, r := sub(); name {

@@ -40,7 +40,7 @@ func (s Setting) Flag() string {
 func (s Setting) Takes(command string) bool { return slices.Contains(s.Commands, command) }
 
 // Commands are the commands of the latchkey binary.
-var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
+var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "user reset-mfa", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
 
 // Which commands take a setting. Every command opens the store under the
 // servers' key-encryption key, and checks the token settings, so that a
