@@ -38,6 +38,9 @@ export function describe(err) {
       return 'Something went wrong on our side. Please try again.';
     case 'email_not_verified':
       return 'Verify your email address first: we sent you a new link.';
+    case 'mfa_required':
+      // The second step's screen comes with issue 14's web app work.
+      return 'This account uses two-factor sign-in, which this web app cannot complete yet.';
     case 'invalid_token':
       return 'This link or code is invalid, already used or expired.';
     case 'email_taken':
