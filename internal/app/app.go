@@ -154,6 +154,13 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("verifier: %w", err)
 	}
 	a.Verifier = v
+	return a.buildAuth(issuer)
+}
+
+// buildAuth builds the account service: the password hasher, the audit
+// recorder, the keys derived from the KEK and the passkeys' relying party.
+func (a *App) buildAuth(issuer *token.Issuer) error {
+	cfg := &a.Config
 	params := cfg.Password
 	if params == (password.Params{}) {
 		params = password.DefaultParams
