@@ -34,6 +34,12 @@ const (
 	// 401 of a bad access or refresh token: the HTTP layer sends this code
 	// as invalid_token.
 	EINVALIDONETIME = "invalid_one_time_token"
+
+	// EADMINMFA is an admin token without "mfa" in its amr on an admin
+	// route, with LATCHKEY_REQUIRE_MFA_FOR_ADMINS: the contract's
+	// mfa_required, but 403 (the token is good, the sign-in too weak)
+	// where a sign-in's mfa_required is 401.
+	EADMINMFA = "admin_mfa_required"
 )
 
 // FieldError names one field of a request that broke a rule.

@@ -152,12 +152,21 @@ var statusOf = map[string]int{
 	latchkey.EACCOUNTDISABLED:    http.StatusForbidden,
 	latchkey.EEMAILNOTVERIFIED:   http.StatusForbidden,
 	latchkey.EINVALIDONETIME:     http.StatusBadRequest,
+	latchkey.EADMINMFA:           http.StatusForbidden,
 	latchkey.ENOTFOUND:           http.StatusNotFound,
 	latchkey.EMISDIRECTED:        http.StatusMisdirectedRequest,
 	latchkey.EEMAILTAKEN:         http.StatusConflict,
 	latchkey.ERATELIMITED:        http.StatusTooManyRequests,
 	latchkey.EUNAVAILABLE:        http.StatusServiceUnavailable,
 	latchkey.EINTERNAL:           http.StatusInternalServerError,
+}
+
+// wireCode names the internal codes that the contract calls by another
+// code with another status (statusOf): a one-time link's invalid_token is
+// 400, an admin's mfa_required 403.
+var wireCode = map[string]string{
+	latchkey.EINVALIDONETIME: latchkey.EINVALIDTOKEN,
+	latchkey.EADMINMFA:       latchkey.EMFAREQUIRED,
 }
 
 // errUnmapped stands in for an application error whose code has no status:
@@ -193,8 +202,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if err == errTooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
-	if code == latchkey.EINVALIDONETIME {
-		code = latchkey.EINVALIDTOKEN // the contract's name, with 400
+	if wire, ok := wireCode[code]; ok {
+		code = wire
 	}
 	p := problem{
 		Type:   "about:blank",

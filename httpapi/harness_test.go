@@ -40,6 +40,7 @@ type options struct {
 	allowedHosts    []string // LATCHKEY_ALLOWED_HOSTS, unchecked
 	metricsAddr     string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
 	requireVerified bool     // LATCHKEY_REQUIRE_VERIFIED_EMAIL
+	adminMFA        bool     // LATCHKEY_REQUIRE_MFA_FOR_ADMINS
 }
 
 // harness is the real server, built by internal/app as serve builds it,
@@ -68,6 +69,7 @@ func newHarness(t testing.TB, opts options) *harness {
 	cfg.AllowedHosts = opts.allowedHosts
 	cfg.MetricsAddr = opts.metricsAddr
 	cfg.RequireVerifiedEmail = opts.requireVerified
+	cfg.RequireMFAForAdmins = opts.adminMFA
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -373,4 +374,35 @@ func TestMFATokenDiesWithPassword(t *testing.T) {
 	h.signInMFA(map[string]string{"mfa_token": tok, "code": h.code(secret)}).Problem(t, 401, "invalid_token")
 	// The second factor stays on after both.
 	h.Grant(h.signInMFA(map[string]string{"mfa_token": h.mfaToken("ada@example.com"), "code": h.code(secret)}), 200)
+}
+
+// TestRequireMFAForAdmins: with LATCHKEY_REQUIRE_MFA_FOR_ADMINS, an admin
+// token of a password-only sign-in gets 403 mfa_required on every admin
+// route; one of a sign-in with a second factor passes; without the
+// setting, a password is enough.
+func TestRequireMFAForAdmins(t *testing.T) {
+	h := newHarness(t, options{adminMFA: true})
+	root := h.admin("root@example.com")
+	ada := h.signUp("ada@example.com")
+	for _, r := range []req{
+		{Method: "GET", Path: "/api/admin/users"},
+		{Method: "GET", Path: "/api/admin/audit"},
+		{Method: "PATCH", Path: "/api/admin/users/" + ada.User.ID, Body: map[string]any{"disabled": true}},
+		{Method: "POST", Path: "/api/admin/users/" + ada.User.ID + "/mfa/reset"},
+	} {
+		r.Bearer = root.AccessToken
+		h.Do(r).Problem(t, http.StatusForbidden, "mfa_required")
+	}
+	// A non-admin is still plain forbidden.
+	h.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: ada.AccessToken}).Problem(t, http.StatusForbidden, "forbidden")
+	// The user was not disabled by the refused PATCH.
+	h.me(ada.AccessToken)
+
+	_, _, mfa := h.enableTOTP(root)
+	wantAMR(t, mfa.AccessToken, "mfa", "otp", "pwd")
+	h.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: mfa.AccessToken}).WantStatus(t, http.StatusOK)
+
+	plain := newHarness(t, options{})
+	g := plain.admin("root@example.com")
+	plain.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: g.AccessToken}).WantStatus(t, http.StatusOK)
 }

@@ -44,6 +44,22 @@ func requireAdmin(next http.Handler) http.Handler {
 	return verify.RequireRole(string(latchkey.RoleAdmin))(next)
 }
 
+// requireAdminMFA, with Config.RequireMFAForAdmins, refuses an admin token
+// whose sign-in used no second factor ("mfa" not in amr): 403
+// mfa_required.
+func (s *server) requireAdminMFA(next http.Handler) http.Handler {
+	if !s.RequireMFAForAdmins {
+		return next
+	}
+	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		if !claims(r).HasMFA() {
+			return latchkey.Errorf(latchkey.EADMINMFA, "admin routes need a sign-in with a second factor")
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
 // claims returns the verified claims put in the context by requireToken.
 func claims(r *http.Request) *verify.Claims {
 	c, _ := verify.ClaimsFromContext(r.Context())

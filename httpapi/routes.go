@@ -43,7 +43,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/{user_id}/tasks/{id}/complete", tasks(requireOwner(s.handleToggleTask())))
 	mux.Handle("DELETE /api/{user_id}/tasks/{id}", tasks(requireOwner(s.handleDeleteTask())))
 
-	admin := func(h http.Handler) http.Handler { return authed(requireAdmin(h)) }
+	admin := func(h http.Handler) http.Handler { return authed(requireAdmin(s.requireAdminMFA(h))) }
 	mux.Handle("GET /api/admin/users", admin(s.handleAdminListUsers()))
 	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
 	mux.Handle("POST /api/admin/users/{id}/mfa/reset", admin(s.handleAdminResetMFA()))

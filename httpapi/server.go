@@ -50,6 +50,9 @@ type Config struct {
 	AllowedHosts []string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// RequireMFAForAdmins refuses the admin routes to an admin token whose
+	// sign-in used no second factor (LATCHKEY_REQUIRE_MFA_FOR_ADMINS).
+	RequireMFAForAdmins bool
 	// AuthRate is how many POSTs to /api/auth/* a client IP may make a
 	// minute (a burst of as many); 0 turns the limit off.
 	AuthRate int

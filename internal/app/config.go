@@ -33,26 +33,28 @@ type Config struct {
 	MaxSessions  int
 	// RequireVerifiedEmail: LATCHKEY_REQUIRE_VERIFIED_EMAIL.
 	RequireVerifiedEmail bool
-	ResetTTL             time.Duration // one-time tokens' lifetimes, by purpose
-	VerifyTTL            time.Duration
-	EmailChangeTTL       time.Duration
-	JWTAlg               string
-	JWTSecret            []byte
-	TLSCert              string
-	TLSKey               string
-	AuthRate             int
-	TrustProxy           bool
-	SecretKey            string
-	AuditRetention       time.Duration
-	CORSOrigins          []string
-	TrustedJWKSURL       string
-	TrustedIssuer        string
-	TrustedAud           string
-	TrustedSecret        string
-	DBMaxConns           int
-	DBConnect            time.Duration
-	DBLifetime           time.Duration
-	DBIdleTime           time.Duration
+	// RequireMFAForAdmins: LATCHKEY_REQUIRE_MFA_FOR_ADMINS.
+	RequireMFAForAdmins bool
+	ResetTTL            time.Duration // one-time tokens' lifetimes, by purpose
+	VerifyTTL           time.Duration
+	EmailChangeTTL      time.Duration
+	JWTAlg              string
+	JWTSecret           []byte
+	TLSCert             string
+	TLSKey              string
+	AuthRate            int
+	TrustProxy          bool
+	SecretKey           string
+	AuditRetention      time.Duration
+	CORSOrigins         []string
+	TrustedJWKSURL      string
+	TrustedIssuer       string
+	TrustedAud          string
+	TrustedSecret       string
+	DBMaxConns          int
+	DBConnect           time.Duration
+	DBLifetime          time.Duration
+	DBIdleTime          time.Duration
 	// SMTP is the parsed LATCHKEY_SMTP_URL; nil: no SMTP, mail stays in
 	// the outbox. Its String hides the password.
 	SMTP *mail.Transport

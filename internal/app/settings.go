@@ -101,6 +101,7 @@ var Settings = []Setting{
 	{"LATCHKEY_VERIFY_TTL", "24h", "email verification link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.VerifyTTL })},
 	{"LATCHKEY_EMAIL_CHANGE_TTL", "30m", "email change confirmation link and code lifetime", serveOnly, tokenTTL(func(c *Config) *time.Duration { return &c.EmailChangeTTL })},
 	{"LATCHKEY_REQUIRE_VERIFIED_EMAIL", "false", "refuse sign-in (403 email_not_verified) until the address is verified", serveOnly, boolean(func(c *Config) *bool { return &c.RequireVerifiedEmail })},
+	{"LATCHKEY_REQUIRE_MFA_FOR_ADMINS", "false", "refuse the admin routes (403 mfa_required) to admin tokens of a sign-in without a second factor", serveOnly, boolean(func(c *Config) *bool { return &c.RequireMFAForAdmins })},
 	{"LATCHKEY_MAX_SESSIONS", "100", "live sessions per user; a sign-in past it revokes the least recently used", serveOnly, func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
