@@ -1,10 +1,7 @@
 package httpapi_test
 
 import (
-	"net/http"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/testkit"
 )
@@ -27,55 +24,5 @@ func BenchmarkForgotPassword(b *testing.B) {
 	cfg.AuthRate = 0 // the per-IP limit would answer 429 to the loop
 	s := testkit.Start(b, cfg)
 	s.SignUp("known@example.com", testkit.Password, "")
-	forgot := func(b *testing.B, email string) time.Duration {
-		start := time.Now()
-		r := s.Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": email})
-		took := time.Since(start)
-		if r.Status != http.StatusAccepted {
-			b.Fatalf("forgot %s: %d %s", email, r.Status, r.Body)
-		}
-		return took
-	}
-	for _, tc := range []struct{ name, email string }{
-		{"known", "known@example.com"},
-		{"unknown", "unknown@example.com"},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			took := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			for range b.N {
-				took = append(took, forgot(b, tc.email))
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(percentile(took, 50)), "p50-ns")
-			b.ReportMetric(float64(percentile(took, 90)), "p90-ns")
-		})
-	}
-	b.Run("interleaved", func(b *testing.B) {
-		var known, unknown []time.Duration
-		for i := range b.N {
-			b.StopTimer()
-			time.Sleep(2 * time.Millisecond)
-			b.StartTimer()
-			if i%2 == 0 {
-				known = append(known, forgot(b, "known@example.com"))
-			} else {
-				unknown = append(unknown, forgot(b, "unknown@example.com"))
-			}
-		}
-		b.StopTimer()
-		if len(unknown) == 0 {
-			return
-		}
-		k, u := percentile(known, 50), percentile(unknown, 50)
-		b.ReportMetric(float64(k), "known-p50-ns")
-		b.ReportMetric(float64(u), "unknown-p50-ns")
-		b.ReportMetric(float64(k)/float64(u), "known/unknown")
-	})
-}
-
-// percentile is the p-th percentile of ds, in nanoseconds; ds is sorted.
-func percentile(ds []time.Duration, p int) int64 {
-	slices.Sort(ds)
-	return ds[(len(ds)-1)*p/100].Nanoseconds()
+	testkit.BenchForgot(b, s.Client, "known@example.com")
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"net/http"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -39,53 +37,5 @@ func BenchmarkForgotPasswordBinary(b *testing.B) {
 	}
 	c := testkit.NewClient(b, base, nil)
 	c.SignUp("known@example.com", testkit.Password, "")
-	forgot := func(b *testing.B, email string) time.Duration {
-		start := time.Now()
-		r := c.Call("POST", "/api/auth/password/forgot", "", map[string]string{"email": email})
-		took := time.Since(start)
-		if r.Status != http.StatusAccepted {
-			b.Fatalf("forgot %s: %d %s", email, r.Status, r.Body)
-		}
-		return took
-	}
-	for _, tc := range []struct{ name, email string }{
-		{"known", "known@example.com"},
-		{"unknown", "unknown@example.com"},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			took := make([]time.Duration, 0, b.N)
-			for range b.N {
-				took = append(took, forgot(b, tc.email))
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(median(took)), "p50-ns")
-		})
-	}
-	b.Run("interleaved", func(b *testing.B) {
-		var known, unknown []time.Duration
-		for i := range b.N {
-			b.StopTimer()
-			time.Sleep(2 * time.Millisecond)
-			b.StartTimer()
-			if i%2 == 0 {
-				known = append(known, forgot(b, "known@example.com"))
-			} else {
-				unknown = append(unknown, forgot(b, "unknown@example.com"))
-			}
-		}
-		b.StopTimer()
-		if len(unknown) == 0 {
-			return
-		}
-		k, u := median(known), median(unknown)
-		b.ReportMetric(float64(k), "known-p50-ns")
-		b.ReportMetric(float64(u), "unknown-p50-ns")
-		b.ReportMetric(float64(k)/float64(u), "known/unknown")
-	})
-}
-
-// median of ds in nanoseconds; sorts ds.
-func median(ds []time.Duration) int64 {
-	slices.Sort(ds)
-	return ds[(len(ds)-1)/2].Nanoseconds()
+	testkit.BenchForgot(b, c, "known@example.com")
 }
