@@ -1,10 +1,13 @@
-// The account screen: profile, sessions, email address, password.
+// The account screen: profile, sessions, two-factor sign-in, passkeys,
+// email address, password.
 
 import * as api from './api.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
 import { MAX_PAGE_SIZE, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
 import { emailChangeCard } from './recovery.js';
+import { twoFactorCard } from './mfa.js';
+import { passkeysCard } from './passkeys.js';
 
 // The sessions asked for at a time.
 const PAGE = 50;
@@ -58,7 +61,7 @@ export function renderAccount(view, ctx) {
   view.append(
     h('div', { class: 'page-head' },
       h('h1', null, 'Account'),
-      h('p', { class: 'muted' }, 'Your profile, the devices you are signed in on, your email address and your password.')),
+      h('p', { class: 'muted' }, 'Your profile, the devices you are signed in on, how you sign in, your email address and your password.')),
     h('section', { class: 'card', 'aria-labelledby': 'profile-heading' },
       h('h2', { id: 'profile-heading', class: 'card-title' }, 'Profile'),
       profile),
@@ -70,6 +73,9 @@ export function renderAccount(view, ctx) {
       sessions.status, sessions.list,
       h('div', { class: 'sessions-more' }, sessions.moreButton),
       h('div', { class: 'card-foot' }, othersButton)),
+    // Turning two-factor sign-in on ends the other sessions: the list follows.
+    twoFactorCard(ctx, () => loadSessions(sessions, true)),
+    passkeysCard(ctx),
     emailCard,
     h('section', { class: 'card', 'aria-labelledby': 'password-heading' },
       h('h2', { id: 'password-heading', class: 'card-title' }, 'Change password'),

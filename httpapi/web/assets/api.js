@@ -112,13 +112,34 @@ function adopt(grant) {
   return !previous || previous.user.id !== grant.user.id;
 }
 
-/** signIn with email and password; resolves to the user. */
-export async function signIn(email, password) {
-  const g = await send('POST', '/api/auth/signin', { body: { email, password } });
+/**
+ * signIn with email and password; resolves to the user. A user with a
+ * second factor gets an ApiError with code 'mfa_required' instead, whose
+ * problem holds mfa_token, methods and expires_in for signInStep.
+ */
+export function signIn(email, password) {
+  return signInAt('/api/auth/signin', { email, password });
+}
+
+/**
+ * signInAt signs in through any route that answers a token response (the
+ * second step of a sign-in, a passkey sign-in); resolves to the user.
+ */
+export async function signInAt(path, body) {
+  const g = await send('POST', path, { body });
   adopt(g);
   broadcast({ type: 'signin', userId: g.user.id });
   emit('signedin', g.user);
   return g.user;
+}
+
+/**
+ * replaceSession takes the token response of a route that ended this
+ * session and began a new one for this device (turning two-factor sign-in
+ * on revokes every session). The user stays; the view stays.
+ */
+export function replaceSession(grant) {
+  adopt(grant);
 }
 
 /**

@@ -4,6 +4,8 @@ import * as api from './api.js';
 import { busy, field, h } from './dom.js';
 import { chars, check, clearErrors, formError, showError } from './forms.js';
 import { MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
+import { renderMFAStep } from './signin-mfa.js';
+import { passkeySignIn } from './passkeys.js';
 
 export const PASSWORD_RULE = `Use ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters. The most common passwords are refused; a few unrelated words make a strong one that is easy to remember.`;
 
@@ -39,7 +41,7 @@ export function renderSignIn(view, ctx) {
   const haveCode = h('p', { class: 'form-aside', hidden: true }, h('a', { href: '#/verify' }, 'I have a verification code'));
   const form = h('form', { class: 'form', novalidate: true }, line, haveCode, email.wrap, password.wrap,
     h('p', { class: 'form-aside' }, h('a', { href: '#/forgot' }, 'Forgot your password?')),
-    submit);
+    submit, passkeySignIn(line));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(fields, line);
@@ -54,6 +56,10 @@ export function renderSignIn(view, ctx) {
       await api.signIn(email.input.value.trim(), password.input.value);
     } catch (err) {
       done();
+      if (err instanceof api.ApiError && err.code === 'mfa_required' && err.problem.mfa_token) {
+        renderMFAStep(view, ctx, err.problem);
+        return;
+      }
       showError(err, fields, line);
       if (err instanceof api.ApiError && err.code === 'invalid_credentials') {
         password.input.value = '';

@@ -39,8 +39,9 @@ export function describe(err) {
     case 'email_not_verified':
       return 'Verify your email address first: we sent you a new link.';
     case 'mfa_required':
-      // The second step's screen comes with issue 14's web app work.
-      return 'This account uses two-factor sign-in, which this web app cannot complete yet.';
+      // Sign-in shows the second step itself (signin-mfa.js); elsewhere
+      // the session lacks a second factor.
+      return 'This needs two-factor sign-in. Sign out, then sign in again with your second factor.';
     case 'invalid_token':
       return 'This link or code is invalid, already used or expired.';
     case 'email_taken':

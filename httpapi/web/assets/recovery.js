@@ -56,17 +56,17 @@ function isCode(err, code) {
 
 // message is a notice that is announced and can take focus, so that a
 // screen whose form gave way to it tells keyboard and screen-reader users.
-function message(kind, ...children) {
+export function message(kind, ...children) {
   return h('div', { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status', tabindex: '-1' }, ...children);
 }
 
-function loading(text) {
+export function loading(text) {
   return h('p', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), text);
 }
 
 // show replaces what a box holds and moves focus to the first focusable
 // thing in it (or the box's message).
-function show(box, ...nodes) {
+export function show(box, ...nodes) {
   clear(box).append(...nodes.filter(Boolean));
   const target = box.querySelector('[data-autofocus]') || box.querySelector('.notice');
   if (target) target.focus();

@@ -1,0 +1,222 @@
+package main
+
+// Browser tests of two-factor sign-in (issue 14): turning it on from the
+// Account screen with codes made by pquerna/otp from the key the page
+// shows, the recovery codes, and the second step of signing in.
+
+import (
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+// totpAt is the code of secret (as the page shows it, spaces and all) for
+// the time step around at.
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(strings.ReplaceAll(secret, " ", ""), at)
+	if err != nil {
+		t.Fatalf("totp code: %v", err)
+	}
+	return code
+}
+
+// otherCode is a 6-digit code that is not code (each digit moved by one):
+// wrong now, and almost surely in the neighbouring steps too.
+func otherCode(code string) string {
+	b := []byte(code)
+	for i := range b {
+		b[i] = '0' + (b[i]-'0'+1)%10
+	}
+	return string(b)
+}
+
+// enrolTOTPUI turns two-factor sign-in on from the Account screen and
+// returns the key the page showed and the recovery codes, with the time
+// of the code used (later codes must be of later steps).
+func enrolTOTPUI(tb *tab, pw string) (secret string, codes []string, used time.Time) {
+	tb.t.Helper()
+	tb.find("link", "Account").click()
+	card := tb.find("region", "Two-factor sign-in")
+	card.find("button", "Turn on two-factor sign-in").click()
+	tb.find("form", "Turn on two-factor sign-in").find("textbox", "Current password").fill(pw)
+	tb.find("button", "Continue").click()
+	tb.find("image", "QR code for your authenticator app").wait()
+	if src := eval[string](tb, `document.querySelector('.mfa-qr').getAttribute('src').slice(0, 22)`); src != "data:image/png;base64," {
+		tb.fail("the QR code's src starts %q", src)
+	}
+	secret = eval[string](tb, `document.getElementById('mfa-secret').textContent`)
+	if len(strings.ReplaceAll(secret, " ", "")) < 16 {
+		tb.fail("the key shown is %q", secret)
+	}
+	field := tb.find("textbox", "Code from the app")
+	if got := field.prop("inputMode") + field.prop("autocomplete"); got != `"numeric""one-time-code"` {
+		tb.t.Errorf("the code field's inputmode and autocomplete are %s", got)
+	}
+	// A wrong code first: told at the field, and nothing is turned on.
+	field.fill(otherCode(totpAt(tb.t, secret, time.Now())))
+	tb.find("button", "Turn on").click()
+	tb.waitJS("the wrong code's error", `[...document.querySelectorAll('.field-error')].some((e) => e.textContent.startsWith('Code'))`)
+	used = time.Now()
+	field.fill(totpAt(tb.t, secret, used))
+	tb.find("button", "Turn on").click()
+	tb.waitText("Save these recovery codes now.")
+	codes = eval[[]string](tb, `[...document.querySelectorAll('#recovery-codes code')].map((e) => e.textContent)`)
+	return secret, codes, used
+}
+
+// Turn two-factor sign-in on, then sign in with a code, a wrong code, a
+// recovery code (once only), and run an mfa_token out of attempts; then
+// make new recovery codes and turn it off, both with recovery codes.
+func TestBrowserTwoFactorSignIn(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	tb := b.newTab("mfa", false)
+	tb.open(p.base + "/")
+	signUpUI(tb, "Otto", "otto@example.com", browserPW)
+	tb.find("link", "Account").click()
+	tb.waitText("A stolen password is enough to get into your account.")
+	// A wrong password is told at its field.
+	tb.find("region", "Two-factor sign-in").find("button", "Turn on two-factor sign-in").click()
+	tb.find("form", "Turn on two-factor sign-in").find("textbox", "Current password").fill("not the password")
+	tb.find("button", "Continue").click()
+	tb.waitJS("the wrong password's error", `[...document.querySelectorAll('.field-error')].some((e) => e.textContent.startsWith('Current password'))`)
+	tb.find("button", "Cancel").click()
+
+	mark := tb.responseCount()
+	secret, codes, used := enrolTOTPUI(tb, browserPW)
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown: %q", len(codes), codes)
+	}
+	for _, c := range codes {
+		if len(c) != 19 || strings.Count(c, "-") != 3 {
+			t.Errorf("recovery code %q is not xxxx-xxxx-xxxx-xxxx", c)
+		}
+	}
+	href := eval[string](tb, `decodeURIComponent([...document.querySelectorAll('a')].find((a) => a.textContent === 'Download codes').getAttribute('href'))`)
+	if !strings.HasPrefix(href, "data:text/plain;charset=utf-8,") || !strings.Contains(href, strings.Join(codes, "\n")) {
+		t.Errorf("the download link is %q", href)
+	}
+	if got := eval[string](tb, `[...document.querySelectorAll('a')].find((a) => a.textContent === 'Download codes').download`); got != "latchkey-recovery-codes.txt" {
+		t.Errorf("the download's file name is %q", got)
+	}
+	tb.find("button", "Copy codes").wait()
+	// Confirming ended every session and gave this device a new one: the
+	// app uses it at once (no refused call, no refresh), and the list
+	// shows it alone, as this device.
+	tb.find("button", "I have saved my codes").click()
+	tb.waitText("Recovery codes left: 10 of 10.")
+	tb.waitJS("one session, this one", `document.querySelectorAll('.session').length === 1 && document.querySelectorAll('.session.current').length === 1`)
+	for _, r := range tb.responsesSince(mark) {
+		if r.Status == http.StatusUnauthorized || strings.HasSuffix(r.URL, "/api/auth/refresh") {
+			t.Errorf("after confirming: %s %s answered %d", r.Method, r.URL, r.Status)
+		}
+	}
+	noErrorShown(tb, "after turning two-factor sign-in on")
+
+	// Sign in: the password, then the code; a wrong code is told first.
+	tb.find("button", "Sign out").click()
+	passwordThenStep(tb)
+	field := tb.find("textbox", "Authentication code")
+	if got := field.prop("inputMode") + field.prop("autocomplete"); got != `"numeric""one-time-code"` {
+		t.Errorf("the step's code field: inputmode and autocomplete %s", got)
+	}
+	if got := eval[bool](tb, `document.activeElement === document.querySelector('input[name=code]')`); !got {
+		t.Error("the code field does not have focus on the second step")
+	}
+	field.fill("12345")
+	tb.find("button", "Verify").click()
+	tb.waitText("The code is 6 digits.")
+	next := used.Add(30 * time.Second)
+	field.fill(otherCode(totpAt(t, secret, next)))
+	tb.find("button", "Verify").click()
+	tb.waitText("That code is not right.")
+	wantAnswers(tb, "POST", "/api/auth/signin/mfa", http.StatusUnauthorized)
+	field.fill(totpAt(t, secret, next))
+	tb.find("button", "Verify").click()
+	tb.find("heading", "Tasks").wait()
+	noErrorShown(tb, "signed in with a code")
+
+	// A recovery code works once.
+	tb.find("button", "Sign out").click()
+	passwordThenStep(tb)
+	tb.find("button", "Use a recovery code").click()
+	tb.find("textbox", "Recovery code").fill(strings.ToUpper(codes[0]))
+	tb.find("button", "Verify").click()
+	tb.find("heading", "Tasks").wait()
+	tb.find("button", "Sign out").click()
+	passwordThenStep(tb)
+	tb.find("button", "Use a recovery code").click()
+	tb.find("textbox", "Recovery code").fill(codes[0])
+	tb.find("button", "Verify").click()
+	tb.waitText("That recovery code is not right, or it was used already.")
+	// The same mfa_token takes 5 codes in all: after 4 more wrong ones,
+	// the step says to start again, and Start again goes back to the
+	// password.
+	tb.find("button", "Use a code from your app").click()
+	for i := range 4 {
+		tb.find("textbox", "Authentication code").fill(otherCode(totpAt(t, secret, next.Add(time.Duration(i)*time.Hour))))
+		tb.find("button", "Verify").click()
+		tb.waitJS("the answer to wrong code "+strconv.Itoa(i+2), `document.querySelector('.field-error')?.textContent !== '' || !!document.querySelector('.notice-error')`)
+	}
+	tb.find("textbox", "Authentication code").fill(totpAt(t, secret, next))
+	tb.find("button", "Verify").click()
+	tb.waitText("This sign-in has expired or had too many attempts.")
+	tb.find("button", "Start again").click()
+	tb.find("heading", "Sign in").wait()
+
+	// New recovery codes, then off, each with a recovery code.
+	signInWithRecovery(tb, codes[1])
+	tb.find("link", "Account").click()
+	tb.waitText("Recovery codes left: 8 of 10.")
+	tb.find("button", "New recovery codes").click()
+	form := tb.find("form", "New recovery codes")
+	form.find("textbox", "Current password").fill(browserPW)
+	form.find("textbox", "Code").fill(codes[2])
+	form.find("button", "Make new codes").click()
+	tb.waitText("New recovery codes are ready.")
+	fresh := eval[[]string](tb, `[...document.querySelectorAll('#recovery-codes code')].map((e) => e.textContent)`)
+	if len(fresh) != 10 || fresh[0] == codes[0] {
+		t.Errorf("new codes %q", fresh)
+	}
+	tb.find("button", "I have saved my codes").click()
+	tb.waitText("Recovery codes left: 10 of 10.")
+	tb.find("button", "Turn off").click()
+	form = tb.find("form", "Turn off two-factor sign-in")
+	form.find("textbox", "Current password").fill(browserPW)
+	form.find("textbox", "Code").fill(codes[3]) // an old code: no longer good
+	form.find("button", "Turn off two-factor sign-in").click()
+	tb.waitJS("the old code refused", `[...document.querySelectorAll('.field-error')].some((e) => e.textContent.startsWith('Code'))`)
+	form.find("textbox", "Code").fill(fresh[0])
+	form.find("button", "Turn off two-factor sign-in").click()
+	tb.waitText("Two-factor sign-in is off. Signing in needs only your password.")
+	tb.find("button", "Sign out").click()
+	signInUI(tb, "otto@example.com", browserPW) // no second step now
+	tb.checkClean(p.base)
+}
+
+// passwordThenStep signs in with Otto's password and waits for the second step.
+func passwordThenStep(tb *tab) {
+	tb.t.Helper()
+	tb.find("heading", "Sign in").wait()
+	tb.find("textbox", "Email").fill("otto@example.com")
+	tb.find("textbox", "Password").fill(browserPW)
+	tb.find("button", "Sign in").click()
+	tb.find("heading", "Two-factor sign-in").wait()
+	noErrorShown(tb, "the second step")
+}
+
+func signInWithRecovery(tb *tab, code string) {
+	tb.t.Helper()
+	passwordThenStep(tb)
+	tb.find("button", "Use a recovery code").click()
+	tb.find("textbox", "Recovery code").fill(code)
+	tb.find("button", "Verify").click()
+	tb.find("heading", "Tasks").wait()
+}
