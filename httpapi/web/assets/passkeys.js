@@ -9,6 +9,8 @@ import { loading, message, show } from './recovery.js';
 import * as webauthn from './webauthn.js';
 
 const NAME_HINT = 'Optional. A name to tell your passkeys apart, like “Work laptop”.';
+// The server's limit of a passkey's name, in characters.
+const MAX_PASSKEY_NAME_LEN = 64;
 
 /**
  * passkeySignIn is the sign-in screen's passkey button, with what goes
@@ -116,7 +118,7 @@ function rowForm(li, form, back) {
 }
 
 function renameForm(pc, k, li) {
-  const name = field({ label: 'New name', name: 'name', autocomplete: 'off', value: k.name || '', required: true });
+  const name = field({ label: 'New name', name: 'name', autocomplete: 'off', value: k.name || '', required: true, maxlength: MAX_PASSKEY_NAME_LEN });
   const line = formError();
   const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Save name');
   const form = h('form', { class: 'form passkey-form', novalidate: true, 'aria-label': `Rename ${k.name || 'passkey'}` },
@@ -187,7 +189,7 @@ function addButton(pc) {
 // addForm asks for a name and the current password, then runs the
 // registration ceremony on this device.
 function addForm(pc) {
-  const name = field({ label: 'Passkey name', name: 'name', autocomplete: 'off', hint: NAME_HINT });
+  const name = field({ label: 'Passkey name', name: 'name', autocomplete: 'off', hint: NAME_HINT, maxlength: MAX_PASSKEY_NAME_LEN });
   const current = field({ label: 'Current password', name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
   name.input.dataset.autofocus = '';
   const line = formError();
@@ -212,7 +214,9 @@ function addForm(pc) {
       added = (await api.call('POST', '/api/auth/passkeys/register', body)).passkey;
     } catch (err) {
       done();
-      if (err instanceof webauthn.PasskeyError || (err instanceof api.ApiError && !err.fields.length)) {
+      if (err instanceof api.ApiError && err.fields.some((f) => f.field === 'credential')) {
+        line.show('Latchkey did not accept this passkey: your device must verify you, with a fingerprint, your face or a PIN.');
+      } else if (err instanceof webauthn.PasskeyError || (err instanceof api.ApiError && !err.fields.length)) {
         line.show(webauthn.passkeyMessage(err, describe));
       } else {
         showError(err, fields, line);

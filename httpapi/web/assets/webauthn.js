@@ -128,11 +128,17 @@ export async function get(options) {
   return credentialJSON(cred);
 }
 
-/** describePasskey says what went wrong in a passkey ceremony or its requests. */
+/** passkeyMessage says what went wrong in a passkey ceremony or its requests. */
 export function passkeyMessage(err, describe) {
   if (err instanceof PasskeyError) return err.message;
-  if (err instanceof ApiError && (err.code === 'invalid_credentials' || err.code === 'invalid_token')) {
+  if (err instanceof ApiError && err.code === 'invalid_credentials') {
     return 'Latchkey did not accept this passkey. It may have been removed, or your device did not verify you.';
+  }
+  if (err instanceof ApiError && err.code === 'invalid_token') {
+    return 'The passkey request expired. Please try again.';
+  }
+  if (err instanceof ApiError && err.code === 'forbidden') {
+    return 'Passkeys are not available on this Latchkey server.';
   }
   return describe(err);
 }
