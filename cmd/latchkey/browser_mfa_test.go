@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -38,8 +39,9 @@ func otherCode(code string) string {
 
 // enrolTOTPUI turns two-factor sign-in on from the Account screen and
 // returns the key the page showed and the recovery codes, with the time
-// of the code used (later codes must be of later steps).
-func enrolTOTPUI(tb *tab, pw string) (secret string, codes []string, used time.Time) {
+// of the code used (later codes must be of later steps). look, when not
+// nil, looks at the screens on the way ("setup", "codes").
+func enrolTOTPUI(tb *tab, pw string, look func(screen string)) (secret string, codes []string, used time.Time) {
 	tb.t.Helper()
 	tb.find("link", "Account").click()
 	card := tb.find("region", "Two-factor sign-in")
@@ -54,6 +56,9 @@ func enrolTOTPUI(tb *tab, pw string) (secret string, codes []string, used time.T
 	if len(strings.ReplaceAll(secret, " ", "")) < 16 {
 		tb.fail("the key shown is %q", secret)
 	}
+	if look != nil {
+		look("setup")
+	}
 	field := tb.find("textbox", "Code from the app")
 	if got := field.prop("inputMode") + field.prop("autocomplete"); got != `"numeric""one-time-code"` {
 		tb.t.Errorf("the code field's inputmode and autocomplete are %s", got)
@@ -67,6 +72,9 @@ func enrolTOTPUI(tb *tab, pw string) (secret string, codes []string, used time.T
 	tb.find("button", "Turn on").click()
 	tb.waitText("Save these recovery codes now.")
 	codes = eval[[]string](tb, `[...document.querySelectorAll('#recovery-codes code')].map((e) => e.textContent)`)
+	if look != nil {
+		look("codes")
+	}
 	return secret, codes, used
 }
 
@@ -90,7 +98,7 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	tb.find("button", "Cancel").click()
 
 	mark := tb.responseCount()
-	secret, codes, used := enrolTOTPUI(tb, browserPW)
+	secret, codes, used := enrolTOTPUI(tb, browserPW, nil)
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown: %q", len(codes), codes)
 	}
@@ -130,6 +138,8 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	if got := eval[bool](tb, `document.activeElement === document.querySelector('input[name=code]')`); !got {
 		t.Error("the code field does not have focus on the second step")
 	}
+	// No passkey on this account: none offered.
+	tb.find("button", "Use a passkey").waitGone()
 	field.fill("12345")
 	tb.find("button", "Verify").click()
 	tb.waitText("The code is 6 digits.")
@@ -219,4 +229,44 @@ func signInWithRecovery(tb *tab, code string) {
 	tb.find("textbox", "Recovery code").fill(code)
 	tb.find("button", "Verify").click()
 	tb.find("heading", "Tasks").wait()
+}
+
+// On a phone: the screens of two-factor sign-in fit the width, and the
+// second step works from the keyboard alone (the code field has focus,
+// Enter sends it).
+func TestBrowserTwoFactorOnAPhone(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	tb := b.newTab("mfa phone", false)
+	tb.viewport(375, 812, true)
+	tb.open(p.base + "/")
+	fits := func(screen string) {
+		t.Helper()
+		if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 375 {
+			t.Errorf("%s: page is %d px wide in a 375 px window", screen, w)
+		}
+	}
+	signUpUI(tb, "Phoebe Marchetti-Oyelaran", "phoebe.marchetti-oyelaran@example.com", browserPW)
+	tb.find("link", "Account").click()
+	tb.find("region", "Passkeys").wait()
+	fits("account")
+	secret, _, used := enrolTOTPUI(tb, browserPW, fits)
+	if w := eval[int](tb, `document.querySelector('.mfa-qr')?.getBoundingClientRect().width || 0`); w != 0 {
+		// The codes screen replaced the QR code.
+		t.Errorf("the QR code is still shown (%d px)", w)
+	}
+	tb.find("button", "Sign out").click()
+
+	tb.find("heading", "Sign in").wait()
+	tb.find("textbox", "Email").fill("phoebe.marchetti-oyelaran@example.com")
+	tb.find("textbox", "Password").fill(browserPW)
+	tb.press(kb.Enter)
+	tb.find("heading", "Two-factor sign-in").wait()
+	fits("second step")
+	tb.waitJS("focus on the code field", `document.activeElement === document.querySelector('input[name=code]')`)
+	tb.press(totpAt(t, secret, used.Add(30*time.Second)) + kb.Enter)
+	tb.find("heading", "Tasks").wait()
+	noErrorShown(tb, "signed in from the keyboard")
+	tb.checkClean(p.base)
 }

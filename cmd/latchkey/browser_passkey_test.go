@@ -300,7 +300,7 @@ func TestBrowserPasskeyAsSecondStep(t *testing.T) {
 	tb.open(base + "/")
 	tb.authenticator(true)
 	signUpUI(tb, "Stef", "stef@example.com", browserPW)
-	enrolTOTPUI(tb, browserPW)
+	enrolTOTPUI(tb, browserPW, nil)
 	tb.find("button", "I have saved my codes").click()
 	addPasskeyUI(tb, "Phone", browserPW)
 	tb.waitText("Passkey added: Phone.")

@@ -47,7 +47,7 @@ export function passkeysCard(ctx) {
   };
   const card = h('section', { class: 'card', 'aria-labelledby': 'passkeys-heading' },
     h('h2', { id: 'passkeys-heading', class: 'card-title' }, 'Passkeys'),
-    h('p', { class: 'muted small' }, 'Sign in with your fingerprint, face or device PIN instead of a password. A passkey also counts as your second factor.'),
+    h('p', { class: 'muted small passkeys-intro' }, 'Sign in with your fingerprint, face or device PIN instead of a password. A passkey also counts as your second factor.'),
     pc.status, pc.list, pc.box);
   if (!webauthn.passkeysSupported()) {
     pc.box.append(h('p', { class: 'muted small' }, 'This browser cannot make passkeys. You can still see and remove the ones you have.'));
