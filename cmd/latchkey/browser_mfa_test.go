@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // totpAt is the code of secret (as the page shows it, spaces and all) for
@@ -268,5 +270,45 @@ func TestBrowserTwoFactorOnAPhone(t *testing.T) {
 	tb.press(totpAt(t, secret, used.Add(30*time.Second)) + kb.Enter)
 	tb.find("heading", "Tasks").wait()
 	noErrorShown(tb, "signed in from the keyboard")
+	tb.checkClean(p.base)
+}
+
+// Ten wrong codes in a row lock codes from the app for a while: the
+// second step then says how long to wait and offers the recovery code,
+// which still works.
+func TestBrowserTwoFactorLocked(t *testing.T) {
+	t.Parallel()
+	b := startBrowser(t)
+	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"))
+	tb := b.newTab("mfa lock", false)
+	tb.open(p.base + "/")
+	signUpUI(tb, "Otto", "otto@example.com", browserPW)
+	secret, codes, used := enrolTOTPUI(tb, browserPW, nil)
+	tb.find("button", "I have saved my codes").click()
+	tb.find("button", "Sign out").click()
+	// Ten wrong codes through the API, five to an mfa_token.
+	c := testkit.NewClient(t, p.base, nil)
+	wrong := otherCode(totpAt(t, secret, used.Add(30*time.Second)))
+	for range 2 {
+		mfa := c.Call("POST", "/api/auth/signin", "", map[string]string{"email": "otto@example.com", "password": browserPW}).
+			Problem(t, http.StatusUnauthorized, "mfa_required")
+		for range 5 {
+			// The code that locks may be answered 429 already.
+			r := c.Call("POST", "/api/auth/signin/mfa", "", map[string]any{"mfa_token": mfa["mfa_token"], "code": wrong})
+			if r.Status != http.StatusUnauthorized && r.Status != http.StatusTooManyRequests {
+				t.Fatalf("a wrong code answered %d %s", r.Status, r.Body)
+			}
+		}
+	}
+	passwordThenStep(tb)
+	tb.find("textbox", "Authentication code").fill(totpAt(t, secret, used.Add(30*time.Second)))
+	tb.find("button", "Verify").click()
+	tb.waitText("Too many attempts. Try again in 15 minutes")
+	tb.waitText("You can use a recovery code meanwhile.")
+	wantAnswers(tb, "POST", "/api/auth/signin/mfa", http.StatusTooManyRequests)
+	tb.find("button", "Use a recovery code").click()
+	tb.find("textbox", "Recovery code").fill(codes[0])
+	tb.find("button", "Verify").click()
+	tb.find("heading", "Tasks").wait()
 	tb.checkClean(p.base)
 }
