@@ -5,6 +5,8 @@ package main
 // shows, the recovery codes, and the second step of signing in.
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp/totp"
 
@@ -116,7 +120,13 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	if got := eval[string](tb, `[...document.querySelectorAll('a')].find((a) => a.textContent === 'Download codes').download`); got != "latchkey-recovery-codes.txt" {
 		t.Errorf("the download's file name is %q", got)
 	}
-	tb.find("button", "Copy codes").wait()
+	// Copy codes puts the ten codes on the clipboard, one a line.
+	tb.clipboardAllowed(p.base)
+	tb.find("button", "Copy codes").click()
+	tb.waitText("Recovery codes copied.")
+	if got := tb.clipboard(); got != strings.Join(codes, "\n") {
+		t.Errorf("the clipboard holds %q after Copy codes", got)
+	}
 	// Confirming ended every session and gave this device a new one: the
 	// app uses it at once (no refused call, no refresh), and the list
 	// shows it alone, as this device.
@@ -211,6 +221,39 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	tb.find("button", "Sign out").click()
 	signInUI(tb, "otto@example.com", browserPW) // no second step now
 	tb.checkClean(p.base)
+}
+
+// clipboardAllowed lets pages of origin read and write the clipboard.
+func (tb *tab) clipboardAllowed(origin string) {
+	tb.t.Helper()
+	tb.devtools("allow the clipboard", func(ctx context.Context) error {
+		for _, name := range []string{"clipboard-read", "clipboard-write"} {
+			if _, err := chromedp.Call(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: name},
+				Setting:    cdpbrowser.PermissionSettingGranted,
+				Origin:     origin,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// clipboard is the text on the clipboard.
+func (tb *tab) clipboard() string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
+	defer cancel()
+	b, err := tb.css("main").call(ctx, `function() { return navigator.clipboard.readText(); }`)
+	var s string
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		tb.fail("read the clipboard: %v", err)
+	}
+	return s
 }
 
 // passwordThenStep signs in with Otto's password and waits for the second step.

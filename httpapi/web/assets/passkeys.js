@@ -117,7 +117,13 @@ function rowForm(li, form, back) {
   form.querySelector('input').focus();
 }
 
+// quiet takes away the message of an earlier addition.
+function quiet(pc) {
+  pc.box.querySelector('.notice')?.remove();
+}
+
 function renameForm(pc, k, li) {
+  quiet(pc);
   const name = field({ label: 'New name', name: 'name', autocomplete: 'off', value: k.name || '', required: true, maxlength: MAX_PASSKEY_NAME_LEN });
   const line = formError();
   const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Save name');
@@ -145,6 +151,7 @@ function renameForm(pc, k, li) {
 }
 
 function removeForm(pc, k, li) {
+  quiet(pc);
   const current = field({ label: 'Current password', name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
   const line = formError();
   const go = h('button', { type: 'submit', class: 'btn btn-danger btn-small' }, 'Remove passkey');
