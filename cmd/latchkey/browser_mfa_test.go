@@ -43,6 +43,14 @@ func otherCode(code string) string {
 	return string(b)
 }
 
+// accountLoaded waits until the Account screen's cards have loaded, so
+// that no card grows under a click.
+func accountLoaded(tb *tab) {
+	tb.t.Helper()
+	tb.find("heading", "Account").wait()
+	tb.waitJS("the account's cards loaded", `!!document.getElementById('mfa-state') && !!document.querySelector('.session') && !document.querySelector('main .loading')`)
+}
+
 // enrolTOTPUI turns two-factor sign-in on from the Account screen and
 // returns the key the page showed and the recovery codes, with the time
 // of the code used (later codes must be of later steps). look, when not
@@ -50,6 +58,7 @@ func otherCode(code string) string {
 func enrolTOTPUI(tb *tab, pw string, look func(screen string)) (secret string, codes []string, used time.Time) {
 	tb.t.Helper()
 	tb.find("link", "Account").click()
+	accountLoaded(tb)
 	card := tb.find("region", "Two-factor sign-in")
 	card.find("button", "Turn on two-factor sign-in").click()
 	tb.find("form", "Turn on two-factor sign-in").find("textbox", "Current password").fill(pw)
@@ -95,6 +104,7 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	tb.open(p.base + "/")
 	signUpUI(tb, "Otto", "otto@example.com", browserPW)
 	tb.find("link", "Account").click()
+	accountLoaded(tb)
 	tb.waitText("A stolen password is enough to get into your account.")
 	// A wrong password is told at its field.
 	tb.find("region", "Two-factor sign-in").find("button", "Turn on two-factor sign-in").click()
@@ -196,6 +206,7 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	// New recovery codes, then off, each with a recovery code.
 	signInWithRecovery(tb, codes[1])
 	tb.find("link", "Account").click()
+	accountLoaded(tb)
 	tb.waitText("Recovery codes left: 8 of 10.")
 	tb.find("button", "New recovery codes").click()
 	form := tb.find("form", "New recovery codes")
@@ -294,7 +305,7 @@ func TestBrowserTwoFactorOnAPhone(t *testing.T) {
 	}
 	signUpUI(tb, "Phoebe Marchetti-Oyelaran", "phoebe.marchetti-oyelaran@example.com", browserPW)
 	tb.find("link", "Account").click()
-	tb.find("region", "Passkeys").wait()
+	accountLoaded(tb)
 	fits("account")
 	secret, _, used := enrolTOTPUI(tb, browserPW, fits)
 	if w := eval[int](tb, `document.querySelector('.mfa-qr')?.getBoundingClientRect().width || 0`); w != 0 {

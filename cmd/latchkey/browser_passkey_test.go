@@ -163,6 +163,7 @@ func wantAMR(t *testing.T, what string, got []string, want ...string) {
 func addPasskeyUI(tb *tab, name, pw string) {
 	tb.t.Helper()
 	tb.find("link", "Account").click()
+	accountLoaded(tb)
 	tb.find("button", "Add a passkey").click()
 	form := tb.find("form", "Add a passkey")
 	form.find("textbox", "Passkey name").fill(name)
@@ -208,6 +209,7 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 
 	// Rename it.
 	tb.find("link", "Account").click()
+	accountLoaded(tb)
 	tb.find("button", "Rename").click()
 	rename := tb.find("form", "Rename Laptop")
 	rename.find("textbox", "New name").fill("Work laptop")
