@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // serveLocalhost runs the binary on 127.0.0.1 with the issuer
@@ -105,35 +108,41 @@ func (tb *tab) credentials(id webauthn.AuthenticatorID) int {
 	return len(r.Credentials)
 }
 
-// lastAMR reads the amr claim of the access token in the last 200 answer
-// to POST path (the page keeps the token in memory only; the test reads
+// lastAMR reads the amr claim of the access token in the last 200 or 201
+// answer to POST on a path matching pattern (path.Match; the page keeps the token in memory only; the test reads
 // the answer off the wire).
-func (tb *tab) lastAMR(path string) []string {
+func (tb *tab) lastAMR(pattern string) []string {
 	tb.t.Helper()
 	var last *response
-	for _, r := range tb.responsesTo("POST", path) {
-		if r.Status == http.StatusOK {
+	tb.mu.Lock()
+	for _, r := range tb.responses {
+		u, err := url.Parse(r.URL)
+		if err != nil || r.Method != "POST" || (r.Status != http.StatusOK && r.Status != http.StatusCreated) {
+			continue
+		}
+		if ok, _ := path.Match(pattern, u.Path); ok {
 			last = &r
 		}
 	}
+	tb.mu.Unlock()
 	if last == nil {
-		tb.fail("no 200 answer to POST %s", path)
+		tb.fail("no 200 or 201 answer to POST %s", pattern)
 	}
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	body, err := chromedp.Call(ctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: last.ID})
 	if err != nil {
-		tb.fail("the body of POST %s: %v", path, err)
+		tb.fail("the body of POST %s: %v", pattern, err)
 	}
 	var g struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(body.Body, &g); err != nil {
-		tb.fail("POST %s answered %s: %v", path, body.Body, err)
+		tb.fail("POST %s: the answer (%d bytes) is not a token response: %v", pattern, len(body.Body), err)
 	}
 	parts := strings.Split(g.AccessToken, ".")
 	if len(parts) != 3 {
-		tb.fail("POST %s: the access token is not a JWT", path)
+		tb.fail("POST %s: the access token is not a JWT", pattern)
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	var c struct {
@@ -143,7 +152,7 @@ func (tb *tab) lastAMR(path string) []string {
 		err = json.Unmarshal(payload, &c)
 	}
 	if err != nil {
-		tb.fail("POST %s: the access token's payload: %v", path, err)
+		tb.fail("POST %s: the access token's payload: %v", pattern, err)
 	}
 	return c.AMR
 }
@@ -182,6 +191,8 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	tb.open(base + "/")
 	auth := tb.authenticator(true)
 	signUpUI(tb, "Pia", "pia@example.com", browserPW)
+	// The claim is read right: a password alone is pwd, nothing more.
+	wantAMR(t, "a sign-up", tb.lastAMR("/api/auth/signup"), "pwd")
 
 	// A wrong password: told at the field, and no ceremony runs.
 	addPasskeyUI(tb, "Laptop", "not the password")
@@ -210,6 +221,14 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	// Rename it.
 	tb.find("link", "Account").click()
 	accountLoaded(tb)
+	// Escape leaves the rename form, back on its button.
+	tb.find("button", "Rename").click()
+	tb.find("form", "Rename Laptop").find("textbox", "New name").wait()
+	tb.press(kb.Escape)
+	tb.find("form", "Rename Laptop").waitGone()
+	if got := eval[string](tb, `document.activeElement.textContent`); got != "Rename" {
+		t.Errorf("after Escape the focus is on %q, want Rename", got)
+	}
 	tb.find("button", "Rename").click()
 	rename := tb.find("form", "Rename Laptop")
 	rename.find("textbox", "New name").fill("Work laptop")
@@ -303,6 +322,7 @@ func TestBrowserPasskeyAsSecondStep(t *testing.T) {
 	tb.authenticator(true)
 	signUpUI(tb, "Stef", "stef@example.com", browserPW)
 	enrolTOTPUI(tb, browserPW, nil)
+	wantAMR(t, "the session made by turning TOTP on", tb.lastAMR("/api/auth/mfa/totp/*/confirm"), "pwd", "otp", "mfa")
 	tb.find("button", "I have saved my codes").click()
 	addPasskeyUI(tb, "Phone", browserPW)
 	tb.waitText("Passkey added: Phone.")
