@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -412,5 +413,54 @@ func TestRequireMFAForAdmins(t *testing.T) {
 		plain := newHarness(t, options{postgres: h.postgres})
 		g := plain.admin("root@example.com")
 		plain.Do(req{Method: "GET", Path: "/api/admin/users", Bearer: g.AccessToken}).WantStatus(t, http.StatusOK)
+	})
+}
+
+// TestMFAConcurrentReplay: one TOTP code, or one recovery code, sent at
+// once in the second steps of several sign-ins is accepted by exactly
+// one of them, on either engine (on PostgreSQL the requests run in
+// transactions of their own, on several connections). With the recovery
+// code's DELETE ignored every request wins; with the TOTP step's
+// compare-and-swap gone, two requests overlapped enough to both win in
+// about one run in three on PostgreSQL, never on SQLite: sqldb's
+// TestTOTPAcceptStepRace is the sharp check of that statement.
+func TestMFAConcurrentReplay(t *testing.T) {
+	forEachEngine(t, options{}, func(t *testing.T, h *harness) {
+		secret, codes, _ := h.enableTOTP(h.signUp("ada@example.com"))
+		const n = 8 // 7 losing TOTP codes count 7 failures: the lock is at 10
+		race := func(field, code string) {
+			t.Helper()
+			toks := make([]string, n)
+			for i := range toks {
+				toks[i] = h.mfaToken("ada@example.com")
+			}
+			out := make([]response, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range out {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					out[i] = h.signInMFA(map[string]string{"mfa_token": toks[i], field: code})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for _, r := range out {
+				if r.Status == http.StatusOK {
+					h.Grant(r, http.StatusOK)
+					won++
+				} else {
+					r.Problem(t, http.StatusUnauthorized, "invalid_credentials")
+				}
+			}
+			if won != 1 {
+				t.Errorf("%s: %d of %d concurrent second steps accepted one code, want 1", field, won, n)
+			}
+		}
+		race("code", h.code(secret))
+		race("recovery_code", codes[0])
 	})
 }
