@@ -41,6 +41,16 @@ func credential(v jsontext.Value) []byte {
 	return v
 }
 
+// writeCeremony answers an options call: the challenge's id and the
+// options for the browser, which nobody may cache.
+func writeCeremony(w http.ResponseWriter, challengeID string, options any) {
+	w.Header().Set("Cache-Control", "no-store")
+	encode(w, http.StatusOK, struct {
+		ChallengeID string `json:"challenge_id"`
+		Options     any    `json:"options"`
+	}{challengeID, options})
+}
+
 // handlePasskeyRegisterOptions begins adding a passkey: the options for
 // navigator.credentials.create, after the password or a recent MFA.
 func (s *server) handlePasskeyRegisterOptions() http.Handler {
@@ -57,11 +67,7 @@ func (s *server) handlePasskeyRegisterOptions() http.Handler {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, struct {
-			ChallengeID string `json:"challenge_id"`
-			Options     any    `json:"options"`
-		}{reg.ChallengeID, reg.Options})
+		writeCeremony(w, reg.ChallengeID, reg.Options)
 		return nil
 	})
 }
@@ -99,11 +105,7 @@ func (s *server) handlePasskeySignInOptions() http.Handler {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, struct {
-			ChallengeID string `json:"challenge_id"`
-			Options     any    `json:"options"`
-		}{in.ChallengeID, in.Options})
+		writeCeremony(w, in.ChallengeID, in.Options)
 		return nil
 	})
 }
