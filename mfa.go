@@ -141,9 +141,9 @@ type MFAService interface {
 	// has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 
-	// ResetMFA deletes every factor and recovery code of the user, and
-	// kills the user's live mfa_tokens (the admin escape hatch). It
-	// reports how many factors it deleted.
+	// ResetMFA deletes every factor (TOTP factors and passkeys) and
+	// recovery code of the user, and kills the user's live mfa_tokens
+	// (the admin escape hatch). It reports how many factors it deleted.
 	ResetMFA(ctx context.Context, userID string, now time.Time) (int64, error)
 
 	// CreateMFAToken stores t, filling in an empty ID.

@@ -126,13 +126,19 @@ func (s *Service) SecondFactor(ctx context.Context, mfaToken, code, recoveryCode
 	if err := s.UseMFAToken(ctx, t); err != nil {
 		return nil, nil, err
 	}
-	amr := slices.Clone(t.AMR)
-	for _, m := range added {
+	return t, joinAMR(t.AMR, added), nil
+}
+
+// joinAMR is the amr of a sign-in in two steps: the first step's values,
+// then the second's that are not among them.
+func joinAMR(first, second []string) []string {
+	amr := slices.Clone(first)
+	for _, m := range second {
 		if !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}
 	}
-	return t, amr, nil
+	return amr
 }
 
 // VerifyCode accepts a TOTP code or a recovery code for the user, told

@@ -41,11 +41,14 @@ var ErrRPIDFromIP = errors.New("the issuer's host is an IP address, which browse
 var (
 	errPasskeysOff = latchkey.Errorf(latchkey.EFORBIDDEN,
 		"passkeys are off: the issuer's host is an IP address and LATCHKEY_WEBAUTHN_RP_ID is not set")
-	errPasskeyChallenge = latchkey.Errorf(latchkey.EINVALID,
+	// A dead challenge is answered as a dead one-time link is (400
+	// invalid_token): the client starts the ceremony again.
+	errPasskeyChallenge = latchkey.Errorf(latchkey.EINVALIDONETIME,
 		"the passkey challenge is unknown, used or expired; start again")
-	errPasskeyRegister = latchkey.Errorf(latchkey.EINVALID, "the passkey could not be verified")
-	errPasskeyNoUV     = latchkey.Errorf(latchkey.EINVALID,
-		"the authenticator did not verify the user (PIN or biometric), which passkeys need")
+	errPasskeyRegister = latchkey.ValidationError(latchkey.FieldError{Field: "credential",
+		Message: "could not be verified as an answer to this challenge"})
+	errPasskeyNoUV = latchkey.ValidationError(latchkey.FieldError{Field: "credential",
+		Message: "the authenticator did not verify the user (PIN or biometric), which passkeys need"})
 	errPasskeyLimit = latchkey.Errorf(latchkey.EINVALID,
 		"a user may have at most %d passkeys; remove one first", latchkey.MaxPasskeys)
 	// errPasskeySignIn is every refused assertion, whatever failed, as a
@@ -260,13 +263,4 @@ func checkPasskeyName(name string) (string, error) {
 		return "", latchkey.ValidationError(latchkey.FieldError{Field: "name", Message: latchkey.LineRuleText})
 	}
 	return name, nil
-}
-
-// RenamePasskey names the user's passkey id (checked as at registration).
-func (s *Service) RenamePasskey(ctx context.Context, u *latchkey.User, id, name string) error {
-	name, err := checkPasskeyName(name)
-	if err != nil {
-		return err
-	}
-	return s.Store.RenamePasskey(ctx, u.ID, id, name)
 }

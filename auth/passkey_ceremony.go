@@ -143,6 +143,13 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context) (*PasskeySignIn, error
 // did not move forward, which is also audited (signin_failed, reason
 // passkey_counter), as the key may have been copied.
 func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID string, credential []byte) (*PasskeyLogin, error) {
+	return s.finishPasskeySignIn(ctx, c, challengeID, credential, "")
+}
+
+// finishPasskeySignIn is FinishPasskeySignIn for a passkey of user
+// wantUser, or of anyone when wantUser is "": another user's passkey is
+// refused before its use is recorded.
+func (s *Service) finishPasskeySignIn(ctx context.Context, c Client, challengeID string, credential []byte, wantUser string) (*PasskeyLogin, error) {
 	w, err := s.webAuthn()
 	if err != nil {
 		return nil, err
@@ -158,7 +165,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 	}
 	var login PasskeyLogin
 	var lookupErr error
-	_, cred, err := w.ValidatePasskeyLogin(s.passkeyOwner(ctx, &login, &lookupErr), *sd, parsed)
+	_, cred, err := w.ValidatePasskeyLogin(s.passkeyOwner(ctx, wantUser, &login, &lookupErr), *sd, parsed)
 	if err != nil {
 		if lookupErr != nil && latchkey.ErrorCode(lookupErr) != latchkey.ENOTFOUND {
 			// The store failed (unavailable: a 503 to retry), which
@@ -166,6 +173,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 			return nil, fmt.Errorf("auth: find the passkey of an assertion: %w", lookupErr)
 		}
 		s.Logger.Debug("passkey sign-in refused", "user_id", userIDOf(login.User), "err", err)
+		if wantUser == "" { // a second step's failure is the caller's to record
+			s.Record(latchkey.AuditSigninFailed, c, userIDOf(login.User), "", ReasonPasskeyRefused)
+		}
 		return nil, errPasskeySignIn
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
@@ -188,6 +198,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 	}
 	p.SignCount, p.BackedUp, p.LastUsedAt = counter, flags.HasBackupState(), s.now()
 	if login.User.Disabled {
+		s.Record(latchkey.AuditSigninFailed, c, p.UserID, "", "account_disabled")
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
 	login.AMR = PasskeyAMR(p)
@@ -197,8 +208,8 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, c Client, challengeID
 // passkeyOwner is go-webauthn's lookup of the passkey an assertion names
 // and its user, filling in login, and in lookupErr the store's error. The
 // user handle must be the passkey's user: an authenticator cannot sign in
-// as another.
-func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin, lookupErr *error) webauthn.DiscoverableUserHandler {
+// as another. With wantUser set, the passkey must be that user's.
+func (s *Service) passkeyOwner(ctx context.Context, wantUser string, login *PasskeyLogin, lookupErr *error) webauthn.DiscoverableUserHandler {
 	return func(rawID, userHandle []byte) (webauthn.User, error) {
 		p, err := s.Store.FindPasskeyByCredentialID(ctx, rawID)
 		if err != nil {
@@ -207,6 +218,9 @@ func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin, lookupE
 		}
 		if string(userHandle) != p.UserID {
 			return nil, fmt.Errorf("the user handle is not the passkey's user %s", p.UserID)
+		}
+		if wantUser != "" && p.UserID != wantUser {
+			return nil, fmt.Errorf("the passkey is user %s's, not the signing-in user's", p.UserID)
 		}
 		u, err := s.Store.FindUserByID(ctx, p.UserID)
 		if err != nil {
@@ -217,6 +231,10 @@ func (s *Service) passkeyOwner(ctx context.Context, login *PasskeyLogin, lookupE
 		return passkeyUser{u, []*latchkey.Passkey{p}}, nil
 	}
 }
+
+// ReasonPasskeyRefused is the reason of the signin_failed event of a
+// passkey assertion that did not verify.
+const ReasonPasskeyRefused = "passkey_refused"
 
 func userIDOf(u *latchkey.User) string {
 	if u == nil {

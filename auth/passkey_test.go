@@ -3,10 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -31,7 +27,7 @@ import (
 
 // rpOK is the relying party as the browser sees it under testkit.Issuer
 // (http://localhost:8080): RP ID localhost, the issuer's origin.
-var rpOK = vw.RelyingParty{ID: "localhost", Name: auth.WebAuthnRPName, Origin: "http://localhost:8080"}
+var rpOK = testkit.PasskeyRP
 
 type passkeyEnv struct {
 	t     *testing.T
@@ -72,32 +68,7 @@ type device struct {
 
 func newDevice(u *latchkey.User, opts vw.AuthenticatorOptions) *device {
 	opts.UserHandle = []byte(u.ID)
-	return &device{auth: vw.NewAuthenticatorWithOptions(opts), cred: newCredential()}
-}
-
-// newCredential is a P-256 credential whose coordinates both have 32
-// bytes. virtualwebauthn writes them without leading zero bytes (1 key in
-// about 128), and go-webauthn rightly refuses such a COSE key: with its own
-// keys the tests would fail now and then.
-func newCredential() vw.Credential {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		pub, err := k.PublicKey.Bytes() // 0x04 || X || Y
-		if err != nil {
-			panic(err)
-		}
-		if pub[1] == 0 || pub[33] == 0 {
-			continue
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			panic(err)
-		}
-		return vw.NewCredentialWithImportedKey(vw.KeyTypeEC2, der)
-	}
+	return &device{auth: vw.NewAuthenticatorWithOptions(opts), cred: testkit.NewCredential()}
 }
 
 // beginRegister is the first step of adding d's passkey to u, and the
@@ -236,7 +207,7 @@ func TestPasskeyUserVerification(t *testing.T) {
 	e := newPasskeyEnv(t)
 	u := e.signUp("uv@example.com")
 	_, err := e.register(u, newDevice(u, vw.AuthenticatorOptions{UserNotVerified: true}), rpOK)
-	wantErrCode(t, err, latchkey.EINVALID, "registration without UV")
+	wantErrCode(t, err, latchkey.EVALIDATION, "registration without UV")
 	if keys, _ := e.a.Store.ListPasskeys(context.Background(), u.ID); len(keys) != 0 {
 		t.Fatalf("stored %d passkeys registered without UV", len(keys))
 	}
@@ -262,12 +233,12 @@ func TestPasskeyChallengeOnce(t *testing.T) {
 	reg, opts := e.beginRegister(u)
 	// Another user cannot finish it, and does not use it up.
 	_, err := e.finishRegister(other, newDevice(other, vw.AuthenticatorOptions{}), rpOK, reg, opts)
-	wantErrCode(t, err, latchkey.EINVALID, "another user's registration challenge")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "another user's registration challenge")
 	if _, err := e.finishRegister(u, d, rpOK, reg, opts); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.finishRegister(u, newDevice(u, vw.AuthenticatorOptions{}), rpOK, reg, opts)
-	wantErrCode(t, err, latchkey.EINVALID, "a registration challenge used twice")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "a registration challenge used twice")
 
 	in, aopts := e.beginSignIn()
 	cred := assertion(d, rpOK, aopts, 1)
@@ -275,17 +246,17 @@ func TestPasskeyChallengeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.s.FinishPasskeySignIn(context.Background(), auth.Client{}, in.ChallengeID, assertion(d, rpOK, aopts, 2))
-	wantErrCode(t, err, latchkey.EINVALID, "a sign-in challenge used twice")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "a sign-in challenge used twice")
 	// A registration challenge is no sign-in challenge.
 	reg, _ = e.beginRegister(u)
 	_, err = e.s.FinishPasskeySignIn(context.Background(), auth.Client{}, reg.ChallengeID, assertion(d, rpOK, aopts, 3))
-	wantErrCode(t, err, latchkey.EINVALID, "a registration challenge at sign-in")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "a registration challenge at sign-in")
 
 	// Expiry, on the service's clock.
 	in, aopts = e.beginSignIn()
 	e.clock.Advance(latchkey.WebAuthnChallengeTTL)
 	_, err = e.s.FinishPasskeySignIn(context.Background(), auth.Client{}, in.ChallengeID, assertion(d, rpOK, aopts, 4))
-	wantErrCode(t, err, latchkey.EINVALID, "an expired sign-in challenge")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "an expired sign-in challenge")
 	reg, opts = e.beginRegister(u)
 	e.clock.Advance(latchkey.WebAuthnChallengeTTL - time.Second)
 	if _, err := e.finishRegister(u, newDevice(u, vw.AuthenticatorOptions{}), rpOK, reg, opts); err != nil {
@@ -294,7 +265,7 @@ func TestPasskeyChallengeOnce(t *testing.T) {
 	reg, opts = e.beginRegister(u)
 	e.clock.Advance(latchkey.WebAuthnChallengeTTL)
 	_, err = e.finishRegister(u, newDevice(u, vw.AuthenticatorOptions{}), rpOK, reg, opts)
-	wantErrCode(t, err, latchkey.EINVALID, "an expired registration challenge")
+	wantErrCode(t, err, latchkey.EINVALIDONETIME, "an expired registration challenge")
 }
 
 // TestPasskeyOriginAndRPID: an answer made for another origin or another
@@ -308,7 +279,7 @@ func TestPasskeyOriginAndRPID(t *testing.T) {
 	evilRP.ID = "evil.example"
 	for _, rp := range []vw.RelyingParty{evilOrigin, evilRP} {
 		_, err := e.register(u, newDevice(u, vw.AuthenticatorOptions{}), rp)
-		wantErrCode(t, err, latchkey.EINVALID, "registration for "+rp.ID+" at "+rp.Origin)
+		wantErrCode(t, err, latchkey.EVALIDATION, "registration for "+rp.ID+" at "+rp.Origin)
 	}
 	d := newDevice(u, vw.AuthenticatorOptions{})
 	if _, err := e.register(u, d, rpOK); err != nil {
@@ -401,7 +372,7 @@ func TestPasskeyNames(t *testing.T) {
 	e := newPasskeyEnv(t)
 	u := e.signUp("names@example.com")
 	reg, opts := e.beginRegister(u)
-	resp := vw.CreateAttestationResponse(rpOK, newDevice(u, vw.AuthenticatorOptions{}).auth, newCredential(), *opts)
+	resp := vw.CreateAttestationResponse(rpOK, newDevice(u, vw.AuthenticatorOptions{}).auth, testkit.NewCredential(), *opts)
 	_, err := e.s.FinishPasskeyRegistration(context.Background(), auth.Client{}, u, reg.ChallengeID, []byte(resp), "bad\u202ename")
 	wantErrCode(t, err, latchkey.EVALIDATION, "a name with a bidi control")
 	// A refused name does not use the challenge up.
@@ -412,10 +383,10 @@ func TestPasskeyNames(t *testing.T) {
 	if p.Name != auth.DefaultPasskeyName {
 		t.Fatalf("blank name stored as %q", p.Name)
 	}
-	wantErrCode(t, e.s.RenamePasskey(context.Background(), u, p.ID, strings.Repeat("x", auth.MaxPasskeyNameLen+1)),
-		latchkey.EVALIDATION, "a long name")
-	if err := e.s.RenamePasskey(context.Background(), u, p.ID, " Work laptop "); err != nil {
-		t.Fatal(err)
+	_, err = e.s.RenamePasskey(context.Background(), u.ID, p.ID, strings.Repeat("x", auth.MaxPasskeyNameLen+1))
+	wantErrCode(t, err, latchkey.EVALIDATION, "a long name")
+	if got, err := e.s.RenamePasskey(context.Background(), u.ID, p.ID, " Work laptop "); err != nil || got.Name != "Work laptop" {
+		t.Fatalf("rename: %+v, %v", got, err)
 	}
 	keys, _ := e.a.Store.ListPasskeys(context.Background(), u.ID)
 	if len(keys) != 1 || keys[0].Name != "Work laptop" {

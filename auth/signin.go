@@ -81,19 +81,29 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
 	// Likewise an unverified address, after the throttle was cleared: the
-	// refusal is not a failed guess. It brings a fresh verification mail.
-	if s.RequireVerifiedEmail && !u.EmailVerified {
-		if _, err := s.sendVerification(ctx, u, c); err != nil {
-			return nil, err
-		}
-		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "email_not_verified")
-		return nil, latchkey.Errorf(latchkey.EEMAILNOTVERIFIED, "verify your email address first: check your mail for the link")
+	// refusal is not a failed guess.
+	if err := s.requireVerified(ctx, u, c); err != nil {
+		return nil, err
 	}
 	s.upgradeHash(ctx, u, pw)
 	if err := s.mfaChallenge(ctx, u); err != nil {
 		return nil, err
 	}
 	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), nil)
+}
+
+// requireVerified refuses u, who has just proved who they are, when
+// verified addresses are required and u's is not: email_not_verified,
+// with a fresh verification mail.
+func (s *Service) requireVerified(ctx context.Context, u *latchkey.User, c Client) error {
+	if !s.RequireVerifiedEmail || u.EmailVerified {
+		return nil
+	}
+	if _, err := s.sendVerification(ctx, u, c); err != nil {
+		return err
+	}
+	s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "email_not_verified")
+	return latchkey.Errorf(latchkey.EEMAILNOTVERIFIED, "verify your email address first: check your mail for the link")
 }
 
 // reserveAttempt counts a password attempt for the account with email

@@ -166,7 +166,8 @@ func TestRateLimitFloodAggregated(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testkit.Config(t)
-	cfg.DatabaseURL, cfg.SQLitePath, cfg.MustExist = "sqlite:"+h.dbPath, h.dbPath, true
+	path := h.sqliteFile()
+	cfg.DatabaseURL, cfg.SQLitePath, cfg.MustExist = "sqlite:"+path, path, true
 	db, err := app.OpenStore(context.Background(), &cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func TestRefreshTokensNotStored(t *testing.T) {
 	h := newHarness(t, options{})
 	g := h.signUp("ada@example.com")
 	g2 := h.Grant(h.Refresh(g.RefreshToken), 200)
-	files, _ := filepath.Glob(h.dbPath + "*")
+	files, _ := filepath.Glob(h.sqliteFile() + "*")
 	if len(files) == 0 {
 		t.Fatal("no database files found")
 	}

@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"crypto/ed25519"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/app"
+	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/internal/testkit"
 )
 
@@ -41,17 +43,61 @@ type options struct {
 	metricsAddr     string   // LATCHKEY_METRICS_ADDR: then /metrics is not served here
 	requireVerified bool     // LATCHKEY_REQUIRE_VERIFIED_EMAIL
 	adminMFA        bool     // LATCHKEY_REQUIRE_MFA_FOR_ADMINS
+	postgres        bool     // a fresh PostgreSQL database (internal/pgtest) instead of a SQLite file
 }
 
 // harness is the real server, built by internal/app as serve builds it,
-// on a loopback port with a new SQLite file and a settable clock.
+// on a loopback port with a new SQLite file (or, with options.postgres, a
+// new schema of the package's PostgreSQL cluster) and a settable clock.
 type harness struct {
 	*testkit.Server
-	t      testing.TB
-	clock  *testkit.Clock
-	store  *app.Store // the server's own, for checks behind the API's back
-	dbPath string
-	codes  []string // TOTP codes the test used (h.code): never in the log
+	t        testing.TB
+	clock    *testkit.Clock
+	store    *app.Store // the server's own, for checks behind the API's back
+	postgres bool       // the server runs on PostgreSQL
+	dbPath   string     // the SQLite file; "" on PostgreSQL (see sqliteFile)
+	codes    []string   // TOTP codes the test used (h.code): never in the log
+}
+
+// pgSecretKey is LATCHKEY_SECRET_KEY on PostgreSQL, where it is required.
+const pgSecretKey = "httpapi-test-secret-key-of-32-bytes-or-more"
+
+// TestMain stops the package's PostgreSQL cluster, if a test started it.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// engines are the databases forEachEngine runs a test on, by subtest name.
+var engines = []struct {
+	name     string
+	postgres bool
+}{{"sqlite", false}, {"postgres", true}}
+
+// forEachEngine runs body as the subtests sqlite and postgres, each on a
+// server of its own (newHarness with opts, options.postgres set to match).
+// The two subtests run in parallel with each other, so body must not call
+// t.Setenv or t.Parallel. On PostgreSQL each test has a fresh schema of the
+// package's one cluster; without PostgreSQL installed the postgres subtest
+// skips, and fails under CI=true (internal/pgtest). A second harness inside
+// body should use options{postgres: h.postgres}.
+func forEachEngine(t *testing.T, opts options, body func(t *testing.T, h *harness)) {
+	t.Helper()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			o := opts
+			o.postgres = e.postgres
+			body(t, newHarness(t, o))
+		})
+	}
+}
+
+// sqliteFile is the server's SQLite file, for a check that reads it behind
+// the server's back; on PostgreSQL it skips the test.
+func (h *harness) sqliteFile() string {
+	h.t.Helper()
+	if h.postgres {
+		h.t.Skip("reads the SQLite file: not run on PostgreSQL")
+	}
+	return h.dbPath
 }
 
 func newHarness(t testing.TB, opts options) *harness {
@@ -73,6 +119,17 @@ func newHarness(t testing.TB, opts options) *harness {
 	if opts.secret != nil {
 		cfg.JWTAlg, cfg.JWTSecret = "HS256", opts.secret
 	}
+	var dbPassword string // the PostgreSQL password: never in the log
+	if opts.postgres {
+		dbURL := pgtest.Shared(t).URL(t)
+		cfg.DatabaseURL, cfg.PostgresURL, cfg.SQLitePath = dbURL, dbURL, ""
+		cfg.SecretKey = pgSecretKey
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbPassword, _ = u.User.Password()
+	}
 	if opts.tls {
 		testkit.SelfSignedTLS(t, &cfg)
 	}
@@ -81,7 +138,11 @@ func newHarness(t testing.TB, opts options) *harness {
 		cfg.TrustedJWKSURL, cfg.TrustedSecret = opts.trustedJWKS, opts.trustedSecret
 	}
 	srv := testkit.Start(t, cfg)
-	h := &harness{Server: srv, t: t, clock: clk, store: srv.App.Store, dbPath: cfg.SQLitePath}
+	h := &harness{Server: srv, t: t, clock: clk, store: srv.App.Store,
+		postgres: opts.postgres, dbPath: cfg.SQLitePath}
+	if dbPassword != "" {
+		srv.Secrets = append(srv.Secrets, dbPassword, pgSecretKey)
+	}
 	t.Cleanup(func() { testkit.AssertNoCodes(t, srv.Logs.String(), h.codes...) })
 	return h
 }

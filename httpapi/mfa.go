@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/latchkey/latchkey/auth"
 )
 
@@ -27,20 +29,25 @@ func mfaRequired(err error) error {
 	}}
 }
 
-// handleSignInMFA is the second step: the mfa_token with a TOTP code or a
-// recovery code, answered exactly as a sign-in.
+// handleSignInMFA is the second step: the mfa_token with a TOTP code, a
+// recovery code or a passkey's assertion, answered exactly as a sign-in.
 func (s *server) handleSignInMFA() http.Handler {
 	type request struct {
-		MFAToken     string `json:"mfa_token"`
-		Code         string `json:"code"`
-		RecoveryCode string `json:"recovery_code"`
+		MFAToken     string         `json:"mfa_token"`
+		Code         string         `json:"code"`
+		RecoveryCode string         `json:"recovery_code"`
+		ChallengeID  string         `json:"challenge_id"`
+		Credential   jsontext.Value `json:"credential"`
 	}
 	return s.handler(func(w http.ResponseWriter, r *http.Request) error {
 		in, err := decode[request](w, r, false)
 		if err != nil {
 			return err
 		}
-		g, err := s.Auth.SignInMFA(r.Context(), in.MFAToken, in.Code, in.RecoveryCode, s.client(r))
+		g, err := s.Auth.SignInMFA(r.Context(), auth.MFAStep{
+			MFAToken: in.MFAToken, Code: in.Code, RecoveryCode: in.RecoveryCode,
+			ChallengeID: in.ChallengeID, Credential: credential(in.Credential),
+		}, s.client(r))
 		if err != nil {
 			return err
 		}

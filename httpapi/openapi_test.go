@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	vw "github.com/descope/virtualwebauthn"
 	"github.com/pquerna/otp/totp"
 	"go.yaml.in/yaml/v3"
 
@@ -415,6 +416,32 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "POST", Path: "/api/admin/users/" + deeID + "/mfa/reset", Bearer: bearer}, 403)
 	check(req{Method: "POST", Path: "/api/admin/users/no-such-user/mfa/reset", Bearer: root.AccessToken}, 404)
 	check(req{Method: "POST", Path: "/api/admin/users/" + deeID + "/mfa/reset", Bearer: root.AccessToken}, 204)
+
+	// Passkeys, for a user of its own, with a virtual authenticator.
+	fay := h.signUp("fay@example.com")
+	pk := testkit.NewPasskey(fay.User.ID, vw.AuthenticatorOptions{})
+	check(req{Method: "POST", Path: "/api/auth/passkeys/register/options", Bearer: fay.AccessToken}, 400)
+	var reg ceremony
+	check(req{Method: "POST", Path: "/api/auth/passkeys/register/options", Bearer: fay.AccessToken, Body: map[string]string{"current_password": testPassword}}, 200).Decode(t, &reg)
+	check(req{Method: "POST", Path: "/api/auth/passkeys/register", Bearer: fay.AccessToken, Body: map[string]any{"challenge_id": "dead", "credential": pk.Attest(t, reg.Options)}}, 400)
+	var added struct {
+		Passkey struct {
+			ID string `json:"id"`
+		} `json:"passkey"`
+	}
+	check(req{Method: "POST", Path: "/api/auth/passkeys/register", Bearer: fay.AccessToken, Body: map[string]any{"challenge_id": reg.ChallengeID, "credential": pk.Attest(t, reg.Options), "name": "Phone"}}, 201).Decode(t, &added)
+	check(req{Method: "GET", Path: "/api/auth/passkeys", Bearer: fay.AccessToken}, 200)
+	check(req{Method: "PATCH", Path: "/api/auth/passkeys/" + added.Passkey.ID, Bearer: fay.AccessToken, Body: map[string]string{"name": "My phone"}}, 200)
+	check(req{Method: "PATCH", Path: "/api/auth/passkeys/no-such-passkey", Bearer: fay.AccessToken, Body: map[string]string{"name": "x"}}, 404)
+	var in ceremony
+	check(req{Method: "POST", Path: "/api/auth/passkeys/signin/options"}, 200).Decode(t, &in)
+	check(req{Method: "POST", Path: "/api/auth/passkeys/signin", Body: map[string]any{"challenge_id": in.ChallengeID, "credential": testkit.NewPasskey(fay.User.ID, vw.AuthenticatorOptions{}).Assert(t, in.Options, 1)}}, 401)
+	check(req{Method: "POST", Path: "/api/auth/passkeys/signin/options", Body: map[string]any{}}, 200).Decode(t, &in)
+	pg := h.Grant(check(req{Method: "POST", Path: "/api/auth/passkeys/signin", Body: map[string]any{"challenge_id": in.ChallengeID, "credential": pk.Assert(t, in.Options, 1)}}, 200), 200)
+	check(req{Method: "POST", Path: "/api/auth/passkeys/signin", Body: map[string]any{"challenge_id": in.ChallengeID, "credential": pk.Assert(t, in.Options, 2)}}, 400)
+	check(req{Method: "DELETE", Path: "/api/auth/passkeys/no-such-passkey", Bearer: pg.AccessToken}, 404)
+	check(req{Method: "DELETE", Path: "/api/auth/passkeys/" + added.Passkey.ID, Bearer: fay.AccessToken, Body: map[string]string{"current_password": "wrong password"}}, 400)
+	check(req{Method: "DELETE", Path: "/api/auth/passkeys/" + added.Passkey.ID, Bearer: pg.AccessToken}, 204)
 
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 		check(req{Method: "GET", Path: p}, 200)

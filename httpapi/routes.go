@@ -32,6 +32,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/auth/mfa/totp/{id}/confirm", limited(authed(s.handleConfirmTOTP())))
 	mux.Handle("DELETE /api/auth/mfa/totp/{id}", limited(authed(s.handleDeleteTOTP())))
 	mux.Handle("POST /api/auth/mfa/recovery-codes", limited(authed(s.handleNewRecoveryCodes())))
+	mux.Handle("POST /api/auth/passkeys/register/options", limited(authed(s.handlePasskeyRegisterOptions())))
+	mux.Handle("POST /api/auth/passkeys/register", limited(authed(s.handlePasskeyRegister())))
+	mux.Handle("POST /api/auth/passkeys/signin/options", limited(s.handlePasskeySignInOptions()))
+	mux.Handle("POST /api/auth/passkeys/signin", limited(s.handlePasskeySignIn()))
+	mux.Handle("GET /api/auth/passkeys", authed(s.handleListPasskeys()))
+	mux.Handle("PATCH /api/auth/passkeys/{id}", authed(s.handleRenamePasskey()))
+	mux.Handle("DELETE /api/auth/passkeys/{id}", limited(authed(s.handleDeletePasskey())))
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	mux.Handle("GET /api/auth/jwks", s.handleJWKS())
 

@@ -309,11 +309,20 @@ func TestResetMFA(t *testing.T) {
 		now := clockOf(db).Now()
 		confirmedFactor(t, db, u)
 		newFactor(t, db, newUser(t, db)) // another user's, kept
+		must(t, db.CreatePasskey(ctx, newPasskey(t, u, "laptop")))
+		other := newUser(t, db)
+		must(t, db.CreatePasskey(ctx, newPasskey(t, other, "kept")))
 		tok := newMFAToken(t, db, u)
 		n, err := db.ResetMFA(ctx, u.ID, now)
 		must(t, err)
-		if n != 1 {
-			t.Fatalf("ResetMFA deleted %d factors, want 1", n)
+		if n != 2 {
+			t.Fatalf("ResetMFA deleted %d factors, want 2 (TOTP and a passkey)", n)
+		}
+		if keys, _ := db.ListPasskeys(ctx, u.ID); len(keys) != 0 {
+			t.Fatalf("%d passkeys after reset", len(keys))
+		}
+		if keys, _ := db.ListPasskeys(ctx, other.ID); len(keys) != 1 {
+			t.Fatalf("another user's passkeys after reset: %d, want 1", len(keys))
 		}
 		_, err = db.ConfirmedTOTPFactor(ctx, u.ID)
 		wantCode(t, err, latchkey.ENOTFOUND)

@@ -56,8 +56,8 @@ func scanMFAToken(r rowScanner) (*latchkey.MFAToken, error) {
 	return &t, nil
 }
 
-// ResetMFA deletes the user's factors and recovery codes and kills the
-// user's live mfa_tokens.
+// ResetMFA deletes the user's factors (TOTP and passkeys) and recovery
+// codes and kills the user's live mfa_tokens.
 func (db *DB) ResetMFA(ctx context.Context, userID string, now time.Time) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *tx) error {
@@ -71,6 +71,17 @@ func (db *DB) ResetMFA(ctx context.Context, userID string, now time.Time) (int64
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
+		// A passkey is a factor too: one an attacker added must not
+		// outlive the reset that follows a takeover.
+		res, err = tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		keys, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n += keys
 		if _, err := tx.ExecContext(ctx, deleteCodesSQL, userID); err != nil {
 			return err
 		}

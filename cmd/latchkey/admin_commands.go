@@ -27,7 +27,7 @@ func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(
 // /api/admin/users/{id}/mfa/reset for the user with --email.
 func cmdUserResetMFA(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	return cmdUserAction(ctx, "user reset-mfa", args, getenv, stdout,
-		"removed the second factor and recovery codes of user %s (%s); its sessions are revoked\n",
+		"removed the second factors (TOTP, passkeys) and recovery codes of user %s (%s); its sessions are revoked\n",
 		func(a *app.App, u *latchkey.User, c auth.Client) error {
 			return a.Auth.ResetMFA(ctx, "", u.ID, c)
 		})

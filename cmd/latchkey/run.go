@@ -31,8 +31,8 @@ commands:
                              add a user
   user disable --email E     disable a user and revoke its sessions
   user verify --email E      mark a user's address verified
-  user reset-mfa --email E   remove a user's second factor and recovery codes,
-                             and revoke its sessions
+  user reset-mfa --email E   remove a user's second factors (TOTP, passkeys) and
+                             recovery codes, and revoke its sessions
   keys rotate                add a new signing key
   token inspect TOKEN        decode and verify a token against the store's keys
   audit [--type T] [--limit N]
