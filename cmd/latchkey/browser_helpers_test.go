@@ -728,6 +728,17 @@ func (tb *tab) colorScheme(scheme string) {
 
 // screenshot writes a PNG of the viewport to docs/screenshots/name.png when
 // LATCHKEY_SCREENSHOTS=1, so that ordinary runs leave the tree alone.
+// screenshotOf scrolls the card holding the element with id to the top of
+// the window, below the sticky header, then takes the screenshot name.
+func (tb *tab) screenshotOf(id, name string) {
+	tb.t.Helper()
+	if os.Getenv("LATCHKEY_SCREENSHOTS") != "1" {
+		return
+	}
+	tb.step("scroll to "+id, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.getElementById(`+js(id)+`).closest('section').getBoundingClientRect().top + window.scrollY - 72)`))
+	tb.screenshot(name)
+}
+
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
 	if os.Getenv("LATCHKEY_SCREENSHOTS") != "1" {

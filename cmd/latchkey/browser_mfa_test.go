@@ -114,7 +114,7 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	tb.find("button", "Cancel").click()
 
 	mark := tb.responseCount()
-	secret, codes, used := enrolTOTPUI(tb, browserPW, nil)
+	secret, codes, used := enrolTOTPUI(tb, browserPW, func(screen string) { tb.screenshotOf("mfa-heading", "mfa-"+screen+"-desktop") })
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown: %q", len(codes), codes)
 	}
@@ -153,6 +153,7 @@ func TestBrowserTwoFactorSignIn(t *testing.T) {
 	// Sign in: the password, then the code; a wrong code is told first.
 	tb.find("button", "Sign out").click()
 	passwordThenStep(tb)
+	tb.screenshot("signin-mfa-desktop")
 	field := tb.find("textbox", "Authentication code")
 	if got := field.prop("inputMode") + field.prop("autocomplete"); got != `"numeric""one-time-code"` {
 		t.Errorf("the step's code field: inputmode and autocomplete %s", got)
@@ -307,7 +308,10 @@ func TestBrowserTwoFactorOnAPhone(t *testing.T) {
 	tb.find("link", "Account").click()
 	accountLoaded(tb)
 	fits("account")
-	secret, _, used := enrolTOTPUI(tb, browserPW, fits)
+	secret, _, used := enrolTOTPUI(tb, browserPW, func(screen string) {
+		fits(screen)
+		tb.screenshotOf("mfa-heading", "mfa-"+screen+"-mobile")
+	})
 	if w := eval[int](tb, `document.querySelector('.mfa-qr')?.getBoundingClientRect().width || 0`); w != 0 {
 		// The codes screen replaced the QR code.
 		t.Errorf("the QR code is still shown (%d px)", w)
@@ -320,6 +324,7 @@ func TestBrowserTwoFactorOnAPhone(t *testing.T) {
 	tb.press(kb.Enter)
 	tb.find("heading", "Two-factor sign-in").wait()
 	fits("second step")
+	tb.screenshot("signin-mfa-mobile")
 	tb.waitJS("focus on the code field", `document.activeElement === document.querySelector('input[name=code]')`)
 	tb.press(totpAt(t, secret, used.Add(30*time.Second)) + kb.Enter)
 	tb.find("heading", "Tasks").wait()

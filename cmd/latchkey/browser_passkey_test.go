@@ -234,6 +234,7 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	rename.find("textbox", "New name").fill("Work laptop")
 	rename.find("button", "Save name").click()
 	tb.waitJS("the new name listed", `[...document.querySelectorAll('.passkey-name')].map((e) => e.textContent).join() === 'Work laptop'`)
+	tb.screenshotOf("passkeys-heading", "passkeys-desktop")
 	tb.mu.Lock()
 	for _, r := range tb.responses {
 		if r.Method == "PATCH" && (r.Status != http.StatusOK || !strings.Contains(r.URL, "/api/auth/passkeys/")) {

@@ -205,8 +205,8 @@ function passwordAndCode(m, what, factor) {
   show(m.box, form);
 }
 
-function copyButton(m, label, text, done) {
-  const b = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, label);
+function copyButton(m, label, text, done, size = ' btn-small') {
+  const b = h('button', { type: 'button', class: 'btn btn-secondary' + size }, label);
   b.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(text);
@@ -236,5 +236,5 @@ function showCodes(m, codes, headline) {
     h('p', null, h('strong', null, 'Save these recovery codes now.'),
       ' Each works once, to sign in when you cannot use your app. They will not be shown again.'),
     h('ol', { class: 'recovery-codes', id: 'recovery-codes', 'aria-label': 'Recovery codes' }, ...codes.map((c) => h('li', null, h('code', null, c)))),
-    h('div', { class: 'form-actions' }, copyButton(m, 'Copy codes', codes.join('\n'), 'Recovery codes copied.'), download, saved));
+    h('div', { class: 'form-actions' }, copyButton(m, 'Copy codes', codes.join('\n'), 'Recovery codes copied.', ''), download, saved));
 }

@@ -65,12 +65,6 @@ async function loadPasskeys(pc, quiet) {
     r = await api.call('GET', '/api/auth/passkeys');
   } catch (err) {
     if (err instanceof api.SessionEnded) return;
-    if (err instanceof api.ApiError && err.status === 404) {
-      // A server of an older version, without the passkey routes.
-      clear(pc.box);
-      show(pc.status, h('p', { class: 'muted' }, 'This Latchkey server does not offer passkeys.'));
-      return;
-    }
     const retry = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Try again');
     retry.addEventListener('click', () => loadPasskeys(pc, false));
     clear(pc.status).append(h('div', { class: 'empty', role: 'alert' },
@@ -80,7 +74,7 @@ async function loadPasskeys(pc, quiet) {
   clear(pc.status);
   const keys = r.passkeys || [];
   pc.count = keys.length;
-  if (!keys.length) pc.status.append(h('p', { class: 'muted', id: 'passkeys-none' }, 'You have no passkeys yet.'));
+  if (!keys.length) pc.status.append(h('p', { class: 'muted small', id: 'passkeys-none' }, 'You have no passkeys yet.'));
   clear(pc.list).append(...keys.map((k) => drawPasskey(pc, k)));
 }
 
