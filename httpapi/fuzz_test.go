@@ -1,10 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+
+	vw "github.com/descope/virtualwebauthn"
+
+	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/internal/testkit"
 )
 
 // FuzzRequestBodies sends arbitrary bytes as the body of every route that
@@ -111,5 +118,56 @@ func FuzzCrossSite(f *testing.F) {
 		default:
 			t.Fatalf("unexpected %d %s", w.Code, w.Body)
 		}
+	})
+}
+
+// FuzzPasskeyCredentials sends arbitrary JSON as the credential of a live
+// passkey ceremony, registration and sign-in, so that it reaches
+// go-webauthn's parsers and checks (a dead challenge would stop it
+// before): never a 5xx, never a passkey stored, never a session.
+func FuzzPasskeyCredentials(f *testing.F) {
+	h := newHarness(f, options{})
+	g := h.signUp("fuzz-passkey@example.com")
+	pk := testkit.NewPasskey(g.User.ID, vw.AuthenticatorOptions{})
+	h.addPasskey(g, pk, "")
+	// A sign-in with the passkey is recent MFA: registration options need
+	// no password (no argon2id per input). The clock does not move.
+	fresh := h.Grant(h.passkeySignIn(pk, 1), 200)
+	f.Add([]byte(pk.Attest(f, h.registerOptions(fresh, nil).Options)))
+	f.Add([]byte(pk.Assert(f, h.signInOptions().Options, 2)))
+	for _, s := range []string{`{}`, `null`, `[]`, `"x"`, `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{}}`,
+		`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`,
+		`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AAAA","userHandle":"AAAA"}}`} {
+		f.Add([]byte(s))
+	}
+	handler := h.App.Handler()
+	send := func(t *testing.T, path, bearer, challenge string, cred []byte) {
+		body := `{"challenge_id":` + strconv.Quote(challenge) + `,"credential":` + string(cred) + `}`
+		r := httptest.NewRequest("POST", testIssuer+path, strings.NewReader(body))
+		if bearer != "" {
+			r.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		if w.Code >= 500 || (w.Code >= 400 && w.Header().Get("Content-Type") != "application/problem+json") {
+			t.Fatalf("POST %s with %q: %d %s", path, cred, w.Code, w.Body)
+		}
+		if w.Code < 300 {
+			t.Fatalf("POST %s accepted %q: %d %s", path, cred, w.Code, w.Body)
+		}
+	}
+	svc := h.App.Auth
+	f.Fuzz(func(t *testing.T, cred []byte) {
+		// The challenges straight from the service: h's helpers belong to f.
+		reg, err := svc.StartPasskeyRegistration(context.Background(), g.User.ID, fresh.SessionID, "", auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, "/api/auth/passkeys/register", fresh.AccessToken, reg.ChallengeID, cred)
+		in, err := svc.BeginPasskeySignIn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, "/api/auth/passkeys/signin", "", in.ChallengeID, cred)
 	})
 }

@@ -17,12 +17,14 @@ import (
 // what the server takes, and one that goes past it lets a person type what
 // the server will refuse.
 var webLimits = map[string]int{
-	"MAX_TASK_TITLE_LEN": latchkey.MaxTaskTitleLen,
-	"MAX_TASK_DESC_LEN":  latchkey.MaxTaskDescLen,
-	"MIN_PASSWORD_LEN":   auth.MinPasswordLen,
-	"MAX_PASSWORD_LEN":   auth.MaxPasswordLen,
-	"MAX_NAME_LEN":       auth.MaxNameLen,
-	"MAX_PAGE_SIZE":      latchkey.MaxPageSize,
+	"MAX_TASK_TITLE_LEN":   latchkey.MaxTaskTitleLen,
+	"MAX_TASK_DESC_LEN":    latchkey.MaxTaskDescLen,
+	"MIN_PASSWORD_LEN":     auth.MinPasswordLen,
+	"MAX_PASSWORD_LEN":     auth.MaxPasswordLen,
+	"MAX_NAME_LEN":         auth.MaxNameLen,
+	"MAX_PAGE_SIZE":        latchkey.MaxPageSize,
+	"MAX_PASSKEY_NAME_LEN": auth.MaxPasskeyNameLen,
+	"TOTP_DIGITS":          auth.TOTPDigits,
 }
 
 var jsExportedNumber = regexp.MustCompile(`(?m)^export const ([A-Za-z0-9_$]+) = (\d+);`)

@@ -13,6 +13,7 @@ targets=(
 	"./httpapi FuzzRequestBodies"
 	"./httpapi FuzzCrossSite"
 	"./httpapi FuzzClientIP"
+	"./httpapi FuzzPasskeyCredentials"
 	". FuzzDecodeCursor"
 	"./password FuzzParsePHC"
 	"./auth FuzzCleanUserAgent"

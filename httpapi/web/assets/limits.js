@@ -10,3 +10,5 @@ export const MIN_PASSWORD_LEN = 8;
 export const MAX_PASSWORD_LEN = 128;
 export const MAX_NAME_LEN = 100;
 export const MAX_PAGE_SIZE = 200; // the most items a list answers at once
+export const MAX_PASSKEY_NAME_LEN = 64;
+export const TOTP_DIGITS = 6; // the digits of a code from an authenticator app

@@ -9,7 +9,12 @@
 import * as api from './api.js';
 import { busy, clear, field, formatDate, h } from './dom.js';
 import { check, clearErrors, describe, formError, showError } from './forms.js';
+import { TOTP_DIGITS } from './limits.js';
 import { loading, message, show } from './recovery.js';
+
+// codeShape is a code from an authenticator app: digits only, as the server
+// compares them.
+export const codeShape = new RegExp(`^[0-9]{${TOTP_DIGITS}}$`);
 
 /** twoFactorCard builds the card; onSessionReplaced() runs after turning it on. */
 export function twoFactorCard(ctx, onSessionReplaced) {
@@ -116,10 +121,10 @@ function groups(s) {
 
 // setup shows the QR code and the key, and takes the first code.
 function setup(m, enrol) {
-  const code = field({ label: 'Code from the app', name: 'code', autocomplete: 'one-time-code', required: true, hint: 'The 6-digit code the app shows once it has the key.' });
+  const code = field({ label: 'Code from the app', name: 'code', autocomplete: 'one-time-code', required: true, hint: `The ${TOTP_DIGITS}-digit code the app shows once it has the key.` });
   code.input.setAttribute('inputmode', 'numeric');
   code.input.setAttribute('pattern', '[0-9]*');
-  code.input.setAttribute('maxlength', '6');
+  code.input.setAttribute('maxlength', String(TOTP_DIGITS));
   code.input.classList.add('input-code');
   const line = formError();
   const go = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Turn on');
@@ -137,7 +142,7 @@ function setup(m, enrol) {
     e.preventDefault();
     clearErrors({ code }, line);
     const v = code.input.value.replace(/\s+/g, '');
-    if (!check([[code, !v ? 'Enter the code from the app.' : !/^[0-9]{6}$/.test(v) ? 'The code is 6 digits.' : null]])) return;
+    if (!check([[code, !v ? 'Enter the code from the app.' : !codeShape.test(v) ? `The code is ${TOTP_DIGITS} digits.` : null]])) return;
     const done = busy(go, 'Turning on…');
     let r;
     try {
@@ -162,7 +167,7 @@ function setup(m, enrol) {
 function passwordAndCode(m, what, factor) {
   const off = what === 'disable';
   const current = field({ label: 'Current password', name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
-  const code = field({ label: 'Code', name: 'code', autocomplete: 'one-time-code', required: true, hint: 'The 6-digit code from your authenticator app, or one of your recovery codes.' });
+  const code = field({ label: 'Code', name: 'code', autocomplete: 'one-time-code', required: true, hint: `The ${TOTP_DIGITS}-digit code from your authenticator app, or one of your recovery codes.` });
   code.input.setAttribute('autocapitalize', 'off');
   current.input.dataset.autofocus = '';
   const fields = { current_password: current, code };

@@ -6,11 +6,11 @@ import * as api from './api.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { check, clearErrors, describe, formError, showError } from './forms.js';
 import { loading, message, show } from './recovery.js';
+import { MAX_PASSKEY_NAME_LEN } from './limits.js';
 import * as webauthn from './webauthn.js';
 
 const NAME_HINT = 'Optional. A name to tell your passkeys apart, like “Work laptop”.';
 // The server's limit of a passkey's name, in characters.
-const MAX_PASSKEY_NAME_LEN = 64;
 
 /**
  * passkeySignIn is the sign-in screen's passkey button, with what goes

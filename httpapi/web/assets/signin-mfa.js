@@ -8,6 +8,8 @@ import * as api from './api.js';
 import { busy, clear, field, h } from './dom.js';
 import { authFrame } from './auth.js';
 import { check, clearErrors, describe, formError } from './forms.js';
+import { TOTP_DIGITS } from './limits.js';
+import { codeShape } from './mfa.js';
 import { message, show } from './recovery.js';
 import * as webauthn from './webauthn.js';
 
@@ -16,11 +18,11 @@ import * as webauthn from './webauthn.js';
 function codeInput(recovery) {
   const f = recovery
     ? field({ label: 'Recovery code', name: 'recovery_code', autocomplete: 'off', required: true, hint: 'One of the codes you saved when you turned on two-factor sign-in, like abcd-efgh-jkmn-pqrs. Each works once.' })
-    : field({ label: 'Authentication code', name: 'code', autocomplete: 'one-time-code', required: true, hint: 'The 6-digit code your authenticator app shows now.' });
+    : field({ label: 'Authentication code', name: 'code', autocomplete: 'one-time-code', required: true, hint: `The ${TOTP_DIGITS}-digit code your authenticator app shows now.` });
   if (!recovery) {
     f.input.setAttribute('inputmode', 'numeric');
     f.input.setAttribute('pattern', '[0-9]*');
-    f.input.setAttribute('maxlength', '6');
+    f.input.setAttribute('maxlength', String(TOTP_DIGITS));
     f.input.classList.add('input-code');
   } else {
     f.input.setAttribute('autocapitalize', 'off');
@@ -99,7 +101,7 @@ async function submitCode(st, e, { code, line, submit }) {
   const value = code.input.value.replace(/\s+/g, '');
   const ok = check([[code, !value
     ? (st.recovery ? 'Enter a recovery code.' : 'Enter the code from your app.')
-    : !st.recovery && !/^[0-9]{6}$/.test(value) ? 'The code is 6 digits.' : null]]);
+    : !st.recovery && !codeShape.test(value) ? `The code is ${TOTP_DIGITS} digits.` : null]]);
   if (!ok) return;
   const body = st.recovery ? { mfa_token: st.token, recovery_code: value } : { mfa_token: st.token, code: value };
   const done = busy(submit, 'Verifying…');

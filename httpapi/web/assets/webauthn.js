@@ -29,27 +29,19 @@ export function toB64u(buf) {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// publicKeyOf is the options proper: go-webauthn may wrap them as
-// { publicKey: {...} }, as navigator.credentials takes them.
-function publicKeyOf(options) {
-  return options && options.publicKey ? options.publicKey : options;
-}
-
 function descriptors(list) {
   return (list || []).map((d) => ({ ...d, id: fromB64u(d.id) }));
 }
 
 /** creationOptions turns PublicKeyCredentialCreationOptions JSON into the API's form. */
-export function creationOptions(options) {
-  const o = publicKeyOf(options);
+export function creationOptions(o) {
   const pk = { ...o, challenge: fromB64u(o.challenge), user: { ...o.user, id: fromB64u(o.user.id) } };
   if (o.excludeCredentials) pk.excludeCredentials = descriptors(o.excludeCredentials);
   return pk;
 }
 
 /** requestOptions turns PublicKeyCredentialRequestOptions JSON into the API's form. */
-export function requestOptions(options) {
-  const o = publicKeyOf(options);
+export function requestOptions(o) {
   const pk = { ...o, challenge: fromB64u(o.challenge) };
   if (o.allowCredentials) pk.allowCredentials = descriptors(o.allowCredentials);
   return pk;
