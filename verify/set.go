@@ -141,11 +141,12 @@ func setKey(ctx context.Context, keys KeyFunc, t *jwt.Token) (any, error) {
 	}
 	key, err := keys(ctx, kid, AlgEdDSA)
 	if err != nil {
-		reason := ReasonKeyUnavailable
 		if errors.Is(err, ErrUnknownKey) {
-			reason = ReasonUnknownKID
+			// A SET naming no kid is not helped by fetching the keys
+			// again: it is reported, not retried.
+			return nil, &SETError{Code: SETErrInvalidKey, Reason: ReasonUnknownKID, Retry: kid != "", Err: err}
 		}
-		return nil, &SETError{Code: SETErrInvalidKey, Reason: reason, Retry: true, Err: err}
+		return nil, &SETError{Code: SETErrInvalidKey, Reason: ReasonKeyUnavailable, Retry: true, Err: err}
 	}
 	k, ok := key.(ed25519.PublicKey)
 	if !ok || len(k) != ed25519.PublicKeySize {
@@ -185,7 +186,7 @@ func setOf(mc jwt.MapClaims, issuer, audience string, now time.Time) (*SET, erro
 	if err != nil || !slices.Contains(aud, audience) {
 		return nil, setErr(SETErrInvalidAudience, ReasonBadAudience, err)
 	}
-	iat, ok := optionalTime(mc, "iat")
+	iat, ok := numericDate(mc, "iat")
 	switch {
 	case !ok:
 		return nil, setErr(SETErrInvalidRequest, ReasonMalformed, jwt.ErrInvalidType)
@@ -224,4 +225,18 @@ func setOf(mc jwt.MapClaims, issuer, audience string, now time.Time) (*SET, erro
 		}
 	}
 	return s, nil
+}
+
+// maxNumericDate is the last second of the year 9999: a NumericDate past
+// it (or negative, or not a number) is malformed rather than converted
+// with an overflow.
+const maxNumericDate = 253402300799
+
+// numericDate reads a NumericDate claim as optionalTime does, refusing
+// values outside 0 to maxNumericDate. Absent (or 0) is the zero time.
+func numericDate(m map[string]any, name string) (time.Time, bool) {
+	if f, ok := m[name].(float64); ok && (f < 0 || f > maxNumericDate) {
+		return time.Time{}, false
+	}
+	return optionalTime(m, name)
 }

@@ -34,7 +34,10 @@ const (
 // have rotated and the JWKS not been fetched yet) or the keys could not be
 // read. Such a SET is neither acknowledged nor reported, so that the
 // transmitter sends it again; a caller that gives up on it reports Code.
-// Err, when set, is the cause; Error never includes it.
+// Retries should be bounded: RemoteJWKS answers an unknown kid only after
+// a fetch that began after it was asked, so a kid still unknown when the
+// SET comes again is not going to appear. A SET naming no kid at all is
+// not retried. Err, when set, is the cause; Error never includes it.
 type SETError struct {
 	Code   string
 	Reason string

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"time"
-
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -25,8 +23,8 @@ func (s *SET) readEvent(mc jwt.MapClaims, ev map[string]any, issuer string) *SET
 // for a user-scoped event, the user (format iss_sub, of this issuer) with
 // an event_timestamp bounding the tokens it revokes.
 func (s *SET) readSessionRevoked(subID any, ev map[string]any, issuer string) *SETError {
-	ts, ok := optionalTime(jwt.MapClaims(ev), "event_timestamp")
-	if !ok || !ts.IsZero() && ts.Before(time.Unix(0, 0)) {
+	ts, ok := numericDate(ev, "event_timestamp")
+	if !ok {
 		return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
 	}
 	s.EventTime = ts

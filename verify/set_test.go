@@ -230,7 +230,7 @@ func setRefusals(t *testing.T) []struct {
 		{"kid not a string", mintSETEd(t, func(h map[string]any) { h["kid"] = 1 }, nil), req, verify.ReasonMalformed, false},
 		// Keys: an unknown kid is retried, not reported.
 		{"unknown kid", mintSETEd(t, func(h map[string]any) { h["kid"] = "k2" }, nil), key, verify.ReasonUnknownKID, true},
-		{"missing kid", mintSETEd(t, func(h map[string]any) { delete(h, "kid") }, nil), key, verify.ReasonUnknownKID, true},
+		{"missing kid, which no refetch can find", mintSETEd(t, func(h map[string]any) { delete(h, "kid") }, nil), key, verify.ReasonUnknownKID, false},
 		// Signature.
 		{"signed by another key", mintSET(t, jwt.SigningMethodEdDSA, attackerPriv, nil, nil), key, verify.ReasonBadSignature, false},
 		{"tampered", tamper(t, valid, setClaim("jti", "sr-other")), key, verify.ReasonBadSignature, false},
@@ -242,6 +242,8 @@ func setRefusals(t *testing.T) []struct {
 		{"aud not a string", mintSETEd(t, nil, setClaim("aud", 7)), verify.SETErrInvalidAudience, verify.ReasonBadAudience, false},
 		{"missing iat", mintSETEd(t, nil, delClaim("iat")), req, verify.ReasonMissingIAT, false},
 		{"iat not a number", mintSETEd(t, nil, setClaim("iat", "1")), req, verify.ReasonMalformed, false},
+		{"iat past the year 9999", mintSETEd(t, nil, setClaim("iat", 1e300)), req, verify.ReasonMalformed, false},
+		{"iat negative", mintSETEd(t, nil, setClaim("iat", -1)), req, verify.ReasonMalformed, false},
 		{"future iat", mintSETEd(t, nil, setClaim("iat", testNow.Add(31*time.Second).Unix())), req, verify.ReasonNotYetValid, false},
 		{"missing jti", mintSETEd(t, nil, delClaim("jti")), req, verify.ReasonMissingJTI, false},
 		{"empty jti", mintSETEd(t, nil, setClaim("jti", "")), req, verify.ReasonMissingJTI, false},
@@ -272,6 +274,7 @@ func setRefusals(t *testing.T) []struct {
 			event(func(ev map[string]any) { delete(ev, "event_timestamp") })(c)
 		}), req, verify.ReasonBadEvent, false},
 		{"event_timestamp a string", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = "1" })), req, verify.ReasonBadEvent, false},
+		{"event_timestamp past the year 9999", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = 1e19 })), req, verify.ReasonBadEvent, false},
 		{"event_timestamp negative", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = -5 })), req, verify.ReasonBadEvent, false},
 		// Verification.
 		{"verification state a number", mintSETEd(t, nil, func(c jwt.MapClaims) {
