@@ -104,6 +104,30 @@ func (s *SETSigner) Verification(audience, streamID, state string) (string, erro
 	return s.sign(c)
 }
 
+// StreamUpdated mints the SSF stream-updated SET (SSF 1.0 §8.1.5) telling
+// the receiver that Latchkey set stream streamID's status
+// (verify.StreamEnabled, StreamPaused or StreamDisabled), with reason when
+// not empty. Its jti is fresh.
+func (s *SETSigner) StreamUpdated(audience, streamID, status, reason string) (string, error) {
+	if audience == "" || streamID == "" {
+		return "", errors.New("token: a stream-updated SET needs an audience and a stream")
+	}
+	if status != verify.StreamEnabled && status != verify.StreamPaused && status != verify.StreamDisabled {
+		return "", fmt.Errorf("token: stream status %q is not enabled, paused or disabled", status)
+	}
+	jti, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("token: jti: %w", err)
+	}
+	event := map[string]any{"status": status}
+	if reason != "" {
+		event["reason"] = reason
+	}
+	c := s.claims(audience, jti.String(), verify.EventStreamUpdated, event)
+	c["sub_id"] = map[string]string{"format": "opaque", "id": streamID}
+	return s.sign(c)
+}
+
 // claims are the members every SET has, with its one event.
 func (s *SETSigner) claims(audience, jti, eventType string, event map[string]any) jwt.MapClaims {
 	return jwt.MapClaims{

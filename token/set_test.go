@@ -216,6 +216,32 @@ func TestVerificationSET(t *testing.T) {
 	}
 }
 
+func TestStreamUpdatedSET(t *testing.T) {
+	ring := setRing(t, openStore(t))
+	s := newSETSigner(t, ring)
+	tok, err := s.StreamUpdated(setAudience, "stream-1", verify.StreamPaused, "maintenance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := segment(t, tok, 1)["events"]; !reflect.DeepEqual(ev, map[string]any{
+		verify.EventStreamUpdated: map[string]any{"status": "paused", "reason": "maintenance"},
+	}) {
+		t.Fatalf("events %v", ev)
+	}
+	set, err := verify.ParseSET(context.Background(), tok, ring.Key, setIssuer, setAudience, setNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Kind != verify.SETStreamUpdated || set.StreamStatus != verify.StreamPaused || set.StreamReason != "maintenance" || set.StreamID != "stream-1" {
+		t.Fatalf("parsed %+v", set)
+	}
+	for _, bad := range [][3]string{{"", "stream-1", "paused"}, {setAudience, "", "paused"}, {setAudience, "stream-1", "stopped"}} {
+		if _, err := s.StreamUpdated(bad[0], bad[1], bad[2], ""); err == nil {
+			t.Errorf("%v minted", bad)
+		}
+	}
+}
+
 // TestSETConfusion: Latchkey's SETs are refused as access tokens, and its
 // access tokens as SETs, with the same keys, issuer and audience.
 func TestSETConfusion(t *testing.T) {

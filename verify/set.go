@@ -23,12 +23,23 @@ const (
 	// EventVerification is SSF 1.0's verification event (§8.1.4), which
 	// answers a receiver's verification request and echoes its state.
 	EventVerification = "https://schemas.openid.net/secevent/ssf/event-type/verification"
+	// EventStreamUpdated is SSF 1.0's stream-updated event (§8.1.5): the
+	// transmitter changed the stream's status.
+	EventStreamUpdated = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
+)
+
+// Stream statuses of SSF 1.0 §8.1.2, as a stream-updated event carries them.
+const (
+	StreamEnabled  = "enabled"
+	StreamPaused   = "paused"
+	StreamDisabled = "disabled"
 )
 
 // Kinds of SET, as SET.Kind names them.
 const (
 	SETSessionRevoked = "session-revoked"
 	SETVerification   = "verification"
+	SETStreamUpdated  = "stream-updated"
 	// SETUnknown is a valid SET whose event type ParseSET does not know.
 	// SSF receivers acknowledge it and ignore it.
 	SETUnknown = "unknown"
@@ -42,7 +53,7 @@ type SET struct {
 	IssuedAt time.Time // iat, UTC
 	Txn      string    // txn (RFC 8417 §2.2), empty when absent
 
-	Kind      string // SETSessionRevoked, SETVerification or SETUnknown
+	Kind      string // SETSessionRevoked, SETVerification, SETStreamUpdated or SETUnknown
 	EventType string // the event's type URI, as sent
 
 	// Session-revoked. SessionID is sub_id.session.id; it is empty for a
@@ -63,10 +74,17 @@ type SET struct {
 	Reason           string
 	ReasonAdmin      map[string]string
 
-	// Verification: the echoed state (empty when the request had none)
-	// and the stream the SET's opaque sub_id names (empty when absent).
+	// Verification: the echoed state (empty when the request had none).
+	// Verification and stream-updated: the stream the SET's opaque sub_id
+	// names (empty when absent).
 	State    string
 	StreamID string
+	// Stream-updated: the new status (StreamEnabled, StreamPaused or
+	// StreamDisabled) and the transmitter's reason, if any. A paused or
+	// disabled stream delivers nothing, so its receiver is no longer
+	// current.
+	StreamStatus string
+	StreamReason string
 
 	// Raw holds every claim as decoded from JSON (numbers are float64).
 	Raw map[string]any
@@ -91,8 +109,8 @@ var setParser = jwt.NewParser(
 // present; no exp and no sub (which an access token must have); exactly
 // one event, whose payload is an object; for session-revoked a complex
 // sub_id naming a session (or a user, with event_timestamp); for
-// verification a string state when present. Any other event type is
-// SETUnknown.
+// verification a string state when present; for stream-updated a known
+// status. Any other event type is SETUnknown.
 //
 // Every refusal is a *SETError carrying its RFC 8935 §2.4 code for the
 // poll's setErrs. A caller mistake (empty issuer or audience, nil keys) is

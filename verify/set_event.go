@@ -13,6 +13,9 @@ func (s *SET) readEvent(mc jwt.MapClaims, ev map[string]any, issuer string) *SET
 	case EventVerification:
 		s.Kind = SETVerification
 		return s.readVerification(mc["sub_id"], ev)
+	case EventStreamUpdated:
+		s.Kind = SETStreamUpdated
+		return s.readStreamUpdated(mc["sub_id"], ev)
 	}
 	s.Kind = SETUnknown
 	return nil
@@ -75,11 +78,30 @@ func (s *SET) readVerification(subID any, ev map[string]any) *SETError {
 			return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
 		}
 	}
-	if subID != nil {
-		var ok bool
-		if s.StreamID, ok = opaqueID(subID); !ok {
-			return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
-		}
+	return s.readStream(subID)
+}
+
+// readStreamUpdated reads an SSF stream-updated event: a known status, an
+// optional string reason, and sub_id, when present, the stream.
+func (s *SET) readStreamUpdated(subID any, ev map[string]any) *SETError {
+	status, _ := ev["status"].(string)
+	if status != StreamEnabled && status != StreamPaused && status != StreamDisabled {
+		return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+	}
+	s.StreamStatus = status
+	s.StreamReason, _ = ev["reason"].(string)
+	return s.readStream(subID)
+}
+
+// readStream reads the stream an SSF event names in its sub_id: absent, or
+// an opaque subject.
+func (s *SET) readStream(subID any) *SETError {
+	if subID == nil {
+		return nil
+	}
+	var ok bool
+	if s.StreamID, ok = opaqueID(subID); !ok {
+		return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
 	}
 	return nil
 }

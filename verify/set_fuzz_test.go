@@ -45,6 +45,7 @@ func FuzzParseSET(f *testing.F) {
 	}
 	f.Add(mintSETEd(f, nil, nil), `{"iss":"`+testIssuer+`"}`)
 	f.Add(mintSETEd(f, nil, verification("st", true)), `{"events":{}}`)
+	f.Add(mintSETEd(f, nil, streamUpdated(map[string]any{"status": "paused"})), `{"events":{"`+verify.EventStreamUpdated+`":{"status":"disabled"}}}`)
 	f.Add(mintSETEd(f, func(h map[string]any) { h["kid"] = "k9" }, nil), `null`)
 	f.Add(mintSETEd(f, func(h map[string]any) { h["crit"] = []string{} }, nil), `[]`)
 	f.Add(mintEd(f, nil, func(c jwt.MapClaims) { c["aud"] = testReceiver }), `{"events":{"x":{}},"jti":"j","iat":1,"iss":"`+testIssuer+`","aud":"`+testReceiver+`"}`)
@@ -122,8 +123,13 @@ func checkSET(t *testing.T, s *verify.SET) {
 		if s.EventType != verify.EventVerification || s.SessionID != "" || s.UserID != "" {
 			t.Fatalf("verification %+v", s)
 		}
+	case verify.SETStreamUpdated:
+		if s.EventType != verify.EventStreamUpdated || s.StreamStatus != verify.StreamEnabled &&
+			s.StreamStatus != verify.StreamPaused && s.StreamStatus != verify.StreamDisabled {
+			t.Fatalf("stream-updated %+v", s)
+		}
 	case verify.SETUnknown:
-		if s.EventType == verify.EventSessionRevoked || s.EventType == verify.EventVerification {
+		if s.EventType == verify.EventSessionRevoked || s.EventType == verify.EventVerification || s.EventType == verify.EventStreamUpdated {
 			t.Fatalf("known event as unknown: %+v", s)
 		}
 	default:

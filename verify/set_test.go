@@ -141,6 +141,12 @@ func TestParseSETAccepts(t *testing.T) {
 			func(s *verify.SET) bool {
 				return s.Kind == verify.SETVerification && s.State == "st-1" && s.StreamID == "stream-1"
 			}},
+		{"stream-updated paused", mintSETEd(t, nil, streamUpdated(map[string]any{"status": "paused", "reason": "maintenance"})),
+			func(s *verify.SET) bool {
+				return s.Kind == verify.SETStreamUpdated && s.StreamStatus == verify.StreamPaused && s.StreamReason == "maintenance" && s.StreamID == "stream-1"
+			}},
+		{"stream-updated enabled without reason", mintSETEd(t, nil, streamUpdated(map[string]any{"status": "enabled"})),
+			func(s *verify.SET) bool { return s.StreamStatus == verify.StreamEnabled && s.StreamReason == "" }},
 		{"verification without state or sub_id", mintSETEd(t, nil, verification("", false)),
 			func(s *verify.SET) bool { return s.Kind == verify.SETVerification && s.State == "" && s.StreamID == "" }},
 	}
@@ -171,6 +177,15 @@ func verification(state string, withSub bool) func(jwt.MapClaims) {
 		if withSub {
 			c["sub_id"] = map[string]any{"format": "opaque", "id": "stream-1"}
 		}
+	}
+}
+
+// streamUpdated makes the SET a stream-updated event with payload ev,
+// about stream-1.
+func streamUpdated(ev map[string]any) func(jwt.MapClaims) {
+	return func(c jwt.MapClaims) {
+		c["events"] = map[string]any{verify.EventStreamUpdated: ev}
+		c["sub_id"] = map[string]any{"format": "opaque", "id": "stream-1"}
 	}
 }
 
@@ -283,6 +298,13 @@ func setRefusals(t *testing.T) []struct {
 		}), req, verify.ReasonBadEvent, false},
 		{"verification sub_id complex", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			verification("s", true)(c)
+			c["sub_id"] = baseSET()["sub_id"]
+		}), req, verify.ReasonBadSubject, false},
+		// Stream-updated.
+		{"stream-updated unknown status", mintSETEd(t, nil, streamUpdated(map[string]any{"status": "stopped"})), req, verify.ReasonBadEvent, false},
+		{"stream-updated without status", mintSETEd(t, nil, streamUpdated(map[string]any{})), req, verify.ReasonBadEvent, false},
+		{"stream-updated complex sub_id", mintSETEd(t, nil, func(c jwt.MapClaims) {
+			streamUpdated(map[string]any{"status": "paused"})(c)
 			c["sub_id"] = baseSET()["sub_id"]
 		}), req, verify.ReasonBadSubject, false},
 	}
