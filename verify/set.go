@@ -101,7 +101,8 @@ var setParser = jwt.NewParser(
 // ParseSET verifies raw as a SET of issuer for audience and returns its
 // event. keys supplies the Ed25519 keys by kid (the same KeyFunc that
 // verifies the issuer's access tokens, such as RemoteJWKS's); now is the
-// receiver's clock, with DefaultLeeway allowed on iat.
+// receiver's clock (the zero time means time.Now()), with DefaultLeeway
+// allowed on iat.
 //
 // The checks, in order (the first that fails is reported): size and the
 // compact form; alg EdDSA; no "crit"; typ secevent+jwt; the key by kid;
@@ -124,6 +125,9 @@ func ParseSET(ctx context.Context, raw string, keys KeyFunc, issuer, audience st
 	}
 	if raw == "" || !compact(raw) {
 		return nil, setErr(SETErrInvalidRequest, ReasonMalformed, nil)
+	}
+	if now.IsZero() {
+		now = time.Now()
 	}
 	mc := jwt.MapClaims{}
 	tok, err := setParser.ParseWithClaims(raw, mc, func(t *jwt.Token) (any, error) {

@@ -347,6 +347,18 @@ func TestParseSETKeyUnavailable(t *testing.T) {
 	}
 }
 
+// TestParseSETClock: the zero time is the real clock, not a clock in the
+// year 1 before which every SET would be in the future.
+func TestParseSETClock(t *testing.T) {
+	tok := mintSETEd(t, nil, func(c jwt.MapClaims) { c["iat"] = time.Now().Unix() })
+	if _, err := verify.ParseSET(context.Background(), tok, setKeys, testIssuer, testReceiver, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	future := mintSETEd(t, nil, func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() })
+	_, err := verify.ParseSET(context.Background(), future, setKeys, testIssuer, testReceiver, time.Time{})
+	wantSETError(t, err, future, verify.SETErrInvalidRequest, verify.ReasonNotYetValid, false)
+}
+
 // TestTokenConfusion: an access token is refused as a SET, and a SET as an
 // access token, whatever the verifier's type options (RFC 8725 §3.11).
 func TestTokenConfusion(t *testing.T) {
