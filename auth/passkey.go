@@ -234,9 +234,14 @@ func (s *Service) storeChallenge(ctx context.Context, p latchkey.ChallengePurpos
 // takeChallenge uses the challenge id of purpose p (and user) once, and
 // returns its session data. Whatever the reason it cannot, the answer is
 // errPasskeyChallenge.
+//
+// The take commits alone: the mail and audit event ctx carries are for the
+// ceremony's success, which is not known yet.
 func (s *Service) takeChallenge(ctx context.Context, id string, p latchkey.ChallengePurpose, userID string) (*webauthn.SessionData, error) {
-	c, err := s.Store.TakeWebAuthnChallenge(ctx, id, p, userID, s.now())
-	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+	c, err := s.Store.TakeWebAuthnChallenge(alone{ctx}, id, p, userID, s.now())
+	// EINVALID: an id the store cannot even hold (a NUL byte, on
+	// PostgreSQL), which names no challenge either.
+	if code := latchkey.ErrorCode(err); code == latchkey.ENOTFOUND || code == latchkey.EINVALID {
 		return nil, errPasskeyChallenge
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -158,10 +159,18 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c Client, challengeID
 	if err != nil {
 		return nil, err
 	}
+	// refused is every assertion that did not verify: audited here for a
+	// first factor (a second step's failure is the caller's to record).
+	refused := func(userID string, err error) error {
+		s.Logger.Debug("passkey sign-in refused", "user_id", userID, "err", err)
+		if wantUser == "" {
+			s.Record(latchkey.AuditSigninFailed, c, userID, "", ReasonPasskeyRefused)
+		}
+		return errPasskeySignIn
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
-		s.Logger.Debug("passkey sign-in refused", "err", err)
-		return nil, errPasskeySignIn
+		return nil, refused("", err)
 	}
 	var login PasskeyLogin
 	var lookupErr error
@@ -172,15 +181,11 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c Client, challengeID
 			// says nothing of the assertion.
 			return nil, fmt.Errorf("auth: find the passkey of an assertion: %w", lookupErr)
 		}
-		s.Logger.Debug("passkey sign-in refused", "user_id", userIDOf(login.User), "err", err)
-		if wantUser == "" { // a second step's failure is the caller's to record
-			s.Record(latchkey.AuditSigninFailed, c, userIDOf(login.User), "", ReasonPasskeyRefused)
-		}
-		return nil, errPasskeySignIn
+		return nil, refused(userIDOf(login.User), err)
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
 	if !flags.HasUserVerified() { // as at registration: not left to the library alone
-		return nil, errPasskeySignIn
+		return nil, refused(login.Passkey.UserID, errors.New("no user verification"))
 	}
 	p, counter := login.Passkey, parsed.Response.AuthenticatorData.Counter
 	// go-webauthn flags a counter that did not grow; the store checks it
@@ -192,6 +197,9 @@ func (s *Service) finishPasskeySignIn(ctx context.Context, c Client, challengeID
 	if err == latchkey.ErrPasskeyCounter {
 		s.Record(latchkey.AuditSigninFailed, c, p.UserID, "", latchkey.ReasonPasskeyCounter)
 		return nil, errPasskeySignIn
+	}
+	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND { // removed meanwhile
+		return nil, refused(p.UserID, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: record passkey use: %w", err)

@@ -89,7 +89,12 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, c Client) (*Gran
 	if err := s.mfaChallenge(ctx, u); err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), nil)
+	g, err := s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), nil)
+	if err != nil {
+		return nil, err
+	}
+	// TOTP turned on meanwhile: the second step after all.
+	return s.keepIfFactorsHold(ctx, g, []string{latchkey.AMRPassword}, "", func() error { return s.mfaChallenge(ctx, u) })
 }
 
 // requireVerified refuses u, who has just proved who they are, when

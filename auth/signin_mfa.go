@@ -96,14 +96,15 @@ func (s *Service) SignInMFA(ctx context.Context, in MFAStep, c Client) (*Grant, 
 		return nil, err
 	}
 	var (
-		t    *latchkey.MFAToken
-		amr  []string
-		err  error
-		used *latchkey.AuditEvent
+		t         *latchkey.MFAToken
+		amr       []string
+		passkeyID string
+		err       error
+		used      *latchkey.AuditEvent
 	)
 	switch {
 	case in.ChallengeID != "":
-		t, amr, err = s.passkeyFactor(ctx, in, c)
+		t, amr, passkeyID, err = s.passkeyFactor(ctx, in, c)
 	case in.RecoveryCode != "":
 		used = event(latchkey.AuditRecoveryCodeUsed, c)
 		t, amr, err = s.SecondFactor(latchkey.WithAudit(ctx, used), in.MFAToken, "", in.RecoveryCode)
@@ -127,7 +128,11 @@ func (s *Service) SignInMFA(ctx context.Context, in MFAStep, c Client) (*Grant, 
 		s.Record(latchkey.AuditSigninFailed, c, u.ID, "", "account_disabled")
 		return nil, latchkey.Errorf(latchkey.EACCOUNTDISABLED, "account disabled")
 	}
-	return s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), amr)
+	g, err := s.startSession(ctx, u, c, event(latchkey.AuditSignin, c), amr)
+	if err != nil {
+		return nil, err
+	}
+	return s.keepIfFactorsHold(ctx, g, amr, passkeyID, func() error { return errInvalidCredentials })
 }
 
 // check is validation_failed unless the step has an mfa_token and exactly

@@ -25,31 +25,36 @@ func (s *Service) SignInPasskey(ctx context.Context, c Client, challengeID strin
 	if err := s.requireVerified(ctx, login.User, c); err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, login.User, c, event(latchkey.AuditPasskeySignin, c), login.AMR)
+	g, err := s.startSession(ctx, login.User, c, event(latchkey.AuditPasskeySignin, c), login.AMR)
+	if err != nil {
+		return nil, err
+	}
+	return s.keepIfFactorsHold(ctx, g, login.AMR, login.Passkey.ID, func() error { return errPasskeySignIn })
 }
 
 // passkeyFactor is the passkey as the second step: it counts an attempt
 // against the mfa_token, verifies the assertion as a passkey of the
-// token's user, and uses the token. It returns the token and the amr of
-// the whole sign-in. Every refused assertion, a dead challenge included,
-// is invalid_credentials, as a wrong code is; the token comes back with
-// it, so that the caller records whose failure it was.
-func (s *Service) passkeyFactor(ctx context.Context, in MFAStep, c Client) (*latchkey.MFAToken, []string, error) {
+// token's user, and uses the token. It returns the token, the amr of the
+// whole sign-in and the passkey's id. Every refused assertion, a dead
+// challenge included, is invalid_credentials, as a wrong code is; the
+// token comes back with it, so that the caller records whose failure it
+// was.
+func (s *Service) passkeyFactor(ctx context.Context, in MFAStep, c Client) (*latchkey.MFAToken, []string, string, error) {
 	t, err := s.CheckMFAToken(ctx, in.MFAToken)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	login, err := s.finishPasskeySignIn(alone{ctx}, c, in.ChallengeID, in.Credential, t.UserID)
 	if latchkey.ErrorCode(err) == latchkey.EINVALIDONETIME {
 		err = errPasskeySignIn
 	}
 	if err != nil {
-		return t, nil, err
+		return t, nil, "", err
 	}
 	if err := s.UseMFAToken(ctx, t); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return t, joinAMR(t.AMR, login.AMR), nil
+	return t, joinAMR(t.AMR, login.AMR), login.Passkey.ID, nil
 }
 
 // ceremonyFields is validation_failed unless the finishing call of a

@@ -177,6 +177,11 @@ func TestPasskeyRegisterErrors(t *testing.T) {
 		if names := h.passkeyNames(g); len(names) != 0 {
 			t.Fatalf("refused registrations stored passkeys: %v", names)
 		}
+		// Nor mailed "a passkey was added" (the mail goes with the
+		// passkey's insert, not with the challenge's use).
+		if ms := h.Mails(t, "reg@example.com", mail.SubjectPasskeyAdded); len(ms) != 0 {
+			t.Fatalf("%d passkey-added mails for refused registrations", len(ms))
+		}
 
 		// The cap: the 11th passkey is refused at its options.
 		for i := range latchkey.MaxPasskeys {

@@ -213,7 +213,7 @@ func setOf(mc jwt.MapClaims, issuer, audience string, now time.Time) (*SET, erro
 	case !ok:
 		return nil, setErr(SETErrInvalidRequest, ReasonMalformed, jwt.ErrInvalidType)
 	case iat.IsZero():
-		return nil, setErr(SETErrInvalidRequest, ReasonMissingIAT, nil)
+		return nil, setErr(SETErrInvalidRequest, SETReasonMissingIAT, nil)
 	case iat.After(now.Add(DefaultLeeway)):
 		return nil, setErr(SETErrInvalidRequest, ReasonNotYetValid, nil)
 	}
@@ -225,14 +225,14 @@ func setOf(mc jwt.MapClaims, issuer, audience string, now time.Time) (*SET, erro
 		return nil, setErr(SETErrInvalidRequest, ReasonMissingJTI, nil)
 	}
 	if _, ok := mc["exp"]; ok {
-		return nil, setErr(SETErrInvalidRequest, ReasonExpPresent, nil)
+		return nil, setErr(SETErrInvalidRequest, SETReasonExpPresent, nil)
 	}
 	if _, ok := mc["sub"]; ok {
-		return nil, setErr(SETErrInvalidRequest, ReasonSubPresent, nil)
+		return nil, setErr(SETErrInvalidRequest, SETReasonSubPresent, nil)
 	}
 	events, ok := mc["events"].(map[string]any)
 	if !ok || len(events) != 1 {
-		return nil, setErr(SETErrInvalidRequest, ReasonEventCount, nil)
+		return nil, setErr(SETErrInvalidRequest, SETReasonEventCount, nil)
 	}
 	s := &SET{ID: jti, Issuer: issuer, Audience: aud, IssuedAt: iat, Raw: mc}
 	s.Txn, _ = mc["txn"].(string)
@@ -240,7 +240,7 @@ func setOf(mc jwt.MapClaims, issuer, audience string, now time.Time) (*SET, erro
 		s.EventType = typ
 		ev, ok := payload.(map[string]any)
 		if !ok {
-			return nil, setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+			return nil, setErr(SETErrInvalidRequest, SETReasonBadEvent, nil)
 		}
 		if err := s.readEvent(mc, ev, issuer); err != nil {
 			return nil, err

@@ -20,12 +20,12 @@ const (
 // not_yet_valid, missing_jti, invalid). The set is closed, so they are
 // safe as metrics labels.
 const (
-	ReasonMissingIAT = "missing_iat" // a SET without iat
-	ReasonExpPresent = "exp_present" // a SET with exp, which SSF forbids
-	ReasonSubPresent = "sub_present" // a SET with sub (SSF uses sub_id)
-	ReasonEventCount = "event_count" // events missing, not an object, or not exactly one member
-	ReasonBadEvent   = "bad_event"   // the event's payload does not fit its type
-	ReasonBadSubject = "bad_subject" // sub_id does not name what the event needs
+	SETReasonMissingIAT = "missing_iat" // a SET without iat
+	SETReasonExpPresent = "exp_present" // a SET with exp, which SSF forbids
+	SETReasonSubPresent = "sub_present" // a SET with sub (SSF uses sub_id)
+	SETReasonEventCount = "event_count" // events missing, not an object, or not exactly one member
+	SETReasonBadEvent   = "bad_event"   // the event's payload does not fit its type
+	SETReasonBadSubject = "bad_subject" // sub_id does not name what the event needs
 )
 
 // SETError is every refusal of ParseSET. Code is one of the SETErr*
@@ -80,21 +80,21 @@ func (e *SETError) Description() string {
 		return "SET issuer not accepted"
 	case ReasonBadAudience:
 		return "SET audience not accepted"
-	case ReasonMissingIAT:
+	case SETReasonMissingIAT:
 		return "SET has no iat"
 	case ReasonNotYetValid:
 		return "SET issued in the future"
 	case ReasonMissingJTI:
 		return "SET has no jti"
-	case ReasonExpPresent:
+	case SETReasonExpPresent:
 		return "SET must not have exp"
-	case ReasonSubPresent:
+	case SETReasonSubPresent:
 		return "SET must not have sub"
-	case ReasonEventCount:
+	case SETReasonEventCount:
 		return "SET must have exactly one event"
-	case ReasonBadEvent:
+	case SETReasonBadEvent:
 		return "event payload does not fit its type"
-	case ReasonBadSubject:
+	case SETReasonBadSubject:
 		return "sub_id does not name the event's subject"
 	}
 	return "invalid SET"

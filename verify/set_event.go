@@ -28,16 +28,16 @@ func (s *SET) readEvent(mc jwt.MapClaims, ev map[string]any, issuer string) *SET
 func (s *SET) readSessionRevoked(subID any, ev map[string]any, issuer string) *SETError {
 	ts, ok := numericDate(ev, "event_timestamp")
 	if !ok {
-		return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadEvent, nil)
 	}
 	s.EventTime = ts
 	sub, ok := subID.(map[string]any)
 	if !ok || sub["format"] != "complex" {
-		return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadSubject, nil)
 	}
 	if raw, ok := sub["session"]; ok {
 		if s.SessionID, ok = opaqueID(raw); !ok {
-			return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
+			return setErr(SETErrInvalidRequest, SETReasonBadSubject, nil)
 		}
 	}
 	if raw, ok := sub["user"]; ok {
@@ -45,17 +45,17 @@ func (s *SET) readSessionRevoked(subID any, ev map[string]any, issuer string) *S
 		iss, _ := u["iss"].(string)
 		id, _ := u["sub"].(string)
 		if u["format"] != "iss_sub" || iss != issuer || id == "" {
-			return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
+			return setErr(SETErrInvalidRequest, SETReasonBadSubject, nil)
 		}
 		s.UserIssuer, s.UserID = iss, id
 	}
 	switch {
 	case s.SessionID == "" && s.UserID == "":
-		return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadSubject, nil)
 	case s.SessionID == "" && s.EventTime.IsZero():
 		// A user-scoped event without its bound would revoke every token
 		// of the user, past and future alike.
-		return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadEvent, nil)
 	}
 	s.InitiatingEntity, _ = ev["initiating_entity"].(string)
 	if ra, ok := ev["reason_admin"].(map[string]any); ok {
@@ -75,7 +75,7 @@ func (s *SET) readSessionRevoked(subID any, ev map[string]any, issuer string) *S
 func (s *SET) readVerification(subID any, ev map[string]any) *SETError {
 	if raw, ok := ev["state"]; ok {
 		if s.State, ok = raw.(string); !ok {
-			return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+			return setErr(SETErrInvalidRequest, SETReasonBadEvent, nil)
 		}
 	}
 	return s.readStream(subID)
@@ -86,7 +86,7 @@ func (s *SET) readVerification(subID any, ev map[string]any) *SETError {
 func (s *SET) readStreamUpdated(subID any, ev map[string]any) *SETError {
 	status, _ := ev["status"].(string)
 	if status != StreamEnabled && status != StreamPaused && status != StreamDisabled {
-		return setErr(SETErrInvalidRequest, ReasonBadEvent, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadEvent, nil)
 	}
 	s.StreamStatus = status
 	s.StreamReason, _ = ev["reason"].(string)
@@ -101,7 +101,7 @@ func (s *SET) readStream(subID any) *SETError {
 	}
 	var ok bool
 	if s.StreamID, ok = opaqueID(subID); !ok {
-		return setErr(SETErrInvalidRequest, ReasonBadSubject, nil)
+		return setErr(SETErrInvalidRequest, SETReasonBadSubject, nil)
 	}
 	return nil
 }

@@ -255,7 +255,7 @@ func setRefusals(t *testing.T) []struct {
 		{"wrong aud", mintSETEd(t, nil, setClaim("aud", testAudience)), verify.SETErrInvalidAudience, verify.ReasonBadAudience, false},
 		{"missing aud", mintSETEd(t, nil, delClaim("aud")), verify.SETErrInvalidAudience, verify.ReasonBadAudience, false},
 		{"aud not a string", mintSETEd(t, nil, setClaim("aud", 7)), verify.SETErrInvalidAudience, verify.ReasonBadAudience, false},
-		{"missing iat", mintSETEd(t, nil, delClaim("iat")), req, verify.ReasonMissingIAT, false},
+		{"missing iat", mintSETEd(t, nil, delClaim("iat")), req, verify.SETReasonMissingIAT, false},
 		{"iat not a number", mintSETEd(t, nil, setClaim("iat", "1")), req, verify.ReasonMalformed, false},
 		{"iat past the year 9999", mintSETEd(t, nil, setClaim("iat", 1e300)), req, verify.ReasonMalformed, false},
 		{"iat negative", mintSETEd(t, nil, setClaim("iat", -1)), req, verify.ReasonMalformed, false},
@@ -263,50 +263,50 @@ func setRefusals(t *testing.T) []struct {
 		{"missing jti", mintSETEd(t, nil, delClaim("jti")), req, verify.ReasonMissingJTI, false},
 		{"empty jti", mintSETEd(t, nil, setClaim("jti", "")), req, verify.ReasonMissingJTI, false},
 		{"jti not a string", mintSETEd(t, nil, setClaim("jti", 1)), req, verify.ReasonMalformed, false},
-		{"exp present", mintSETEd(t, nil, setClaim("exp", testNow.Add(time.Hour).Unix())), req, verify.ReasonExpPresent, false},
-		{"sub present", mintSETEd(t, nil, setClaim("sub", "user-1")), req, verify.ReasonSubPresent, false},
+		{"exp present", mintSETEd(t, nil, setClaim("exp", testNow.Add(time.Hour).Unix())), req, verify.SETReasonExpPresent, false},
+		{"sub present", mintSETEd(t, nil, setClaim("sub", "user-1")), req, verify.SETReasonSubPresent, false},
 		// Events.
-		{"zero events", mintSETEd(t, nil, setClaim("events", map[string]any{})), req, verify.ReasonEventCount, false},
-		{"no events", mintSETEd(t, nil, delClaim("events")), req, verify.ReasonEventCount, false},
-		{"events an array", mintSETEd(t, nil, setClaim("events", []any{verify.EventSessionRevoked})), req, verify.ReasonEventCount, false},
+		{"zero events", mintSETEd(t, nil, setClaim("events", map[string]any{})), req, verify.SETReasonEventCount, false},
+		{"no events", mintSETEd(t, nil, delClaim("events")), req, verify.SETReasonEventCount, false},
+		{"events an array", mintSETEd(t, nil, setClaim("events", []any{verify.EventSessionRevoked})), req, verify.SETReasonEventCount, false},
 		{"two events", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			c["events"].(map[string]any)[verify.EventVerification] = map[string]any{}
-		}), req, verify.ReasonEventCount, false},
-		{"event payload not an object", mintSETEd(t, nil, setClaim("events", map[string]any{verify.EventSessionRevoked: "x"})), req, verify.ReasonBadEvent, false},
+		}), req, verify.SETReasonEventCount, false},
+		{"event payload not an object", mintSETEd(t, nil, setClaim("events", map[string]any{verify.EventSessionRevoked: "x"})), req, verify.SETReasonBadEvent, false},
 		// Session-revoked subject and payload.
-		{"no sub_id", mintSETEd(t, nil, delClaim("sub_id")), req, verify.ReasonBadSubject, false},
-		{"opaque sub_id", mintSETEd(t, nil, setClaim("sub_id", map[string]any{"format": "opaque", "id": "session-1"})), req, verify.ReasonBadSubject, false},
-		{"complex without session or user", mintSETEd(t, nil, setClaim("sub_id", map[string]any{"format": "complex"})), req, verify.ReasonBadSubject, false},
-		{"session id empty", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "opaque", "id": ""} })), req, verify.ReasonBadSubject, false},
-		{"session not opaque", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "email", "id": "x"} })), req, verify.ReasonBadSubject, false},
-		{"session id a number", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "opaque", "id": 1} })), req, verify.ReasonBadSubject, false},
+		{"no sub_id", mintSETEd(t, nil, delClaim("sub_id")), req, verify.SETReasonBadSubject, false},
+		{"opaque sub_id", mintSETEd(t, nil, setClaim("sub_id", map[string]any{"format": "opaque", "id": "session-1"})), req, verify.SETReasonBadSubject, false},
+		{"complex without session or user", mintSETEd(t, nil, setClaim("sub_id", map[string]any{"format": "complex"})), req, verify.SETReasonBadSubject, false},
+		{"session id empty", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "opaque", "id": ""} })), req, verify.SETReasonBadSubject, false},
+		{"session not opaque", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "email", "id": "x"} })), req, verify.SETReasonBadSubject, false},
+		{"session id a number", mintSETEd(t, nil, subject(func(s map[string]any) { s["session"] = map[string]any{"format": "opaque", "id": 1} })), req, verify.SETReasonBadSubject, false},
 		{"user of another issuer", mintSETEd(t, nil, subject(func(s map[string]any) {
 			s["user"] = map[string]any{"format": "iss_sub", "iss": "https://evil.example", "sub": "user-1"}
-		})), req, verify.ReasonBadSubject, false},
-		{"user not iss_sub", mintSETEd(t, nil, subject(func(s map[string]any) { s["user"] = map[string]any{"format": "opaque", "id": "user-1"} })), req, verify.ReasonBadSubject, false},
+		})), req, verify.SETReasonBadSubject, false},
+		{"user not iss_sub", mintSETEd(t, nil, subject(func(s map[string]any) { s["user"] = map[string]any{"format": "opaque", "id": "user-1"} })), req, verify.SETReasonBadSubject, false},
 		{"user-scoped without event_timestamp", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			subject(func(s map[string]any) { delete(s, "session") })(c)
 			event(func(ev map[string]any) { delete(ev, "event_timestamp") })(c)
-		}), req, verify.ReasonBadEvent, false},
-		{"event_timestamp a string", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = "1" })), req, verify.ReasonBadEvent, false},
-		{"event_timestamp past the year 9999", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = 1e19 })), req, verify.ReasonBadEvent, false},
-		{"event_timestamp negative", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = -5 })), req, verify.ReasonBadEvent, false},
+		}), req, verify.SETReasonBadEvent, false},
+		{"event_timestamp a string", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = "1" })), req, verify.SETReasonBadEvent, false},
+		{"event_timestamp past the year 9999", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = 1e19 })), req, verify.SETReasonBadEvent, false},
+		{"event_timestamp negative", mintSETEd(t, nil, event(func(ev map[string]any) { ev["event_timestamp"] = -5 })), req, verify.SETReasonBadEvent, false},
 		// Verification.
 		{"verification state a number", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			verification("", true)(c)
 			c["events"] = map[string]any{verify.EventVerification: map[string]any{"state": 1}}
-		}), req, verify.ReasonBadEvent, false},
+		}), req, verify.SETReasonBadEvent, false},
 		{"verification sub_id complex", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			verification("s", true)(c)
 			c["sub_id"] = baseSET()["sub_id"]
-		}), req, verify.ReasonBadSubject, false},
+		}), req, verify.SETReasonBadSubject, false},
 		// Stream-updated.
-		{"stream-updated unknown status", mintSETEd(t, nil, streamUpdated(map[string]any{"status": "stopped"})), req, verify.ReasonBadEvent, false},
-		{"stream-updated without status", mintSETEd(t, nil, streamUpdated(map[string]any{})), req, verify.ReasonBadEvent, false},
+		{"stream-updated unknown status", mintSETEd(t, nil, streamUpdated(map[string]any{"status": "stopped"})), req, verify.SETReasonBadEvent, false},
+		{"stream-updated without status", mintSETEd(t, nil, streamUpdated(map[string]any{})), req, verify.SETReasonBadEvent, false},
 		{"stream-updated complex sub_id", mintSETEd(t, nil, func(c jwt.MapClaims) {
 			streamUpdated(map[string]any{"status": "paused"})(c)
 			c["sub_id"] = baseSET()["sub_id"]
-		}), req, verify.ReasonBadSubject, false},
+		}), req, verify.SETReasonBadSubject, false},
 	}
 }
 
@@ -370,13 +370,13 @@ func TestTokenConfusion(t *testing.T) {
 		c["aud"] = testReceiver
 	})
 	_, err = parseSET(t, relabelled)
-	wantSETError(t, err, relabelled, verify.SETErrInvalidRequest, verify.ReasonExpPresent, false)
+	wantSETError(t, err, relabelled, verify.SETErrInvalidRequest, verify.SETReasonExpPresent, false)
 	noExp := mint(t, jwt.SigningMethodEdDSA, testPriv, func(h map[string]any) { h["typ"] = verify.SETType }, func(c jwt.MapClaims) {
 		c["aud"] = testReceiver
 		delete(c, "exp")
 	})
 	_, err = parseSET(t, noExp)
-	wantSETError(t, err, noExp, verify.SETErrInvalidRequest, verify.ReasonSubPresent, false)
+	wantSETError(t, err, noExp, verify.SETErrInvalidRequest, verify.SETReasonSubPresent, false)
 
 	set := mintSETEd(t, nil, func(c jwt.MapClaims) { c["aud"] = testAudience })
 	untyped := mintSETEd(t, func(h map[string]any) { delete(h, "typ") }, func(c jwt.MapClaims) { c["aud"] = testAudience })
