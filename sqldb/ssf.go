@@ -29,7 +29,7 @@ const (
 		created_at, last_poll_at, verify_requested_at, verify_state`
 	insertStreamSQL = `INSERT INTO ssf_streams (` + streamColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)`
-	countStreamsSQL         = `SELECT COUNT(*) FROM ssf_streams WHERE receiver_id = $1`
+	countStreamsSQL         = `SELECT COUNT(*) FROM ssf_streams WHERE receiver_id = $1 AND last_poll_at > $2`
 	pruneReceiverStreamsSQL = `DELETE FROM ssf_streams WHERE receiver_id = $1 AND last_poll_at <= $2`
 	listStreamsSQL          = `SELECT ` + streamColumns + ` FROM ssf_streams
 		WHERE receiver_id = $1 ORDER BY created_at, id`
@@ -152,14 +152,11 @@ func (db *DB) CreateStream(ctx context.Context, s *latchkey.Stream) error {
 		if err := db.keyLock(ctx, tx, streamsLockKey(s.ReceiverID)); err != nil {
 			return err
 		}
-		// A dead stream (no poll for StreamInactivity) does not hold a
-		// place under the cap until the hourly prune.
-		if _, err := tx.ExecContext(ctx, pruneReceiverStreamsSQL, s.ReceiverID,
-			nanos(s.CreatedAt.Add(-latchkey.StreamInactivity))); err != nil {
-			return err
-		}
+		// A dead stream (no poll for StreamInactivity) holds no place
+		// under the cap; it goes once the new one is in.
+		dead := nanos(s.CreatedAt.Add(-latchkey.StreamInactivity))
 		var n int
-		if err := tx.QueryRowContext(ctx, countStreamsSQL, s.ReceiverID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, countStreamsSQL, s.ReceiverID, dead).Scan(&n); err != nil {
 			return err
 		}
 		if n >= latchkey.MaxStreamsPerReceiver {
@@ -169,7 +166,10 @@ func (db *DB) CreateStream(ctx context.Context, s *latchkey.Stream) error {
 			strings.Join(s.EventsRequested, " "), string(s.Status), s.StatusReason, nanos(s.CreatedAt), nanos(s.LastPollAt))
 		if db.isForeignKey(err) {
 			return notFound("receiver")
+		} else if err != nil {
+			return err
 		}
+		_, err = tx.ExecContext(ctx, pruneReceiverStreamsSQL, s.ReceiverID, dead)
 		return err
 	})
 	if err != nil {
@@ -187,7 +187,9 @@ func scanStream(r rowScanner) (*latchkey.Stream, error) {
 		&created, &polled, &verifyAt, &state); err != nil {
 		return nil, err
 	}
-	s.EventsRequested = strings.Fields(events)
+	if events != "" {
+		s.EventsRequested = strings.Fields(events)
+	}
 	s.Status = latchkey.StreamStatus(status)
 	s.CreatedAt, s.LastPollAt = fromNanos(created), fromNanos(polled)
 	s.VerifyRequestedAt = fromNanos(verifyAt)

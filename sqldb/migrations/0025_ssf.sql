@@ -31,7 +31,7 @@ CREATE TABLE ssf_streams (
 	verify_state        TEXT
 );
 -- A receiver's list, oldest first, and the count under its cap.
-CREATE INDEX ssf_streams_receiver_created ON ssf_streams (receiver_id, created_at);
+CREATE INDEX ssf_streams_receiver_created ON ssf_streams (receiver_id, created_at, id);
 -- Pruning the inactive.
 CREATE INDEX ssf_streams_last_poll_at ON ssf_streams (last_poll_at);
 
