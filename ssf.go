@@ -129,8 +129,9 @@ type SSFService interface {
 	// answers ErrStreamLimit when the receiver has MaxStreamsPerReceiver
 	// (counted in the same transaction, so that concurrent creations on
 	// any instance cannot pass it; the receiver's streams inactive at
-	// s.CreatedAt are deleted first and do not count), ENOTFOUND when the
-	// receiver does not exist, EINVALID for an unknown status.
+	// s.CreatedAt do not count, and are deleted with the insert),
+	// ENOTFOUND when the receiver does not exist, EINVALID for an unknown
+	// status.
 	CreateStream(ctx context.Context, s *Stream) error
 	// FindStream returns the receiver's stream id; ENOTFOUND when the
 	// receiver has no such stream (another receiver's included).
