@@ -40,6 +40,11 @@ const (
 	// mfa_required, but 403 (the token is good, the sign-in too weak)
 	// where a sign-in's mfa_required is 401.
 	EADMINMFA = "admin_mfa_required"
+
+	// ECONFLICT: the change would break a uniqueness or a cap of the
+	// store (a receiver's name taken, its 65th SSF stream). httpapi does
+	// not map it yet: it is for the SSF routes, as 409.
+	ECONFLICT = "conflict"
 )
 
 // FieldError names one field of a request that broke a rule.

@@ -90,6 +90,8 @@ func TestRevocationsForget(t *testing.T) {
 	}
 }
 
+// TestPruneSessionsLoop: the prune job deletes old revoked sessions and
+// inactive SSF streams, and leaves the live ones.
 func TestPruneSessionsLoop(t *testing.T) {
 	db := testkit.OpenSQLite(t, filepath.Join(t.TempDir(), "lk.db"))
 	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
@@ -102,21 +104,39 @@ func TestPruneSessionsLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := newSession(t, db, u.ID, 2)
+	// An SSF stream polled StreamInactivity ago, and one just created.
+	r := &latchkey.Receiver{Name: "r", Audience: "https://r.example", SecretHash: []byte("h")}
+	if err := db.CreateReceiver(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	idle := &latchkey.Stream{ReceiverID: r.ID, CreatedAt: time.Now().Add(-latchkey.StreamInactivity)}
+	fresh := &latchkey.Stream{ReceiverID: r.ID}
+	// fresh first: creating a stream deletes its receiver's dead ones.
+	for _, s := range []*latchkey.Stream{fresh, idle} {
+		if err := db.CreateStream(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go auth.Prune(ctx, db, auth.Retention{Sessions: time.Hour}, time.Hour, slog.New(slog.DiscardHandler))
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if _, err := db.FindSession(context.Background(), old.ID); latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+		_, errSession := db.FindSession(context.Background(), old.ID)
+		_, errStream := db.FindStream(context.Background(), r.ID, idle.ID)
+		if latchkey.ErrorCode(errSession) == latchkey.ENOTFOUND && latchkey.ErrorCode(errStream) == latchkey.ENOTFOUND {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the old revoked session was not pruned")
+			t.Fatalf("the old revoked session (%v) or the inactive stream (%v) was not pruned", errSession, errStream)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := db.FindSession(context.Background(), live.ID); err != nil {
 		t.Fatalf("live session pruned: %v", err)
+	}
+	if _, err := db.FindStream(context.Background(), r.ID, fresh.ID); err != nil {
+		t.Fatalf("a fresh stream pruned: %v", err)
 	}
 }
 

@@ -41,6 +41,13 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"revoke user sessions", revokeUserSessionsSQL, []any{1, "r", "u", ""}, "sessions_user_created"},
 		{"list sessions", listSessionsSQL, []any{"u", 1, 51}, "sessions_user_created"},
 		{"list sessions after", listSessionsAfterSQL, []any{"u", 1, 1, "id", 51}, "sessions_user_created"},
+		{"pending revocations", pendingRevocationsSQL, []any{"s", 1, 100}, "sessions_revoked_at"},
+		{"pending revocations' acks", pendingRevocationsSQL, []any{"s", 1, 100}, "sqlite_autoindex_ssf_acks_1"},
+		{"count streams", countStreamsSQL, []any{"r", 1}, "ssf_streams_receiver_created"},
+		{"list streams", listStreamsSQL, []any{"r"}, "ssf_streams_receiver_created"},
+		{"prune a receiver's streams", pruneReceiverStreamsSQL, []any{"r", 1}, "ssf_streams_receiver_created"},
+		{"prune streams", pruneStreamsSQL, []any{1}, "ssf_streams_last_poll_at"},
+		{"prune acks", pruneAcksSQL, []any{1}, "ssf_acks_expires_at"},
 		{"find session by refresh hash", `SELECT ` + sessionColumns + ` FROM sessions WHERE refresh_hash = $1`,
 			[]any{[]byte("h")}, "sessions_refresh_hash"},
 	}

@@ -464,24 +464,30 @@ func TestRevokeSessionByID(t *testing.T) {
 
 func TestRevokedSince(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		u := newUser(t, db)
+		u, u2 := newUser(t, db), newUser(t, db)
 		var ss []*latchkey.Session
-		for range 5 {
-			ss = append(ss, newSession(t, db, u.ID, t0))
+		for i := range 5 {
+			owner := u
+			if i == 2 {
+				owner = u2
+			}
+			ss = append(ss, newSession(t, db, owner.ID, t0))
 		}
-		// Revoke out of creation order, two at the same instant.
+		// Revoke out of creation order, two at the same instant, each
+		// for its own reason.
 		at := []time.Time{t0.Add(3 * time.Second), t0.Add(time.Second), t0.Add(2 * time.Second), t0.Add(2 * time.Second)}
+		reasons := []string{latchkey.ReasonSignout, latchkey.ReasonRefreshReuse, latchkey.ReasonUserDisabled, latchkey.ReasonMFAReset}
 		for i, when := range at {
-			must(t, db.RevokeSessionByID(ctx, ss[i].ID, latchkey.ReasonSignout, when))
+			must(t, db.RevokeSessionByID(ctx, ss[i].ID, reasons[i], when))
 		}
 		// ss[4] stays live.
 
 		got, err := db.RevokedSince(ctx, t0.Add(2*time.Second))
 		must(t, err)
 		want := []latchkey.RevokedSession{
-			{ID: ss[2].ID, RevokedAt: at[2]},
-			{ID: ss[3].ID, RevokedAt: at[3]},
-			{ID: ss[0].ID, RevokedAt: at[0]},
+			{ID: ss[2].ID, UserID: u2.ID, RevokedAt: at[2], Reason: reasons[2]},
+			{ID: ss[3].ID, UserID: u.ID, RevokedAt: at[3], Reason: reasons[3]},
+			{ID: ss[0].ID, UserID: u.ID, RevokedAt: at[0], Reason: reasons[0]},
 		}
 		if ss[3].ID < ss[2].ID {
 			want[0], want[1] = want[1], want[0]

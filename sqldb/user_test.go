@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/sqldb"
 )

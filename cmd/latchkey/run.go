@@ -40,6 +40,12 @@ commands:
   mail list                  print the mail waiting in the outbox, whole text
                              included (how to read it with no SMTP)
   mail retry                 make every waiting mail due now
+  receiver add --name N --audience A
+                             allow a service to subscribe to the revocation
+                             feed; prints its secret, once, alone on the last
+                             line of standard output (the rest goes to stderr)
+  receiver list              print the receivers and their stream counts
+  receiver remove --name N   remove a receiver and its streams
 
 Every command takes the settings of the configuration table it uses as
 flags (LATCHKEY_ACCESS_TTL is --access-ttl); "latchkey COMMAND -h" lists
@@ -123,6 +129,17 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return cmdMailRetry(ctx, r, getenv, stdout, stderr)
 		default:
 			return usagef("mail: unknown subcommand %q (want list or retry)", name)
+		}
+	case "receiver":
+		switch name, r := sub(); name {
+		case "add":
+			return cmdReceiverAdd(ctx, r, getenv, stdout, stderr)
+		case "list":
+			return cmdReceiverList(ctx, r, getenv, stdout, stderr)
+		case "remove":
+			return cmdReceiverRemove(ctx, r, getenv, stdout, stderr)
+		default:
+			return usagef("receiver: unknown subcommand %q (want add, list or remove)", name)
 		}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -40,7 +40,11 @@ func (s Setting) Flag() string {
 func (s Setting) Takes(command string) bool { return slices.Contains(s.Commands, command) }
 
 // Commands are the commands of the latchkey binary.
-var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "user reset-mfa", "keys rotate", "token inspect", "audit", "mail list", "mail retry"}
+var Commands = []string{"serve", "migrate", "user create", "user disable", "user verify", "user reset-mfa", "keys rotate", "token inspect", "audit", "mail list", "mail retry", "receiver add", "receiver list", "receiver remove"}
+
+// notReceiverAdd is every command but `receiver add`, whose --audience is
+// the receiver's (the aud of the events it gets), not the tokens'.
+var notReceiverAdd = slices.DeleteFunc(slices.Clone(Commands), func(c string) bool { return c == "receiver add" })
 
 // Which commands take a setting. Every command opens the store under the
 // servers' key-encryption key, and checks the token settings, so that a
@@ -79,7 +83,7 @@ var Settings = []Setting{
 		return nil
 	}},
 	{"LATCHKEY_ALLOWED_HOSTS", "", "comma-separated host names requests may name in Host besides the issuer's (and localhost on loopback)", serveOnly, parseAllowedHosts},
-	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", Commands, func(c *Config, v string) error {
+	{"LATCHKEY_AUDIENCE", "latchkey", "aud of issued tokens", notReceiverAdd, func(c *Config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
 		}
