@@ -18,16 +18,20 @@ const (
 	EINVALIDCREDENTIALS = "invalid_credentials"
 	// EMFAREQUIRED answers a right password for a user with a confirmed
 	// second factor: no token yet, the second step comes first.
-	EMFAREQUIRED = "mfa_required"
-	EFORBIDDEN          = "forbidden"
-	EACCOUNTDISABLED    = "account_disabled"
-	EEMAILNOTVERIFIED   = "email_not_verified"
-	ENOTFOUND           = "not_found"
-	EMISDIRECTED        = "misdirected_request"
-	EEMAILTAKEN         = "email_taken"
-	ERATELIMITED        = "rate_limited"
-	EUNAVAILABLE        = "unavailable"
-	EINTERNAL           = "internal"
+	EMFAREQUIRED      = "mfa_required"
+	EFORBIDDEN        = "forbidden"
+	EACCOUNTDISABLED  = "account_disabled"
+	EEMAILNOTVERIFIED = "email_not_verified"
+	ENOTFOUND         = "not_found"
+	EMISDIRECTED      = "misdirected_request"
+	EEMAILTAKEN       = "email_taken"
+	// ECONFLICT: the change would break a uniqueness or a cap of the
+	// store (a receiver's name, its 65th stream). httpapi does not map it
+	// yet: it is for the SSF routes (409).
+	ECONFLICT    = "conflict"
+	ERATELIMITED = "rate_limited"
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 
 	// EINVALIDONETIME is a one-time link or code that uses no token. The
 	// contract calls it invalid_token too, but with status 400, not the

@@ -22,6 +22,7 @@ type Store interface {
 	MFAService
 	OutboxService
 	PasskeyService
+	SSFService
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -95,7 +95,9 @@ type SessionFilter struct {
 // RevokedSession is one entry of the revocation feed.
 type RevokedSession struct {
 	ID        string
+	UserID    string
 	RevokedAt time.Time
+	Reason    string // one of the Reason... constants
 }
 
 // SessionService stores sessions and their refresh-token state.

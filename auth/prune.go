@@ -22,7 +22,8 @@ type Retention struct {
 // Prune deletes, every interval until ctx ends, the sessions past their
 // retention with their spent refresh tokens, the sign-in failures and code
 // guesses older than their windows, the expired one-time tokens,
-// mfa_tokens and WebAuthn challenges, and the audit events past theirs, so
+// mfa_tokens and WebAuthn challenges, the inactive SSF streams and expired
+// SSF acks, and the audit events past theirs, so
 // the store does not grow with every refresh or failed sign-in forever.
 func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
@@ -49,6 +50,14 @@ func Prune(ctx context.Context, store latchkey.Store, keep Retention, interval t
 		}
 		if _, err := store.PruneWebAuthnChallenges(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("prune WebAuthn challenges", "err", err)
+		}
+		// An SSF stream idle for StreamInactivity is refused at once
+		// (TouchStream) and not counted under its receiver's cap
+		// (CreateStream); here its row and its acks go.
+		if n, err := store.PruneSSF(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("prune SSF streams and acks", "err", err)
+		} else if n > 0 {
+			log.Info("pruned inactive SSF streams", "count", n)
 		}
 		if keep.Audit > 0 {
 			if n, err := store.PruneAudit(ctx, time.Now().Add(-keep.Audit)); err != nil && ctx.Err() == nil {

@@ -336,27 +336,14 @@ func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int64, error
 }
 
 // RevokedSince lists the sessions revoked at or after since, oldest first,
-// from the (revoked_at, id) index.
+// from the (revoked_at, id) index. The user id and reason come from the
+// table: the watcher's reads span seconds, so a few rows' lookups.
 func (db *DB) RevokedSince(ctx context.Context, since time.Time) ([]latchkey.RevokedSession, error) {
 	rows, err := db.reader.QueryContext(ctx, revokedSinceSQL, nanos(since))
-	if err != nil {
-		return nil, db.wrap("revoked since", err)
-	}
-	defer rows.Close()
-	var out []latchkey.RevokedSession
-	for rows.Next() {
-		var r latchkey.RevokedSession
-		var at int64
-		if err := rows.Scan(&r.ID, &at); err != nil {
-			return nil, db.wrap("revoked since", err)
-		}
-		r.RevokedAt = fromNanos(at)
-		out = append(out, r)
-	}
-	return out, db.wrap("revoked since", rows.Err())
+	return db.scanRevoked(rows, err, "revoked since")
 }
 
-const revokedSinceSQL = `SELECT id, revoked_at FROM sessions
+const revokedSinceSQL = `SELECT id, user_id, revoked_at, revoke_reason FROM sessions
 	WHERE revoked_at >= $1 ORDER BY revoked_at, id`
 
 // oneRow turns an UPDATE or DELETE that matched no row into ENOTFOUND.
