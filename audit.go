@@ -44,6 +44,11 @@ const (
 	AuditPasskeyRemoved           = "passkey_removed"
 	AuditPasskeySignin            = "passkey_signin"
 	AuditMFAReset                 = "mfa_reset"
+
+	// The receivers of the revocation feed (issue 15), added and removed
+	// by an admin or on the command line; Reason names the receiver.
+	AuditReceiverAdded   = "receiver_added"
+	AuditReceiverRemoved = "receiver_removed"
 )
 
 // AuditEvent is one line of the audit log. UserID is the user the event is

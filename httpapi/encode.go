@@ -156,6 +156,7 @@ var statusOf = map[string]int{
 	latchkey.ENOTFOUND:           http.StatusNotFound,
 	latchkey.EMISDIRECTED:        http.StatusMisdirectedRequest,
 	latchkey.EEMAILTAKEN:         http.StatusConflict,
+	latchkey.ECONFLICT:           http.StatusConflict,
 	latchkey.ERATELIMITED:        http.StatusTooManyRequests,
 	latchkey.EUNAVAILABLE:        http.StatusServiceUnavailable,
 	latchkey.EINTERNAL:           http.StatusInternalServerError,

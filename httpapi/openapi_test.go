@@ -333,6 +333,13 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "PATCH", Path: "/api/admin/users/" + uid, Bearer: root.AccessToken, Body: map[string]any{"role": "owner"}}, 400)
 	check(req{Method: "PATCH", Path: "/api/admin/users/no-such-user", Bearer: root.AccessToken, Body: map[string]any{"disabled": true}}, 404)
 	check(req{Method: "GET", Path: "/api/admin/audit?limit=5", Bearer: root.AccessToken}, 200)
+	check(req{Method: "POST", Path: "/api/admin/receivers", Bearer: root.AccessToken, Body: map[string]string{"name": "notes-api", "audience": "https://notes.example"}}, 201)
+	check(req{Method: "POST", Path: "/api/admin/receivers", Bearer: root.AccessToken, Body: map[string]string{"name": "notes-api", "audience": "https://other.example"}}, 409)
+	check(req{Method: "POST", Path: "/api/admin/receivers", Bearer: root.AccessToken, Body: map[string]string{"name": " ", "audience": ""}}, 400)
+	check(req{Method: "POST", Path: "/api/admin/receivers", Bearer: tok, Body: map[string]string{"name": "x", "audience": "y"}}, 403)
+	check(req{Method: "GET", Path: "/api/admin/receivers", Bearer: root.AccessToken}, 200)
+	check(req{Method: "DELETE", Path: "/api/admin/receivers/notes-api", Bearer: root.AccessToken}, 204)
+	check(req{Method: "DELETE", Path: "/api/admin/receivers/notes-api", Bearer: root.AccessToken}, 404)
 	check(req{Method: "GET", Path: "/api/admin/audit?type=signup&user_id=" + uid, Bearer: root.AccessToken}, 200)
 
 	check(req{Method: "POST", Path: "/api/auth/password", Bearer: tok, Body: map[string]string{"current_password": "wrong password", "new_password": "another long passphrase"}}, 400)

@@ -55,6 +55,9 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/admin/users/{id}", admin(s.handleAdminUpdateUser()))
 	mux.Handle("POST /api/admin/users/{id}/mfa/reset", admin(s.handleAdminResetMFA()))
 	mux.Handle("GET /api/admin/audit", admin(s.handleAdminAudit()))
+	mux.Handle("GET /api/admin/receivers", admin(s.handleAdminListReceivers()))
+	mux.Handle("POST /api/admin/receivers", admin(s.handleAdminAddReceiver()))
+	mux.Handle("DELETE /api/admin/receivers/{name}", admin(s.handleAdminRemoveReceiver()))
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
