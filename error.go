@@ -42,8 +42,7 @@ const (
 	EADMINMFA = "admin_mfa_required"
 
 	// ECONFLICT: the change would break a uniqueness or a cap of the
-	// store (a receiver's name taken, its 65th SSF stream). httpapi does
-	// not map it yet: it is for the SSF routes, as 409.
+	// store (a receiver's name taken, its 65th SSF stream): 409.
 	ECONFLICT = "conflict"
 )
 

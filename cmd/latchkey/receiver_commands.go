@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/auth"
 	"github.com/latchkey/latchkey/internal/app"
 )
 
@@ -40,17 +41,14 @@ func cmdReceiverAdd(ctx context.Context, args []string, getenv func(string) stri
 	if err := latchkey.ValidateReceiver(*name, *audience); err != nil {
 		return usagef("receiver add: %s", fieldErrors(err))
 	}
-	db, err := app.OpenStore(ctx, &cfg)
+	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	secret, hash, err := latchkey.NewReceiverSecret()
-	if err != nil {
-		return fmt.Errorf("receiver add: %w", err)
-	}
-	r := &latchkey.Receiver{Name: *name, Audience: *audience, SecretHash: hash}
-	switch err := db.CreateReceiver(ctx, r); latchkey.ErrorCode(err) {
+	defer a.Close()
+	// Through auth, as the admin route: audited (receiver_added).
+	r, secret, err := a.Auth.AddReceiver(ctx, "", *name, *audience, auth.Client{UserAgent: "latchkey receiver add"})
+	switch latchkey.ErrorCode(err) {
 	case "":
 	case latchkey.ECONFLICT:
 		return fmt.Errorf("receiver add: a receiver named %s exists; remove it first or choose another name", *name)
@@ -126,12 +124,12 @@ func cmdReceiverRemove(ctx context.Context, args []string, getenv func(string) s
 		return usagef("receiver remove: --name is required")
 	}
 	cfg.MustExist = true
-	db, err := app.OpenStore(ctx, &cfg)
+	a, err := app.New(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	switch err := db.DeleteReceiver(ctx, *name); latchkey.ErrorCode(err) {
+	defer a.Close()
+	switch err := a.Auth.RemoveReceiver(ctx, "", *name, auth.Client{UserAgent: "latchkey receiver remove"}); latchkey.ErrorCode(err) {
 	case "":
 	case latchkey.ENOTFOUND:
 		return fmt.Errorf("receiver remove: no receiver named %s", *name)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,6 +120,15 @@ func TestReceiverCommands(t *testing.T) {
 	code, stdout, _ = runCLI(t, env, "", "receiver", "list")
 	if code != 0 || strings.Contains(stdout, "notes-api") || !strings.Contains(stdout, "billing") {
 		t.Fatalf("receiver list after remove: %d, %q", code, stdout)
+	}
+	// Both changes are audited, with no actor (the host's command line).
+	for _, typ := range []string{latchkey.AuditReceiverAdded, latchkey.AuditReceiverRemoved} {
+		events, _, err := db.ListAudit(ctx, latchkey.AuditFilter{Type: typ, Limit: 10})
+		if err != nil || !slices.ContainsFunc(events, func(e *latchkey.AuditEvent) bool {
+			return e.Reason == "receiver=notes-api" && e.ActorID == ""
+		}) {
+			t.Fatalf("no %s event for notes-api: %d events, %v", typ, len(events), err)
+		}
 	}
 	// The name is free again, with a new secret.
 	if again := addReceiver(t, env, "notes-api", "https://notes.example"); again == secret {
