@@ -120,7 +120,19 @@
 //
 // Revocation, last, so that a store is only asked about authentic tokens:
 //
+//   - [Config.Revocations] holds the token's sid, or its sub with a time
+//     at or after the token's iat: token_revoked/revoked.
 //   - [Config.IsRevoked] answers true: token_revoked/revoked.
+//   - With [Config.Revocations] set, a token without iat, or whose exp −
+//     iat plus the leeway exceeds the set's Retain (it could outlive its
+//     revocation record): token_expired/revocations_stale.
+//   - With [Config.Revocations] set and not current (no answer from its
+//     feed for MaxStale, 15 s by default, never synced, or a revocation
+//     dropped at MaxEntries), a token whose age (now − iat) exceeds
+//     StaleTokenAge (60 s by default; negative turns this off):
+//     token_expired/revocations_stale. The client refreshes at the
+//     issuer, which checks its store, so a revoked token lives at most
+//     about a minute while the feed is down, not until its exp.
 //
 // Anything golang-jwt reports that none of the above names:
 // invalid_token/invalid.
@@ -131,7 +143,7 @@
 //
 // With [Config.CacheSize] set, a token that passed every rule is kept (by
 // its SHA-256) until its exp. A repeat is answered from the cache after the
-// size check, with IsRevoked asked again and Config.Keys not consulted; a
+// size check, with Revocations and IsRevoked asked again and Config.Keys not consulted; a
 // refused token is never cached, so no rule is ever skipped for one.
 //
 // Requests, in [BearerToken] and so in [Middleware], before Verify. A

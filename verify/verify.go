@@ -22,6 +22,8 @@ type Verifier struct {
 	maxSize   int
 	rules     claimRules
 	isRevoked func(ctx context.Context, c *Claims) bool
+	revs      *RevocationSet // nil without Config.Revocations
+	leeway    time.Duration
 	cache     *tokenCache // nil when Config.CacheSize is 0
 	now       func() time.Time
 }
@@ -45,8 +47,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v.cache != nil {
 		key, now = cacheKey(token), v.now()
 		if c, ok := v.cache.get(key, now); ok {
-			if v.isRevoked != nil && v.isRevoked(ctx, c) {
-				return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+			if e := v.revoked(ctx, c, now); e != nil {
+				return nil, e
 			}
 			return c, nil
 		}
@@ -68,13 +70,37 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if e != nil {
 		return nil, e
 	}
-	if v.isRevoked != nil && v.isRevoked(ctx, c) {
-		return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	if v.revs != nil && now.IsZero() {
+		now = v.now()
+	}
+	if e := v.revoked(ctx, c, now); e != nil {
+		return nil, e
 	}
 	if v.cache != nil {
 		v.cache.put(key, c, now)
 	}
 	return c, nil
+}
+
+// revoked applies the revocation rules to verified claims at now (zero when
+// Config.Revocations is nil): the set's revocations, then IsRevoked, then
+// the set's stale rule, so that a token known revoked is told so rather
+// than to refresh. They run on every verification, cache hits included.
+func (v *Verifier) revoked(ctx context.Context, c *Claims, now time.Time) *Error {
+	var stale bool
+	if v.revs != nil {
+		var revoked bool
+		if revoked, stale = v.revs.judge(c, now, v.leeway); revoked {
+			return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+		}
+	}
+	if v.isRevoked != nil && v.isRevoked(ctx, c) {
+		return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	}
+	if stale {
+		return &Error{Code: CodeTokenExpired, Reason: ReasonRevocationsStale}
+	}
+	return nil
 }
 
 // key runs inside golang-jwt after the header is decoded and the alg passed
