@@ -142,7 +142,7 @@ func TestRevocationsUser(t *testing.T) {
 	r.pass(t, after)
 	r.pass(t, other)
 	// An earlier time for the same user does not shorten the revocation.
-	if err := r.set.RevokeUser("user-1", at.Add(-time.Hour)); err != nil {
+	if err := r.set.RevokeUser("user-1", at.Add(-5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	r.revoked(t, same)
@@ -325,8 +325,13 @@ func TestRevocationsPrune(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 session left", s)
 	}
 	// A revocation again of a held session keeps the later time.
-	if err := r.set.RevokeSession("s-2", t0); err != nil {
+	if err := r.set.RevokeSession("s-2", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
+	}
+	r.setNow(t0.Add(retain + 3*time.Minute))
+	r.set.MarkCurrent() // prunes; s-2 is due only at t0 + 5 min + retain
+	if s := r.set.Stats(); s.Sessions != 1 {
+		t.Fatalf("stats %+v: an earlier time shortened s-2's retention", s)
 	}
 	r.setNow(t0.Add(5*time.Minute + retain - time.Second + 2*time.Minute))
 	r.set.MarkCurrent()
