@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,12 +76,18 @@ type RevocationSet struct {
 	maxEntries int
 	now        func() time.Time
 
+	// Read on every verification without the lock. gen counts the
+	// revocations taken (bumped under mu after the map changed), so that a
+	// cached token found unrevoked at one generation is known unrevoked
+	// while it lasts; the times are Unix nanoseconds, 0 for none.
+	gen      atomic.Uint64
+	lastSync atomic.Int64 // the last MarkCurrent; 0 before it and after MarkStale
+	overflow atomic.Int64 // not current before this: a revocation was dropped at the cap
+
 	mu        sync.RWMutex
 	sessions  map[string]time.Time // sid → revoked at
 	users     map[string]time.Time // sub → tokens issued at or before are revoked
-	lastSync  time.Time            // the last MarkCurrent; zero before it and after MarkStale
 	synced    bool                 // MarkCurrent was called at least once
-	overflow  time.Time            // not current before this: a revocation was dropped at the cap
 	dropped   uint64               // revocations dropped at the cap
 	lastPrune time.Time
 }
@@ -163,6 +170,7 @@ func (s *RevocationSet) add(m map[string]time.Time, id string, at time.Time) err
 	if prev, ok := m[id]; ok {
 		if at.After(prev) {
 			m[id] = at
+			s.gen.Add(1)
 		}
 		return nil
 	}
@@ -172,12 +180,13 @@ func (s *RevocationSet) add(m map[string]time.Time, id string, at time.Time) err
 	}
 	if s.fullLocked() {
 		s.dropped++
-		if end := at.Add(s.retain); end.After(s.overflow) {
-			s.overflow = end
+		if end := at.Add(s.retain).UnixNano(); end > s.overflow.Load() {
+			s.overflow.Store(end)
 		}
 		return ErrRevocationsFull
 	}
 	m[id] = at
+	s.gen.Add(1)
 	return nil
 }
 
@@ -204,7 +213,8 @@ func (s *RevocationSet) MarkCurrent() {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lastSync, s.synced = now, true
+	s.lastSync.Store(now.UnixNano())
+	s.synced = true
 	if now.Sub(s.lastPrune) >= pruneEvery {
 		s.pruneLocked(now)
 	}
@@ -214,21 +224,17 @@ func (s *RevocationSet) MarkCurrent() {
 // MarkCurrent: for a feed that says it is paused or disabled, or that
 // has stopped.
 func (s *RevocationSet) MarkStale() {
-	s.mu.Lock()
-	s.lastSync = time.Time{}
-	s.mu.Unlock()
+	s.lastSync.Store(0)
 }
 
 // Current reports whether the set is current at its own clock's now.
 func (s *RevocationSet) Current() bool {
-	now := s.now()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.currentLocked(now)
+	return s.currentAt(s.now())
 }
 
-func (s *RevocationSet) currentLocked(now time.Time) bool {
-	return !s.lastSync.IsZero() && now.Sub(s.lastSync) <= s.maxStale && !now.Before(s.overflow)
+func (s *RevocationSet) currentAt(now time.Time) bool {
+	last, n := s.lastSync.Load(), now.UnixNano()
+	return last != 0 && n-last <= int64(s.maxStale) && n >= s.overflow.Load()
 }
 
 // RevocationStats describes a RevocationSet at one moment.
@@ -247,37 +253,49 @@ func (s *RevocationSet) Stats() RevocationStats {
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return RevocationStats{
+	st := RevocationStats{
 		Sessions: len(s.sessions),
 		Users:    len(s.users),
 		Dropped:  s.dropped,
 		Synced:   s.synced,
-		LastSync: s.lastSync,
-		Current:  s.currentLocked(now),
+		Current:  s.currentAt(now),
 	}
+	if last := s.lastSync.Load(); last != 0 {
+		st.LastSync = time.Unix(0, last)
+	}
+	return st
 }
 
-// judge applies the set to a verified token at now: revoked when its sid
-// or its user (iat at or before the user's time) is held; stale when it
-// must be refused as revocations_stale, because it could outlive its
-// revocation record (no iat, or exp − iat + leeway beyond Retain) or
-// because the set is not current and the token is older than
-// StaleTokenAge.
-func (s *RevocationSet) judge(c *Claims, now time.Time, leeway time.Duration) (revoked, stale bool) {
+// generation is the count of revocations taken so far; read it before
+// holds, so that a revocation taken meanwhile changes it.
+func (s *RevocationSet) generation() uint64 { return s.gen.Load() }
+
+// holds reports whether the set revokes the verified token c: its sid is
+// held, or its user is held with a time at or after its iat.
+func (s *RevocationSet) holds(c *Claims) bool {
 	s.mu.RLock()
-	_, revoked = s.sessions[c.SessionID] // "" is never held
-	if !revoked && len(s.users) > 0 {
+	defer s.mu.RUnlock()
+	if _, ok := s.sessions[c.SessionID]; ok { // "" is never held
+		return true
+	}
+	if len(s.users) > 0 {
 		if t, ok := s.users[c.Subject]; ok && !c.IssuedAt.After(t) {
-			revoked = true
+			return true
 		}
 	}
-	current := s.currentLocked(now)
-	s.mu.RUnlock()
-	if revoked {
-		return true, false
-	}
-	if c.IssuedAt.IsZero() || c.ExpiresAt.Sub(c.IssuedAt)+leeway > s.retain {
-		return false, true
-	}
-	return false, !current && s.staleAge >= 0 && now.Sub(c.IssuedAt) > s.staleAge
+	return false
+}
+
+// outlives reports whether the verified token c could outlive its
+// revocation record: it has no iat, or its exp − iat + leeway exceeds
+// Retain. It depends on the token alone.
+func (s *RevocationSet) outlives(c *Claims, leeway time.Duration) bool {
+	return c.IssuedAt.IsZero() || c.ExpiresAt.Sub(c.IssuedAt)+leeway > s.retain
+}
+
+// stale reports whether the verified token c must be refused at now
+// because the set is not current and the token is older than
+// StaleTokenAge. It takes no lock.
+func (s *RevocationSet) stale(c *Claims, now time.Time) bool {
+	return s.staleAge >= 0 && !s.currentAt(now) && now.Sub(c.IssuedAt) > s.staleAge
 }

@@ -146,6 +146,36 @@ func TestRevocationsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.revoked(t, same)
+	// A later time for the user reaches the token cached (and passed)
+	// since the first one.
+	r.pass(t, after)
+	if err := r.set.RevokeUser("user-1", at.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r.revoked(t, after)
+	r.pass(t, other)
+}
+
+// TestRevocationsCachedAcrossGenerations: a hit looked up again after an
+// unrelated revocation passes and is remembered as seen; a revocation of
+// its own session still reaches it afterwards.
+func TestRevocationsCachedAcrossGenerations(t *testing.T) {
+	r := newRevRig(t, verify.RevocationSetOptions{}, nil)
+	r.set.MarkCurrent()
+	tok := tokenAt(t, testNow.Add(-time.Minute), "user-1", "s-1")
+	r.pass(t, tok)
+	for i := range 3 {
+		if err := r.set.RevokeSession(fmt.Sprint("other-", i), testNow); err != nil {
+			t.Fatal(err)
+		}
+		r.pass(t, tok)
+		r.pass(t, tok)
+	}
+	if err := r.set.RevokeSession("s-1", testNow); err != nil {
+		t.Fatal(err)
+	}
+	r.revoked(t, tok)
+	r.revoked(t, tok)
 }
 
 // TestRevocationsStale is the stale rule's arithmetic: before the first

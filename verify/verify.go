@@ -43,12 +43,19 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var (
 		key [32]byte
 		now time.Time
+		gen uint64 // Config.Revocations' generation, read before any lookup in it
 	)
+	if v.revs != nil {
+		gen = v.revs.generation()
+	}
 	if v.cache != nil {
 		key, now = cacheKey(token), v.now()
-		if c, ok := v.cache.get(key, now); ok {
-			if e := v.revoked(ctx, c, now); e != nil {
+		if c, seen, ok := v.cache.get(key, now, gen); ok {
+			if e := v.revoked(ctx, c, now, true, seen); e != nil {
 				return nil, e
+			}
+			if !seen {
+				v.cache.seen(key, c, gen)
 			}
 			return c, nil
 		}
@@ -73,11 +80,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v.revs != nil && now.IsZero() {
 		now = v.now()
 	}
-	if e := v.revoked(ctx, c, now); e != nil {
+	if e := v.revoked(ctx, c, now, false, false); e != nil {
 		return nil, e
 	}
 	if v.cache != nil {
-		v.cache.put(key, c, now)
+		v.cache.put(key, c, now, gen)
 	}
 	return c, nil
 }
@@ -86,18 +93,18 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // Config.Revocations is nil): the set's revocations, then IsRevoked, then
 // the set's stale rule, so that a token known revoked is told so rather
 // than to refresh. They run on every verification, cache hits included.
-func (v *Verifier) revoked(ctx context.Context, c *Claims, now time.Time) *Error {
-	var stale bool
-	if v.revs != nil {
-		var revoked bool
-		if revoked, stale = v.revs.judge(c, now, v.leeway); revoked {
-			return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
-		}
+// On a hit (c from the cache) the set's lifetime rule, which depends on the
+// token alone, passed at its miss; seen, for a hit found unrevoked at the
+// set's current generation, skips the lookup in the set too, since no
+// revocation has come since.
+func (v *Verifier) revoked(ctx context.Context, c *Claims, now time.Time, hit, seen bool) *Error {
+	if v.revs != nil && !seen && v.revs.holds(c) {
+		return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
 	}
 	if v.isRevoked != nil && v.isRevoked(ctx, c) {
 		return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
 	}
-	if stale {
+	if v.revs != nil && (!hit && v.revs.outlives(c, v.leeway) || v.revs.stale(c, now)) {
 		return &Error{Code: CodeTokenExpired, Reason: ReasonRevocationsStale}
 	}
 	return nil
