@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sync"
@@ -490,4 +491,59 @@ func TestRevocationsConcurrent(t *testing.T) {
 	for _, tok := range toks {
 		r.revoked(t, tok)
 	}
+}
+
+// A RevocationSet fed by hand, as RemoteRevocations feeds it from the
+// issuer's revocation feed: every answer of the feed is a MarkCurrent, and
+// each revoked session a RevokeSession. Until the first answer the set is
+// not current, and only tokens younger than StaleTokenAge pass.
+func ExampleRevocationSet() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	pub := priv.Public().(ed25519.PublicKey)
+	revs, err := verify.NewRevocationSet(verify.RevocationSetOptions{})
+	if err != nil {
+		panic(err)
+	}
+	v, err := verify.New(verify.Config{
+		Issuer:      "https://auth.example.com",
+		Audience:    "latchkey",
+		Keys:        verify.StaticKeys(map[string]ed25519.PublicKey{"2026-11": pub}),
+		CacheSize:   1000,
+		Revocations: revs,
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	show := func(err error) {
+		if err == nil {
+			fmt.Println("ok")
+			return
+		}
+		e := err.(*verify.Error)
+		fmt.Println(e.Code, e.Reason)
+	}
+
+	// Signed ten minutes ago: too old to trust before the feed answered.
+	old := exampleClaims("user-123", "user")
+	old["iat"] = time.Now().Add(-10 * time.Minute).Unix()
+	old["exp"] = time.Now().Add(5 * time.Minute).Unix()
+	oldToken := signExample(priv, "2026-11", old)
+	_, err = v.Verify(ctx, oldToken)
+	show(err)
+
+	revs.MarkCurrent() // the feed answered
+	_, err = v.Verify(ctx, oldToken)
+	show(err)
+
+	// The user signed out.
+	if err := revs.RevokeSession("session-9", time.Now()); err != nil {
+		panic(err)
+	}
+	_, err = v.Verify(ctx, oldToken) // a cache hit, refused all the same
+	show(err)
+	// Output:
+	// token_expired revocations_stale
+	// ok
+	// token_revoked revoked
 }
