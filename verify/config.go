@@ -151,6 +151,10 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r := cfg.Revocations; r != nil && r.retain <= leeway {
+		// exp − iat + leeway would exceed Retain for every token.
+		return nil, fmt.Errorf("verify: the RevocationSet's Retain %v does not exceed Config.Leeway %v: every token would be refused", r.retain, leeway)
+	}
 	var cache *tokenCache
 	if cacheSize > 0 {
 		cache = newTokenCache(cacheSize)

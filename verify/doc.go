@@ -175,6 +175,7 @@
 //
 // [New] refuses a configuration that would weaken these rules: no Issuer,
 // Audience or Keys, an algorithm other than EdDSA and HS256, a Type that
-// names no type, a Leeway that is negative or over MaxLeeway, or a negative
-// MaxSize, MaxSubjectLength or CacheSize.
+// names no type, a Leeway that is negative or over MaxLeeway, a negative
+// MaxSize, MaxSubjectLength or CacheSize, or Revocations whose Retain does
+// not exceed the leeway (every token would outlive its record).
 package verify

@@ -436,6 +436,20 @@ func TestRevocationsMaxEntries(t *testing.T) {
 }
 
 func TestRevocationSetOptions(t *testing.T) {
+	short, err := verify.NewRevocationSet(verify.RevocationSetOptions{Retain: verify.DefaultLeeway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := edConfig()
+	cfg.Revocations = short
+	if _, err := verify.New(cfg); err == nil {
+		t.Error("New accepted a Retain no longer than the leeway")
+	}
+	cfg.Leeway = time.Second
+	if _, err := verify.New(cfg); err != nil {
+		t.Errorf("New refused a Retain longer than the leeway: %v", err)
+	}
+
 	for _, opts := range []verify.RevocationSetOptions{
 		{Retain: -time.Second},
 		{MaxStale: -time.Second},
