@@ -73,6 +73,36 @@ const (
 	ReasonMFAReset = "mfa_reset"
 )
 
+// Initiating entities of a CAEP session-revoked event (CAEP 1.0 §2): who or
+// what caused the revocation.
+const (
+	EntityUser   = "user"   // the user, by an action of their own
+	EntityAdmin  = "admin"  // an administrator
+	EntityPolicy = "policy" // a rule of Latchkey's, not a person
+	EntitySystem = "system" // anything else
+)
+
+// InitiatingEntity maps a session's revocation reason (Reason*) to the
+// initiating_entity of the session-revoked Security Event Token announcing
+// it. The user initiates signing out, revoking one of their sessions, a
+// password change or reset, and the account changes they make (email
+// verified or changed, a second factor enabled); an administrator initiates
+// disabling, a role change and an MFA reset; policy revokes a reused refresh
+// token's session and the least recently used session past the per-user
+// cap. An unknown reason is "system".
+func InitiatingEntity(reason string) string {
+	switch reason {
+	case ReasonSignout, ReasonSessionRevoked, ReasonPasswordChanged, ReasonPasswordReset,
+		ReasonEmailVerified, ReasonEmailChanged, ReasonMFAEnabled:
+		return EntityUser
+	case ReasonUserDisabled, ReasonRoleChanged, ReasonMFAReset:
+		return EntityAdmin
+	case ReasonRefreshReuse, ReasonSessionLimit:
+		return EntityPolicy
+	}
+	return EntitySystem
+}
+
 // Rotation moves a session's refresh token one generation on.
 type Rotation struct {
 	SessionID      string

@@ -21,26 +21,56 @@ type Revocations struct {
 
 	mu      sync.RWMutex
 	revoked map[string]time.Time // session id -> revoked at
+	// changed is closed, and replaced, when a revocation new to the set
+	// arrives: the broadcast that held SSF polls wait on (Changed).
+	changed chan struct{}
 }
 
 // NewRevocations returns an empty set keeping entries for retain.
 func NewRevocations(retain time.Duration) *Revocations {
-	return &Revocations{Retain: retain, now: time.Now, revoked: make(map[string]time.Time)}
+	return &Revocations{Retain: retain, now: time.Now, revoked: make(map[string]time.Time), changed: make(chan struct{})}
+}
+
+// Changed returns a channel that is closed when a revocation new to the
+// set arrives, made here (Add) or read from the store (Watch): every
+// instance's set learns of every revocation, so a waiter on any instance
+// wakes. Take the channel before reading what is pending, so that a
+// revocation between the two is not missed.
+func (r *Revocations) Changed() <-chan struct{} {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.changed
+}
+
+// insert adds id at, under the write lock, and reports whether it is new.
+func (r *Revocations) insert(id string, at time.Time) bool {
+	if _, ok := r.revoked[id]; ok {
+		return false
+	}
+	r.revoked[id] = at
+	return true
+}
+
+// announce wakes the waiters of Changed, under the write lock.
+func (r *Revocations) announce() {
+	close(r.changed)
+	r.changed = make(chan struct{})
 }
 
 // Add marks sessions as revoked at. An empty id is never added: it would
 // revoke every token that names no session.
 func (r *Revocations) Add(at time.Time, ids ...string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	added := false
 	for _, id := range ids {
-		if id == "" {
-			continue
-		}
-		if _, ok := r.revoked[id]; !ok {
-			r.revoked[id] = at
+		if id != "" && r.insert(id, at) {
+			added = true
 		}
 	}
-	r.mu.Unlock()
+	if added {
+		r.announce()
+	}
 }
 
 // Revoked reports whether the session was revoked.
@@ -99,12 +129,16 @@ func (r *Revocations) pull(ctx context.Context, store latchkey.SessionService, s
 		return err
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	added := false
 	for _, s := range rs {
-		if _, ok := r.revoked[s.ID]; !ok {
-			r.revoked[s.ID] = s.RevokedAt
+		if r.insert(s.ID, s.RevokedAt) {
+			added = true
 		}
 	}
-	r.mu.Unlock()
+	if added {
+		r.announce()
+	}
 	return nil
 }
 

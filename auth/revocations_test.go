@@ -129,3 +129,59 @@ func TestRevocationsNeverEmpty(t *testing.T) {
 		t.Fatalf("after Add(\"\", \"s1\"): Revoked(\"\")=%t Revoked(s1)=%t Len=%d", r.Revoked(""), r.Revoked("s1"), r.Len())
 	}
 }
+
+// TestRevocationsChanged: Changed's channel is closed by a revocation new
+// to the set, made here or read from the store by Watch, and by nothing
+// else: the same id again, an empty id, or a poll that finds nothing new.
+func TestRevocationsChanged(t *testing.T) {
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	set := auth.NewRevocations(time.Hour)
+	c := set.Changed()
+	set.Add(time.Now(), "")
+	if closed(c) {
+		t.Fatal("an empty id woke the waiters")
+	}
+	set.Add(time.Now(), "s1")
+	if !closed(c) {
+		t.Fatal("a new revocation did not wake the waiters")
+	}
+	c = set.Changed()
+	if closed(c) {
+		t.Fatal("the next channel is closed already")
+	}
+	set.Add(time.Now(), "s1")
+	if closed(c) {
+		t.Fatal("a revocation already known woke the waiters")
+	}
+
+	// From the store, through Watch: another process revokes.
+	path := filepath.Join(t.TempDir(), "lk.db")
+	a, b := testkit.OpenSQLite(t, path), testkit.OpenSQLite(t, path)
+	u := &latchkey.User{Email: "ada@example.com", Role: latchkey.RoleUser, PasswordHash: "x"}
+	if err := a.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(t, a, u.ID, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go set.Watch(ctx, b, time.Now(), 20*time.Millisecond, nil, slog.New(slog.DiscardHandler))
+	time.Sleep(100 * time.Millisecond) // a few polls that find nothing
+	if closed(c) {
+		t.Fatal("polls that found nothing new woke the waiters")
+	}
+	if err := a.RevokeSessionByID(context.Background(), s.ID, latchkey.ReasonSignout, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a revocation read from the store did not wake the waiters within 2 s")
+	}
+}

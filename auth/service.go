@@ -151,10 +151,20 @@ func (s *Service) stillAsChecked(ctx context.Context, checked *latchkey.User, si
 	if err != nil {
 		return err
 	}
-	if !u.Disabled && u.Role == checked.Role && u.PasswordHash == checked.PasswordHash {
+	// The reason is the change's, as if it had revoked the session
+	// itself: the revocation feed tells receivers who initiated it.
+	var reason string
+	switch {
+	case u.Disabled:
+		reason = latchkey.ReasonUserDisabled
+	case u.Role != checked.Role:
+		reason = latchkey.ReasonRoleChanged
+	case u.PasswordHash != checked.PasswordHash:
+		reason = latchkey.ReasonPasswordChanged
+	default:
 		return nil
 	}
-	if err := s.Store.RevokeSessionByID(ctx, sid, latchkey.ReasonSessionRevoked, s.now()); err != nil {
+	if err := s.Store.RevokeSessionByID(ctx, sid, reason, s.now()); err != nil {
 		return fmt.Errorf("auth: revoke a session opened during a change: %w", err)
 	}
 	s.Revoked.Add(s.now(), sid)

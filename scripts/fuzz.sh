@@ -9,6 +9,7 @@ fuzztime=${FUZZTIME:-15s}
 targets=(
 	"./verify FuzzVerify"
 	"./verify FuzzUnverifiedIssuer"
+	"./verify FuzzParseSET"
 	"./httpapi FuzzDecode"
 	"./httpapi FuzzRequestBodies"
 	"./httpapi FuzzCrossSite"

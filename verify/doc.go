@@ -34,6 +34,18 @@
 // consulted: keys come only from [Config.Keys], looked up by "kid". Trusting a
 // key the token itself points at would let anyone sign a token.
 //
+// # Security Event Tokens
+//
+// [ParseSET] checks the Security Event Tokens (RFC 8417) of Latchkey's
+// Shared Signals feed: CAEP session-revoked and SSF verification events,
+// signed EdDSA with the same keys as access tokens, so one KeyFunc serves
+// both. A SET's "typ" is secevent+jwt and it has neither exp nor sub,
+// while an access token must have typ at+jwt, exp and sub: neither passes
+// as the other, whatever [Config.Type] or [Config.AllowNoType] say (RFC
+// 8725 §3.11). A refused SET is a [*SETError] whose Code is the RFC 8935
+// error code a receiver sends back in setErrs, and whose Retry says the
+// fault may be the receiver's (an unknown kid, unreadable keys).
+//
 // # Rejection rules
 //
 // Every refusal is an [*Error]: its Code is the contract's (clients branch
