@@ -81,8 +81,9 @@ type RevocationSet struct {
 	// cached token found unrevoked at one generation is known unrevoked
 	// while it lasts; the times are Unix nanoseconds, 0 for none.
 	gen      atomic.Uint64
-	lastSync atomic.Int64 // the last MarkCurrent; 0 before it and after MarkStale
-	overflow atomic.Int64 // not current before this: a revocation was dropped at the cap
+	lastSync atomic.Int64  // the last MarkCurrent; 0 before it and after MarkStale
+	overflow atomic.Int64  // not current before this: a revocation was dropped at the cap
+	rejected atomic.Uint64 // SETs RemoteRevocations refused
 
 	mu        sync.RWMutex
 	sessions  map[string]time.Time // sid → revoked at
@@ -245,6 +246,7 @@ type RevocationStats struct {
 	Synced   bool      // MarkCurrent was called at least once
 	LastSync time.Time // the last MarkCurrent; zero before it and after MarkStale
 	Current  bool      // as Current
+	Rejected uint64    // SETs RemoteRevocations refused (reported in setErrs, never applied)
 }
 
 // Stats returns the set's sizes and freshness, for metrics and health
@@ -259,6 +261,7 @@ func (s *RevocationSet) Stats() RevocationStats {
 		Dropped:  s.dropped,
 		Synced:   s.synced,
 		Current:  s.currentAt(now),
+		Rejected: s.rejected.Load(),
 	}
 	if last := s.lastSync.Load(); last != 0 {
 		st.LastSync = time.Unix(0, last)
