@@ -24,9 +24,10 @@
 // tokens (by their SHA-256, until their exp) so that a repeat verification
 // costs well under a microsecond; revocation is still checked on every hit.
 // [Config.Revocations] takes a [RevocationSet], the issuer's revoked
-// sessions as its revocation feed delivers them, so that a sign-out is
-// refused here too; while the feed is not current, only tokens younger
-// than a minute pass, and older ones are told to refresh.
+// sessions as its revocation feed delivers them ([RemoteRevocations]
+// subscribes to Latchkey's Shared Signals feed and keeps one), so that a
+// sign-out is refused here too; while the feed is not current, only
+// tokens younger than a minute pass, and older ones are told to refresh.
 // A service accepting several issuers picks the Verifier for a token with
 // [UnverifiedIssuer], which reads "iss" without verifying anything.
 //

@@ -25,6 +25,9 @@ const (
 	// Retries after a failed call wait from the first to the last, doubling.
 	revocationsRetryFirst = 100 * time.Millisecond
 	revocationsRetryMax   = 5 * time.Second
+	// maxFeedRetention bounds the latchkey_revocation_retention taken
+	// from the discovery document (seconds): a week.
+	maxFeedRetention = 7 * 24 * 3600
 )
 
 // DeliveryPoll is the delivery method of RFC 8936 poll delivery.
@@ -40,8 +43,8 @@ type RevocationsOptions struct {
 	Keys KeyFunc
 	// Retain, MaxStale, StaleTokenAge and MaxEntries are the set's (see
 	// RevocationSetOptions). Retain defaults to the discovery document's
-	// latchkey_revocation_retention when it is read within FirstSync,
-	// else to DefaultRevocationRetain.
+	// latchkey_revocation_retention when it is read within FirstSync and
+	// is at most a week, else to DefaultRevocationRetain.
 	Retain        time.Duration
 	MaxStale      time.Duration
 	StaleTokenAge time.Duration
@@ -121,7 +124,7 @@ func RemoteRevocations(ctx context.Context, issuer string, opts RevocationsOptio
 	retain := opts.Retain
 	if err := f.discoverFeed(deadline); err != nil {
 		f.fail(err)
-	} else if retain == 0 && f.meta.Retention > 0 {
+	} else if retain == 0 && f.meta.Retention > 0 && f.meta.Retention <= maxFeedRetention {
 		retain = time.Duration(f.meta.Retention) * time.Second
 	}
 	f.set, err = NewRevocationSet(RevocationSetOptions{

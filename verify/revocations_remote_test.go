@@ -454,3 +454,29 @@ func TestRemoteRevocationsRefusals(t *testing.T) {
 		t.Errorf("stats show the secret: %s", s)
 	}
 }
+
+// TestRemoteRevocationsRetention: Retain comes from the discovery
+// document's latchkey_revocation_retention (990 s here), so a token living
+// 16 minutes (960 s + 30 s leeway) passes, which the default 16 min would
+// refuse; Retain set explicitly wins.
+func TestRemoteRevocationsRetention(t *testing.T) {
+	f := newFakeSSF(t)
+	tok := mint(t, jwt.SigningMethodEdDSA, testPriv, nil, func(c jwt.MapClaims) {
+		c["iat"], c["exp"] = time.Now().Unix(), time.Now().Add(16*time.Minute).Unix()
+	})
+	for _, c := range []struct {
+		retain time.Duration
+		ok     bool
+	}{{0, true}, {verify.DefaultRevocationRetain, false}} {
+		set, _, _ := startRemote(t, f, verify.RevocationsOptions{Retain: c.retain})
+		cfg := benchConfig(edConfig())
+		cfg.Revocations = set
+		_, err := newVerifier(t, cfg).Verify(context.Background(), tok)
+		if c.ok && err != nil {
+			t.Errorf("Retain %v: %v", c.retain, err)
+		}
+		if !c.ok {
+			wantError(t, err, tok, verify.CodeTokenExpired, verify.ReasonRevocationsStale)
+		}
+	}
+}
