@@ -26,6 +26,11 @@ type tokenCache struct {
 type cacheEntry struct {
 	key    [sha256.Size]byte
 	claims *Claims // read-only once cached
+	// revGen is the Config.Revocations generation at which the claims were
+	// last found in none of its revocations (0 without a set): while the
+	// set's generation is still that, no revocation has come since, and a
+	// hit need not look the token up again.
+	revGen uint64
 }
 
 func newTokenCache(max int) *tokenCache {
@@ -45,37 +50,50 @@ func cacheKey(token string) [sha256.Size]byte {
 }
 
 // get returns the claims cached under key if their exp is still ahead of
-// now. An entry found expired is dropped.
-func (c *tokenCache) get(key [sha256.Size]byte, now time.Time) (*Claims, bool) {
+// now, and whether they were found unrevoked at revocation generation gen
+// (see cacheEntry.revGen). An entry found expired is dropped.
+func (c *tokenCache) get(key [sha256.Size]byte, now time.Time, gen uint64) (cl *Claims, seen, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i, ok := c.index[key]
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
-	cl := c.entries[i].claims
-	if !now.Before(cl.ExpiresAt) {
+	e := &c.entries[i]
+	if !now.Before(e.claims.ExpiresAt) {
 		c.remove(i)
-		return nil, false
+		return nil, false, false
 	}
-	return cl, true
+	return e.claims, e.revGen == gen, true
 }
 
-// put caches claims under key unless they are already expired at now,
-// evicting an entry when the cache is full.
-func (c *tokenCache) put(key [sha256.Size]byte, cl *Claims, now time.Time) {
+// seen records that the claims cached under key were found unrevoked at
+// revocation generation gen, unless the entry has gone or holds other
+// claims since.
+func (c *tokenCache) seen(key [sha256.Size]byte, cl *Claims, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i, ok := c.index[key]; ok && c.entries[i].claims == cl {
+		c.entries[i].revGen = gen
+	}
+}
+
+// put caches claims under key, found unrevoked at revocation generation
+// gen, unless they are already expired at now, evicting an entry when the
+// cache is full.
+func (c *tokenCache) put(key [sha256.Size]byte, cl *Claims, now time.Time, gen uint64) {
 	if !now.Before(cl.ExpiresAt) {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i, ok := c.index[key]; ok {
-		c.entries[i].claims = cl
+		c.entries[i].claims, c.entries[i].revGen = cl, gen
 		return
 	}
 	if len(c.entries) < c.max {
 		c.index[key] = len(c.entries)
-		c.entries = append(c.entries, cacheEntry{key: key, claims: cl})
+		c.entries = append(c.entries, cacheEntry{key: key, claims: cl, revGen: gen})
 		return
 	}
 	i, j := rand.IntN(len(c.entries)), rand.IntN(len(c.entries))
@@ -83,7 +101,7 @@ func (c *tokenCache) put(key [sha256.Size]byte, cl *Claims, now time.Time) {
 		i = j
 	}
 	delete(c.index, c.entries[i].key)
-	c.entries[i] = cacheEntry{key: key, claims: cl}
+	c.entries[i] = cacheEntry{key: key, claims: cl, revGen: gen}
 	c.index[key] = i
 }
 

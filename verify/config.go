@@ -86,12 +86,23 @@ type Config struct {
 	// true rejects it as token_revoked. It runs last so that a store is only
 	// consulted for authentic tokens.
 	IsRevoked func(ctx context.Context, c *Claims) bool
+	// Revocations, when set, is the issuer's revocation feed as a
+	// RevocationSet, asked about every otherwise valid token, cache hits
+	// included, before IsRevoked. A token whose sid it holds, or whose
+	// user it holds with an iat at or before the user's time, is
+	// token_revoked/revoked. A token that could outlive its revocation
+	// record (no iat, or exp − iat plus Leeway beyond the set's Retain),
+	// or that is older than the set's StaleTokenAge while the set is not
+	// current, is token_expired/revocations_stale: its client refreshes
+	// at the issuer, which knows every revocation. Nil changes nothing.
+	Revocations *RevocationSet
 	// CacheSize, when positive, keeps up to that many verified tokens in
 	// memory, so that verifying the same token again costs a SHA-256 and a
 	// map lookup instead of a signature check. Entries are keyed by the
 	// token's SHA-256 (the token itself is never kept) and end at the
 	// token's exp: from then on the token is verified afresh, and refused
-	// once past the leeway. IsRevoked is still asked on every hit. When the
+	// once past the leeway. Revocations and IsRevoked are still asked on
+	// every hit. When the
 	// cache is full, a new entry replaces a random one. Each entry holds the
 	// token's Claims, about 1 KB for a Latchkey token. Zero turns the cache
 	// off; negative makes New fail.
@@ -140,6 +151,10 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r := cfg.Revocations; r != nil && r.retain <= leeway {
+		// exp − iat + leeway would exceed Retain for every token.
+		return nil, fmt.Errorf("verify: the RevocationSet's Retain %v does not exceed Config.Leeway %v: every token would be refused", r.retain, leeway)
+	}
 	var cache *tokenCache
 	if cacheSize > 0 {
 		cache = newTokenCache(cacheSize)
@@ -167,6 +182,8 @@ func New(cfg Config) (*Verifier, error) {
 		maxSize:   maxSize,
 		rules:     claimRules{requireSID: cfg.RequireSessionID, requireJTI: cfg.RequireTokenID, maxSub: maxSub},
 		isRevoked: cfg.IsRevoked,
+		revs:      cfg.Revocations,
+		leeway:    leeway,
 		cache:     cache,
 		now:       now,
 	}, nil

@@ -23,6 +23,11 @@
 // issuers that set no "typ" header. [Config.CacheSize] remembers verified
 // tokens (by their SHA-256, until their exp) so that a repeat verification
 // costs well under a microsecond; revocation is still checked on every hit.
+// [Config.Revocations] takes a [RevocationSet], the issuer's revoked
+// sessions as its revocation feed delivers them ([RemoteRevocations]
+// subscribes to Latchkey's Shared Signals feed and keeps one), so that a
+// sign-out is refused here too; while the feed is not current, only
+// tokens younger than a minute pass, and older ones are told to refresh.
 // A service accepting several issuers picks the Verifier for a token with
 // [UnverifiedIssuer], which reads "iss" without verifying anything.
 //
@@ -132,7 +137,19 @@
 //
 // Revocation, last, so that a store is only asked about authentic tokens:
 //
+//   - [Config.Revocations] holds the token's sid, or its sub with a time
+//     at or after the token's iat: token_revoked/revoked.
 //   - [Config.IsRevoked] answers true: token_revoked/revoked.
+//   - With [Config.Revocations] set, a token without iat, or whose exp −
+//     iat plus the leeway exceeds the set's Retain (it could outlive its
+//     revocation record): token_expired/revocations_stale.
+//   - With [Config.Revocations] set and not current (no answer from its
+//     feed for MaxStale, 15 s by default, never synced, or a revocation
+//     dropped at MaxEntries), a token whose age (now − iat) exceeds
+//     StaleTokenAge (60 s by default; negative turns this off):
+//     token_expired/revocations_stale. The client refreshes at the
+//     issuer, which checks its store, so a revoked token lives at most
+//     about a minute while the feed is down, not until its exp.
 //
 // Anything golang-jwt reports that none of the above names:
 // invalid_token/invalid.
@@ -143,7 +160,7 @@
 //
 // With [Config.CacheSize] set, a token that passed every rule is kept (by
 // its SHA-256) until its exp. A repeat is answered from the cache after the
-// size check, with IsRevoked asked again and Config.Keys not consulted; a
+// size check, with Revocations and IsRevoked asked again and Config.Keys not consulted; a
 // refused token is never cached, so no rule is ever skipped for one.
 //
 // Requests, in [BearerToken] and so in [Middleware], before Verify. A
@@ -171,6 +188,7 @@
 //
 // [New] refuses a configuration that would weaken these rules: no Issuer,
 // Audience or Keys, an algorithm other than EdDSA and HS256, a Type that
-// names no type, a Leeway that is negative or over MaxLeeway, or a negative
-// MaxSize, MaxSubjectLength or CacheSize.
+// names no type, a Leeway that is negative or over MaxLeeway, a negative
+// MaxSize, MaxSubjectLength or CacheSize, or Revocations whose Retain does
+// not exceed the leeway (every token would outlive its record).
 package verify

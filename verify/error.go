@@ -38,9 +38,17 @@ const (
 	ReasonSubTooLong     = "sub_too_long"    // sub longer than Config.MaxSubjectLength
 	ReasonMissingSID     = "missing_sid"     // no sid claim, or an empty one, with Config.RequireSessionID
 	ReasonMissingJTI     = "missing_jti"     // no jti claim, or an empty one, with Config.RequireTokenID
-	ReasonRevoked        = "revoked"         // Config.IsRevoked said so
+	ReasonRevoked        = "revoked"         // Config.Revocations or Config.IsRevoked said so
 	ReasonInvalid        = "invalid"         // anything not classified above
 )
+
+// ReasonRevocationsStale goes with token_expired: Config.Revocations is not
+// current (no answer from the feed for its MaxStale, never synced, or a
+// revocation dropped at its MaxEntries) and the token is older than its
+// StaleTokenAge; or the token could outlive its revocation record (no iat,
+// or exp − iat plus the leeway beyond the set's Retain). Refreshing at the
+// issuer, which checks its store, is the way on.
+const ReasonRevocationsStale = "revocations_stale"
 
 // Error is every verification failure. Code is one of the Code* constants
 // and Reason one of the Reason* constants. Err, when set, is the underlying
@@ -109,6 +117,8 @@ func (e *Error) Description() string {
 		return "access token has no id"
 	case ReasonRevoked:
 		return "access token revoked"
+	case ReasonRevocationsStale:
+		return "access token too old to check for revocation; refresh it"
 	}
 	switch e.Code {
 	case CodeMissingToken:

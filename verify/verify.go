@@ -22,6 +22,8 @@ type Verifier struct {
 	maxSize   int
 	rules     claimRules
 	isRevoked func(ctx context.Context, c *Claims) bool
+	revs      *RevocationSet // nil without Config.Revocations
+	leeway    time.Duration
 	cache     *tokenCache // nil when Config.CacheSize is 0
 	now       func() time.Time
 }
@@ -41,12 +43,19 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var (
 		key [32]byte
 		now time.Time
+		gen uint64 // Config.Revocations' generation, read before any lookup in it
 	)
+	if v.revs != nil {
+		gen = v.revs.generation()
+	}
 	if v.cache != nil {
 		key, now = cacheKey(token), v.now()
-		if c, ok := v.cache.get(key, now); ok {
-			if v.isRevoked != nil && v.isRevoked(ctx, c) {
-				return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+		if c, seen, ok := v.cache.get(key, now, gen); ok {
+			if e := v.revoked(ctx, c, now, true, seen); e != nil {
+				return nil, e
+			}
+			if !seen {
+				v.cache.seen(key, c, gen)
 			}
 			return c, nil
 		}
@@ -68,13 +77,37 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if e != nil {
 		return nil, e
 	}
-	if v.isRevoked != nil && v.isRevoked(ctx, c) {
-		return nil, &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	if v.revs != nil && now.IsZero() {
+		now = v.now()
+	}
+	if e := v.revoked(ctx, c, now, false, false); e != nil {
+		return nil, e
 	}
 	if v.cache != nil {
-		v.cache.put(key, c, now)
+		v.cache.put(key, c, now, gen)
 	}
 	return c, nil
+}
+
+// revoked applies the revocation rules to verified claims at now (zero when
+// Config.Revocations is nil): the set's revocations, then IsRevoked, then
+// the set's stale rule, so that a token known revoked is told so rather
+// than to refresh. They run on every verification, cache hits included.
+// On a hit (c from the cache) the set's lifetime rule, which depends on the
+// token alone, passed at its miss; seen, for a hit found unrevoked at the
+// set's current generation, skips the lookup in the set too, since no
+// revocation has come since.
+func (v *Verifier) revoked(ctx context.Context, c *Claims, now time.Time, hit, seen bool) *Error {
+	if v.revs != nil && !seen && v.revs.holds(c) {
+		return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	}
+	if v.isRevoked != nil && v.isRevoked(ctx, c) {
+		return &Error{Code: CodeTokenRevoked, Reason: ReasonRevoked}
+	}
+	if v.revs != nil && (!hit && v.revs.outlives(c, v.leeway) || v.revs.stale(c, now)) {
+		return &Error{Code: CodeTokenExpired, Reason: ReasonRevocationsStale}
+	}
+	return nil
 }
 
 // key runs inside golang-jwt after the header is decoded and the alg passed
