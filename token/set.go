@@ -1,8 +1,11 @@
 package token
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -53,11 +56,33 @@ type Revocation struct {
 	Txn       string    // txn, optional: one value for the SETs of one action
 }
 
-// SessionRevokedID is the jti of the session-revoked SET of session sid.
-// A session is revoked once, so it is unique within the feed, and every
-// instance, every mint and every key gives the same one: a receiver
-// acknowledges it once whichever instance sent it.
-func SessionRevokedID(sid string) string { return "sr-" + sid }
+// SessionRevokedID is the jti of the session-revoked SET of session sid
+// for the receiver whose audience is audience: "sr-", the sid, "." and 11
+// base64url characters (66 bits) of the audience's SHA-256. A session is
+// revoked once, so it is unique within a receiver's feed, and every
+// instance, mint and key gives the same one, which the receiver
+// acknowledges once whichever instance sent it; two receivers get two
+// jtis for their two SETs (RFC 7519 §4.1.7: one identifier, one object).
+func SessionRevokedID(sid, audience string) string {
+	return "sr-" + sid + "." + audienceTag(audience)
+}
+
+// SessionOfJTI is the session whose revocation the jti of a SET sent to
+// audience names, as SessionRevokedID made it; false for any other jti,
+// another audience's included.
+func SessionOfJTI(jti, audience string) (string, bool) {
+	rest, ok := strings.CutPrefix(jti, "sr-")
+	i := strings.LastIndexByte(rest, '.')
+	if !ok || i <= 0 || rest[i+1:] != audienceTag(audience) {
+		return "", false
+	}
+	return rest[:i], true
+}
+
+func audienceTag(audience string) string {
+	h := sha256.Sum256([]byte(audience))
+	return base64.RawURLEncoding.EncodeToString(h[:])[:11]
+}
 
 // SessionRevoked mints the CAEP session-revoked SET of r for a receiver
 // whose audience is audience.
@@ -72,7 +97,9 @@ func (s *SETSigner) SessionRevoked(audience string, r Revocation) (string, error
 	if r.Reason != "" {
 		event["reason_admin"] = map[string]string{"en": r.Reason}
 	}
-	c := s.claims(audience, SessionRevokedID(r.SessionID), verify.EventSessionRevoked, event)
+	// iat is the revocation's time, not the mint's: with the jti and the
+	// key's deterministic signature, every instance sends the same bytes.
+	c := s.claims(audience, SessionRevokedID(r.SessionID, audience), r.RevokedAt, verify.EventSessionRevoked, event)
 	c["sub_id"] = map[string]any{
 		"format":  "complex",
 		"session": map[string]string{"format": "opaque", "id": r.SessionID},
@@ -99,7 +126,7 @@ func (s *SETSigner) Verification(audience, streamID, state string) (string, erro
 	if state != "" {
 		event["state"] = state
 	}
-	c := s.claims(audience, jti.String(), verify.EventVerification, event)
+	c := s.claims(audience, jti.String(), s.now(), verify.EventVerification, event)
 	c["sub_id"] = map[string]string{"format": "opaque", "id": streamID}
 	return s.sign(c)
 }
@@ -123,17 +150,17 @@ func (s *SETSigner) StreamUpdated(audience, streamID, status, reason string) (st
 	if reason != "" {
 		event["reason"] = reason
 	}
-	c := s.claims(audience, jti.String(), verify.EventStreamUpdated, event)
+	c := s.claims(audience, jti.String(), s.now(), verify.EventStreamUpdated, event)
 	c["sub_id"] = map[string]string{"format": "opaque", "id": streamID}
 	return s.sign(c)
 }
 
 // claims are the members every SET has, with its one event.
-func (s *SETSigner) claims(audience, jti, eventType string, event map[string]any) jwt.MapClaims {
+func (s *SETSigner) claims(audience, jti string, iat time.Time, eventType string, event map[string]any) jwt.MapClaims {
 	return jwt.MapClaims{
 		"iss":    s.issuer,
 		"aud":    audience,
-		"iat":    s.now().Unix(),
+		"iat":    iat.Unix(),
 		"jti":    jti,
 		"events": map[string]any{eventType: event},
 	}

@@ -93,8 +93,8 @@ func TestSessionRevokedSET(t *testing.T) {
 	golden := jsonOf(t, map[string]any{
 		"iss": setIssuer,
 		"aud": setAudience,
-		"iat": setNow.Unix(),
-		"jti": "sr-s-1",
+		"iat": setNow.Add(-time.Second).Unix(), // the revocation's time
+		"jti": SessionRevokedID("s-1", setAudience),
 		"txn": "txn-1",
 		"sub_id": map[string]any{
 			"format":  "complex",
@@ -115,9 +115,9 @@ func TestSessionRevokedSET(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set.Kind != verify.SETSessionRevoked || set.ID != "sr-s-1" || set.SessionID != "s-1" || set.UserID != "u-1" ||
+	if set.Kind != verify.SETSessionRevoked || set.ID != SessionRevokedID("s-1", setAudience) || set.SessionID != "s-1" || set.UserID != "u-1" ||
 		set.UserIssuer != setIssuer || !set.EventTime.Equal(rev.RevokedAt) || set.InitiatingEntity != latchkey.EntityUser ||
-		set.Reason != latchkey.ReasonSignout || set.Txn != "txn-1" || !set.IssuedAt.Equal(setNow) {
+		set.Reason != latchkey.ReasonSignout || set.Txn != "txn-1" || !set.IssuedAt.Equal(rev.RevokedAt) {
 		t.Fatalf("parsed %+v", set)
 	}
 	// Another receiver's audience is refused.
@@ -153,9 +153,11 @@ func TestSETInitiatingEntity(t *testing.T) {
 	}
 }
 
-// TestSETDeterministicID: every mint of one revocation, on any instance
-// sharing the store's keys, has the same jti; with the same clock the SETs
-// are the same bytes (Ed25519 signatures are deterministic).
+// TestSETDeterministicID: every mint of one revocation for one receiver,
+// on any instance sharing the store's keys, at any time, is the same bytes
+// (the jti is the session's and the receiver's, iat the revocation's, and
+// Ed25519 signatures are deterministic); another session or another
+// receiver gets another jti, which SessionOfJTI takes back to the session.
 func TestSETDeterministicID(t *testing.T) {
 	store := openStore(t)
 	a, b := newSETSigner(t, setRing(t, store)), newSETSigner(t, setRing(t, store))
@@ -165,20 +167,37 @@ func TestSETDeterministicID(t *testing.T) {
 	}
 	a2, _ := a.SessionRevoked(setAudience, signout)
 	b1, _ := b.SessionRevoked(setAudience, signout)
-	if a1 != a2 || a1 != b1 {
-		t.Fatal("two mints of one revocation differ")
-	}
 	later := *b
 	later.now = func() time.Time { return setNow.Add(time.Minute) }
 	b2, _ := later.SessionRevoked(setAudience, signout)
-	if b2 == b1 || segment(t, b2, 1)["jti"] != segment(t, a1, 1)["jti"] || segment(t, b2, 1)["jti"] != SessionRevokedID("s-1") {
-		t.Fatal("the jti depends on the time of minting")
+	if a1 != a2 || a1 != b1 || b2 != b1 {
+		t.Fatal("mints of one revocation for one receiver differ")
+	}
+	jti := segment(t, a1, 1)["jti"].(string)
+	if jti != SessionRevokedID("s-1", setAudience) {
+		t.Fatalf("jti %q", jti)
+	}
+	if got := segment(t, a1, 1)["iat"]; got != float64(signout.RevokedAt.Unix()) {
+		t.Fatalf("iat %v, want the revocation's time %d", got, signout.RevokedAt.Unix())
 	}
 	other := signout
 	other.SessionID = "s-2"
 	o, _ := a.SessionRevoked(setAudience, other)
-	if segment(t, o, 1)["jti"] == segment(t, a1, 1)["jti"] {
-		t.Fatal("two sessions share a jti")
+	elsewhere, _ := a.SessionRevoked("https://other.example", signout)
+	if segment(t, o, 1)["jti"] == jti || segment(t, elsewhere, 1)["jti"] == jti {
+		t.Fatal("two sessions, or two receivers, share a jti")
+	}
+	if sid, ok := SessionOfJTI(jti, setAudience); !ok || sid != "s-1" {
+		t.Fatalf("SessionOfJTI(%q) = %q, %v", jti, sid, ok)
+	}
+	uuidSID := "01a23cd8-0ff0-753a-b583-0dd2023b6761"
+	if sid, ok := SessionOfJTI(SessionRevokedID(uuidSID, setAudience), setAudience); !ok || sid != uuidSID {
+		t.Fatalf("a UUID session back: %q, %v", sid, ok)
+	}
+	for _, bad := range []string{segment(t, elsewhere, 1)["jti"].(string), "sr-s-1", "s-1", "sr-." + "x", "", "sr-s-1.AAAAAAAAAAA"} {
+		if sid, ok := SessionOfJTI(bad, setAudience); ok {
+			t.Errorf("SessionOfJTI(%q) = %q, true", bad, sid)
+		}
 	}
 }
 
