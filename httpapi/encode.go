@@ -59,6 +59,16 @@ var strictJSON = jsonv2.JoinOptions(
 // is set an empty body yields the zero T. Its errors never echo a value of
 // the body.
 func decode[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool) (T, error) {
+	return decodeWith[T](w, r, allowEmpty, strictJSON)
+}
+
+// lenientJSON is strictJSON but for unknown members, which it ignores: the
+// SSF routes' bodies, which a receiver may extend (SSF 1.0 leaves unknown
+// members to the transmitter, and other transmitters ignore them).
+var lenientJSON = jsonv2.JoinOptions(strictJSON, jsonv2.RejectUnknownMembers(false))
+
+// decodeWith is decode with the decoding options opts.
+func decodeWith[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool, opts jsonv2.Options) (T, error) {
 	var v T
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
@@ -74,7 +84,7 @@ func decode[T any](w http.ResponseWriter, r *http.Request, allowEmpty bool) (T, 
 		}
 		return v, errEmpty
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(body), strictJSON)
+	dec := jsontext.NewDecoder(bytes.NewReader(body), opts)
 	if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
 		var zero T // v may be half filled
 		return zero, latchkey.Errorf(latchkey.EINVALID, "%s", jsonProblem(err))

@@ -450,6 +450,21 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "DELETE", Path: "/api/auth/passkeys/" + added.Passkey.ID, Bearer: fay.AccessToken, Body: map[string]string{"current_password": "wrong password"}}, 400)
 	check(req{Method: "DELETE", Path: "/api/auth/passkeys/" + added.Passkey.ID, Bearer: pg.AccessToken}, 204)
 
+	// The revocation feed, for a receiver of its own.
+	check(req{Method: "GET", Path: "/.well-known/ssf-configuration"}, 200)
+	rsecret := h.addReceiver(root, "conform", "https://conform.example")
+	check(req{Method: "POST", Path: "/ssf/streams"}, 401)
+	check(req{Method: "POST", Path: "/ssf/streams", Bearer: rsecret, Body: map[string]any{"delivery": map[string]string{"method": "urn:ietf:rfc:8935"}}}, 400)
+	sid := check(req{Method: "POST", Path: "/ssf/streams", Bearer: rsecret, Body: map[string]any{"description": "conform"}}, 201).JSON(t)["stream_id"].(string)
+	check(req{Method: "GET", Path: "/ssf/streams", Bearer: rsecret}, 200)
+	check(req{Method: "GET", Path: "/ssf/streams?stream_id=" + sid, Bearer: rsecret}, 200)
+	check(req{Method: "GET", Path: "/ssf/streams?stream_id=nope", Bearer: rsecret}, 404)
+	check(req{Method: "POST", Path: "/ssf/poll/" + sid, Bearer: rsecret, Body: map[string]any{"returnImmediately": true}}, 200)
+	check(req{Method: "POST", Path: "/ssf/poll/" + sid, Bearer: rsecret, Body: map[string]any{"maxEvents": -1}}, 400)
+	check(req{Method: "POST", Path: "/ssf/poll/nope", Bearer: rsecret, Body: map[string]any{}}, 404)
+	check(req{Method: "DELETE", Path: "/ssf/streams", Bearer: rsecret}, 400)
+	check(req{Method: "DELETE", Path: "/ssf/streams?stream_id=" + sid, Bearer: rsecret}, 204)
+
 	for _, p := range []string{"/.well-known/jwks.json", "/api/auth/jwks", "/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 		check(req{Method: "GET", Path: p}, 200)
 	}

@@ -59,6 +59,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/admin/receivers", admin(s.handleAdminAddReceiver()))
 	mux.Handle("DELETE /api/admin/receivers/{name}", admin(s.handleAdminRemoveReceiver()))
 
+	// The revocation feed (SSF 1.0, RFC 8936): receivers, not users.
+	mux.Handle("GET /.well-known/ssf-configuration", s.handleSSFConfiguration())
+	mux.Handle("POST /ssf/streams", s.handleCreateStream())
+	mux.Handle("GET /ssf/streams", s.handleGetStreams())
+	mux.Handle("DELETE /ssf/streams", s.handleDeleteStream())
+	mux.Handle("POST /ssf/poll/{id}", s.handlePoll())
+
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", s.handleMetrics())

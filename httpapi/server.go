@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/auth"
+	"github.com/latchkey/latchkey/ssf"
 	"github.com/latchkey/latchkey/verify"
 )
 
@@ -22,6 +23,8 @@ import (
 type Config struct {
 	Logger *slog.Logger
 	Auth   *auth.Service
+	// Feed serves the revocation feed (/ssf/*); nil: those routes are 404.
+	Feed *ssf.Service
 	// Users finds the user of GET /api/auth/me.
 	Users UserFinder
 	// Tasks keeps the tasks of the /api/{user_id}/tasks routes.

@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/outbox"
 	"github.com/latchkey/latchkey/password"
+	"github.com/latchkey/latchkey/ssf"
 	"github.com/latchkey/latchkey/token"
 	"github.com/latchkey/latchkey/verify"
 )
@@ -54,7 +55,11 @@ type App struct {
 	Audit    *auth.Recorder
 	Auth     *auth.Service
 	Verifier *verify.Verifier
-	Sender   *outbox.Sender // made by Start
+	// Feed is the revocation feed's SSF transmitter; nil in HS256 mode,
+	// where no receiver could check a SET without being able to mint
+	// access tokens.
+	Feed   *ssf.Service
+	Sender *outbox.Sender // made by Start
 
 	tls     *tls.Config  // nil without LATCHKEY_TLS_CERT
 	handler http.Handler // made by Start
@@ -154,6 +159,14 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("verifier: %w", err)
 	}
 	a.Verifier = v
+	if a.Ring != nil {
+		signer, err := token.NewSETSigner(cfg.Issuer, a.Ring, cfg.Now)
+		if err != nil {
+			return fmt.Errorf("SET signer: %w", err)
+		}
+		a.Feed = &ssf.Service{Store: a.Store, Signer: signer, Changed: a.Revoked.Changed, Issuer: cfg.Issuer,
+			Retention: retain, Now: cfg.Now, Log: a.Log}
+	}
 	return a.buildAuth(issuer)
 }
 

@@ -91,6 +91,7 @@ func (a *App) Start(ctx context.Context) error {
 		TrustedIssuer:       a.Config.TrustedIssuer,
 		Logger:              a.Log,
 		Auth:                a.Auth,
+		Feed:                a.Feed,
 		Users:               a.Store,
 		Tasks:               a.Store,
 		Admin:               a.Store,
