@@ -38,6 +38,13 @@ def create_app(env=os.environ) -> FastAPI:
     async def close_client():
         await client.aclose()
 
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        # Method, path and status only: never the query string or headers.
+        response = await call_next(request)
+        app.state.log.info("%s %s %d", request.method, request.url.path, response.status_code)
+        return response
+
     @app.get("/healthz")
     async def healthz():
         return {"status": "ok"}
