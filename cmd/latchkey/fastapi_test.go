@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,6 +180,15 @@ func (f *forger) sign(hdr map[string]any, edit func(c map[string]any)) string {
 	return s
 }
 
+func newEd25519(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // rawJWS is a compact JWS of header and claims with sig as its signature.
 func rawJWS(t *testing.T, header, claims map[string]any, sig []byte) string {
 	t.Helper()
@@ -222,6 +232,13 @@ func TestFastAPIExample(t *testing.T) {
 	fastapiTaskRoutes(t, c, tasks, g.AccessToken, other)
 	fastapiTokenRules(t, c, tasks, newForger(t, dbPath, g.AccessToken), g)
 	fastapiKeyRotation(t, c, lk, dbPath, tasks, g.AccessToken)
+
+	// Stateless: with Latchkey stopped, a token whose key the service
+	// holds still works; one naming an unknown key is refused, not a 5xx.
+	lk.stop(t, syscall.SIGTERM, 10*time.Second)
+	c.Call("GET", tasks, g.AccessToken, nil).Labeled("Latchkey stopped").WantStatus(t, http.StatusOK)
+	stranger := &forger{t: t, kid: "not-a-latchkey-key", key: newEd25519(t), claims: testkit.JSONPart(t, g.AccessToken, 1)}
+	c.Call("GET", tasks, stranger.sign(nil, nil), nil).Labeled("unknown kid, Latchkey stopped").Problem(t, http.StatusUnauthorized, "invalid_token")
 	testkit.AssertNoSecrets(t, log.String(), g.AccessToken, g.RefreshToken, other.AccessToken)
 }
 
@@ -299,7 +316,7 @@ func fastapiTokenRules(t *testing.T, c *testkit.Client, tasks string, f *forger,
 			}
 		}
 	}
-	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	stranger := newEd25519(t)
 	otherKey := &forger{t: t, kid: f.kid, key: stranger, claims: f.claims}
 	unknownKid := &forger{t: t, kid: "not-a-latchkey-key", key: stranger, claims: f.claims}
 	parts := strings.Split(g.AccessToken, ".")
