@@ -233,12 +233,16 @@ func TestFastAPIExample(t *testing.T) {
 	fastapiTokenRules(t, c, tasks, newForger(t, dbPath, g.AccessToken), g)
 	fastapiKeyRotation(t, c, lk, dbPath, tasks, g.AccessToken)
 
-	// Stateless: with Latchkey stopped, a token whose key the service
-	// holds still works; one naming an unknown key is refused, not a 5xx.
+	// Stateless: with Latchkey stopped, a token naming an unknown key is
+	// refused (not a 5xx), and the failed fetch it caused leaves the cached
+	// keys as they were: the owner's token still works.
 	lk.stop(t, syscall.SIGTERM, 10*time.Second)
-	c.Call("GET", tasks, g.AccessToken, nil).Labeled("Latchkey stopped").WantStatus(t, http.StatusOK)
 	stranger := &forger{t: t, kid: "not-a-latchkey-key", key: newEd25519(t), claims: testkit.JSONPart(t, g.AccessToken, 1)}
-	c.Call("GET", tasks, stranger.sign(nil, nil), nil).Labeled("unknown kid, Latchkey stopped").Problem(t, http.StatusUnauthorized, "invalid_token")
+	p := c.Call("GET", tasks, stranger.sign(nil, nil), nil).Labeled("unknown kid, Latchkey stopped").Problem(t, http.StatusUnauthorized, "invalid_token")
+	if p["detail"] != "signing key unavailable" {
+		t.Errorf("unknown kid with Latchkey stopped: detail %q, want the set could not be checked", p["detail"])
+	}
+	c.Call("GET", tasks, g.AccessToken, nil).Labeled("Latchkey stopped").WantStatus(t, http.StatusOK)
 	testkit.AssertNoSecrets(t, log.String(), g.AccessToken, g.RefreshToken, other.AccessToken)
 }
 
@@ -384,6 +388,10 @@ func fastapiTokenRules(t *testing.T, c *testkit.Client, tasks string, f *forger,
 		if secret := x.token[strings.Index(x.token, ".")+1:]; strings.Contains(r.Header.Get("WWW-Authenticate")+p["detail"].(string), secret[:min(len(secret), 16)]) {
 			t.Errorf("%s: the answer echoes the token", x.name)
 		}
+	}
+	// Latchkey answered: the kid is unknown, not the set unavailable.
+	if p := c.Call("GET", tasks, unknownKid.sign(nil, nil), nil).JSON(t); p["detail"] != "unknown signing key" {
+		t.Errorf("unknown kid: detail %q, want unknown signing key", p["detail"])
 	}
 	fastapiBearerRules(t, c, tasks, g.AccessToken)
 }

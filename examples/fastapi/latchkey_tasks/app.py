@@ -21,7 +21,7 @@ def create_app(env=os.environ) -> FastAPI:
     app.state.log = logging.getLogger("uvicorn.error")  # configured by uvicorn
     # follow_redirects=False (httpx's default) keeps the https/loopback rule.
     client = httpx.AsyncClient(follow_redirects=False)
-    app.state.verifier = Verifier(settings.issuer, settings.audience, JWKS(settings.jwks_url, client))
+    app.state.verifier = Verifier(settings.issuer, settings.audience, JWKS(settings.jwks_url, client, app.state.log))
     app.state.store = Store()
     app.include_router(router)
 

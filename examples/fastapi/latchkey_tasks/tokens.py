@@ -38,8 +38,10 @@ MAX_TOKEN_SIZE = 8192
 MAX_LEEWAY = 30.0
 ACCESS_TYPE = "at+jwt"
 MAX_JWKS_BYTES = 1 << 20
-JWKS_MAX_AGE = 300.0  # Latchkey's JWKS answers Cache-Control: max-age=300
+JWKS_REFRESH = 300.0  # Latchkey's JWKS answers Cache-Control: max-age=300
 JWKS_MIN_INTERVAL = 1.0  # at most one fetch a second, however many unknown kids come
+JWKS_MAX_STALE = 3600.0  # known keys keep verifying this long while fetches fail
+JWKS_TIMEOUT = 10.0
 
 DESCRIPTIONS = {
     "missing": "missing bearer token",
@@ -127,8 +129,11 @@ def _b64url(seg: str) -> bytes:
 
 def parse_jwks(body: bytes) -> dict:
     """kid -> Ed25519 public key, for the keys an EdDSA verifier can use."""
+    doc = json.loads(body)
+    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+        raise ValueError("not a JWKS")
     keys = {}
-    for k in json.loads(body).get("keys", []):
+    for k in doc["keys"]:
         if not isinstance(k, dict) or k.get("kty") != "OKP" or k.get("crv") != "Ed25519":
             continue
         if k.get("use", "sig") != "sig" or k.get("alg", "EdDSA") != "EdDSA":
@@ -146,41 +151,65 @@ def parse_jwks(body: bytes) -> dict:
 
 
 class JWKS:
-    """Latchkey's public keys, fetched with httpx. A kid it does not know
-    makes it fetch again (at most once a second, concurrent requests sharing
-    the fetch): a key rotated at Latchkey works here at its first token.
-    Keys older than the JWKS's max-age are fetched again, so a retired key
-    stops verifying."""
+    """Latchkey's public keys, fetched with httpx, as verify.RemoteJWKS
+    keeps them:
 
-    def __init__(self, url: str, client: httpx.AsyncClient):
+    - a kid it does not know makes it fetch again, at most once a second
+      (concurrent requests share the fetch), so a key rotated at Latchkey
+      works here at its first token;
+    - the set is fetched again in the background every 300 s (the JWKS's
+      max-age), so a key Latchkey retired stops verifying;
+    - while Latchkey cannot be reached, known keys keep verifying for an
+      hour after the last good fetch; an unknown kid is then
+      key_unavailable (the set could not be checked), not unknown_kid.
+    """
+
+    def __init__(self, url: str, client: httpx.AsyncClient, log):
         self.url = url
         self.client = client
+        self.log = log
         self.keys: dict = {}
-        self.fetched = -math.inf  # monotonic time the last fetch started
+        self.last_start = -math.inf  # monotonic times
+        self.last_ok = -math.inf
+        self.failing = False
         self.lock = asyncio.Lock()
+        self.background = None  # the running background refresh, if any
 
     async def key(self, kid: str) -> Ed25519PublicKey:
         arrived = time.monotonic()
-        if arrived - self.fetched < JWKS_MAX_AGE and kid in self.keys:
+        if kid in self.keys and arrived - self.last_ok < JWKS_MAX_STALE:
+            if arrived - self.last_start >= JWKS_REFRESH and not self.lock.locked():
+                self.background = asyncio.create_task(self.fetch_after(arrived))
             return self.keys[kid]
+        await self.fetch_after(arrived)
+        if kid in self.keys and time.monotonic() - self.last_ok < JWKS_MAX_STALE:
+            return self.keys[kid]
+        raise invalid("key_unavailable" if self.failing else "unknown_kid")
+
+    async def fetch_after(self, arrived: float) -> None:
+        """Waits for a fetch that starts after arrived, starting it no sooner
+        than a second after the previous one started."""
         async with self.lock:
-            # A fetch that started after this request came is fresh enough.
-            if self.fetched < arrived:
-                wait = self.fetched + JWKS_MIN_INTERVAL - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                self.fetched = time.monotonic()
-                try:
-                    self.keys = await self._fetch()
-                except (httpx.HTTPError, ValueError) as e:
-                    raise invalid("key_unavailable") from e
-        if kid not in self.keys:
-            raise invalid("unknown_kid")
-        return self.keys[kid]
+            if self.last_start >= arrived:
+                return  # one started after this request came, and has ended
+            wait = self.last_start + JWKS_MIN_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.last_start = time.monotonic()
+            try:
+                self.keys = await self._fetch()
+            except (httpx.HTTPError, ValueError) as e:
+                if not self.failing:  # once per outage
+                    self.log.warning("fetching Latchkey's JWKS %s failed: %s", self.url, type(e).__name__)
+                self.failing = True
+                return
+            if self.failing:
+                self.log.warning("fetching Latchkey's JWKS works again")
+            self.last_ok, self.failing = time.monotonic(), False
 
     async def _fetch(self) -> dict:
         # No redirects are followed (httpx's default): the URL rule holds.
-        async with self.client.stream("GET", self.url, timeout=5.0) as r:
+        async with self.client.stream("GET", self.url, timeout=JWKS_TIMEOUT) as r:
             if r.status_code != 200:
                 raise ValueError(f"JWKS answered {r.status_code}")
             body = b""
