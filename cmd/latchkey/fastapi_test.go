@@ -487,3 +487,22 @@ func TestFastAPIExampleConfig(t *testing.T) {
 	}
 	startFastAPI(t, "LATCHKEY_ISSUER=https://auth.example.com", "LATCHKEY_AUDIENCE=a")
 }
+
+// TestFastAPIExampleUnit runs the example's Python unit tests
+// (examples/fastapi/tests): the JWKS cache's timing on a fake clock, the
+// leeway rule and the bearer rules, which the end-to-end test cannot reach
+// in seconds.
+func TestFastAPIExampleUnit(t *testing.T) {
+	t.Parallel()
+	needFastAPI(t)
+	cmd := exec.Command(fastapiPython, "-m", "unittest", "discover", "-s", "tests", "-t", ".")
+	cmd.Dir, _ = filepath.Abs("../../examples/fastapi")
+	cmd.Env = fastapiEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python unit tests: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "\nOK") {
+		t.Fatalf("python unit tests did not say OK:\n%s", out)
+	}
+}

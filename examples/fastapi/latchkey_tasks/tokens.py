@@ -164,11 +164,13 @@ class JWKS:
       key_unavailable (the set could not be checked), not unknown_kid.
     """
 
-    def __init__(self, url: str, client: httpx.AsyncClient, log):
+    def __init__(self, url: str, client: httpx.AsyncClient, log, clock=time.monotonic, sleep=asyncio.sleep):
         self.url = url
         self.client = client
         self.log = log
+        self.clock, self.sleep = clock, sleep  # replaced in tests
         self.keys: dict = {}
+        self.started = 0  # fetches started, so a request knows which came after it
         self.last_start = -math.inf  # monotonic times
         self.last_ok = -math.inf
         self.failing = False
@@ -176,26 +178,28 @@ class JWKS:
         self.background = None  # the running background refresh, if any
 
     async def key(self, kid: str) -> Ed25519PublicKey:
-        arrived = time.monotonic()
-        if kid in self.keys and arrived - self.last_ok < JWKS_MAX_STALE:
-            if arrived - self.last_start >= JWKS_REFRESH and not self.lock.locked():
-                self.background = asyncio.create_task(self.fetch_after(arrived))
+        now, seen = self.clock(), self.started
+        if kid in self.keys and now - self.last_ok < JWKS_MAX_STALE:
+            if now - self.last_start >= JWKS_REFRESH and not self.lock.locked():
+                self.background = asyncio.create_task(self.fetch_after(seen))
             return self.keys[kid]
-        await self.fetch_after(arrived)
-        if kid in self.keys and time.monotonic() - self.last_ok < JWKS_MAX_STALE:
+        await self.fetch_after(seen)
+        if kid in self.keys and self.clock() - self.last_ok < JWKS_MAX_STALE:
             return self.keys[kid]
         raise invalid("key_unavailable" if self.failing else "unknown_kid")
 
-    async def fetch_after(self, arrived: float) -> None:
-        """Waits for a fetch that starts after arrived, starting it no sooner
-        than a second after the previous one started."""
+    async def fetch_after(self, seen: int) -> None:
+        """Waits for a fetch that started after the first seen ones (so after
+        the caller came), starting it no sooner than a second after the
+        previous one started."""
         async with self.lock:
-            if self.last_start >= arrived:
-                return  # one started after this request came, and has ended
-            wait = self.last_start + JWKS_MIN_INTERVAL - time.monotonic()
+            if self.started > seen:
+                return  # one started after the caller came, and has ended
+            wait = self.last_start + JWKS_MIN_INTERVAL - self.clock()
             if wait > 0:
-                await asyncio.sleep(wait)
-            self.last_start = time.monotonic()
+                await self.sleep(wait)
+            self.last_start = self.clock()
+            self.started += 1
             try:
                 self.keys = await self._fetch()
             except (httpx.HTTPError, ValueError) as e:
@@ -205,7 +209,7 @@ class JWKS:
                 return
             if self.failing:
                 self.log.warning("fetching Latchkey's JWKS works again")
-            self.last_ok, self.failing = time.monotonic(), False
+            self.last_ok, self.failing = self.clock(), False
 
     async def _fetch(self) -> dict:
         # No redirects are followed (httpx's default): the URL rule holds.
