@@ -175,13 +175,16 @@ class JWKS:
         self.last_ok = -math.inf
         self.failing = False
         self.lock = asyncio.Lock()
-        self.background = None  # the running background refresh, if any
+        self.background = None  # the latest background refresh
+        self.running: set = set()  # holds every background task until it ends
 
     async def key(self, kid: str) -> Ed25519PublicKey:
         now, seen = self.clock(), self.started
         if kid in self.keys and now - self.last_ok < JWKS_MAX_STALE:
             if now - self.last_start >= JWKS_REFRESH and not self.lock.locked():
                 self.background = asyncio.create_task(self.fetch_after(seen))
+                self.running.add(self.background)
+                self.background.add_done_callback(self.running.discard)
             return self.keys[kid]
         await self.fetch_after(seen)
         if kid in self.keys and self.clock() - self.last_ok < JWKS_MAX_STALE:
