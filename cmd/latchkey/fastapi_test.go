@@ -200,11 +200,12 @@ func rawJWS(t *testing.T, header, claims map[string]any, sig []byte) string {
 
 // serveForFastAPI runs latchkey serve whose issuer is its own loopback URL,
 // which the example is configured with.
-func serveForFastAPI(t *testing.T, dbPath string) *proc {
+func serveForFastAPI(t *testing.T, dbPath string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
-	p := spawn(t, filepath.Dir(dbPath), childEnv(), "serve", "--addr", addr, "--issuer", "http://"+addr,
-		"--audience", fastapiAudience, "--database-url", "sqlite:"+dbPath).waitReady(t)
+	args := append([]string{"serve", "--addr", addr, "--issuer", "http://" + addr,
+		"--audience", fastapiAudience, "--database-url", "sqlite:" + dbPath}, extra...)
+	p := spawn(t, filepath.Dir(dbPath), childEnv(), args...).waitReady(t)
 	if p.base != "http://"+addr {
 		t.Fatalf("latchkey listens on %s, not on %s", p.base, addr)
 	}
@@ -244,6 +245,32 @@ func TestFastAPIExample(t *testing.T) {
 	}
 	c.Call("GET", tasks, g.AccessToken, nil).Labeled("Latchkey stopped").WantStatus(t, http.StatusOK)
 	testkit.AssertNoSecrets(t, log.String(), g.AccessToken, g.RefreshToken, other.AccessToken)
+}
+
+// TestFastAPIExampleShortTTL: a real token of a Latchkey whose access TTL
+// is 4 s, unforged, works at once and is token_expired a second after its
+// exp: its leeway is a tenth of its lifetime (0.4 s), not 30 s.
+func TestFastAPIExampleShortTTL(t *testing.T) {
+	t.Parallel()
+	needFastAPI(t)
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	lk := serveForFastAPI(t, dbPath, "--access-ttl", "4s")
+	base, _ := startFastAPI(t, "LATCHKEY_ISSUER="+lk.base, "LATCHKEY_AUDIENCE="+fastapiAudience)
+	g := testkit.NewClient(t, lk.base, nil).SignUp("short@example.com", "short ttl password 1234", "")
+	c := testkit.NewClient(t, base, nil)
+	tasks := "/api/" + g.User.ID + "/tasks"
+	claims := testkit.JSONPart(t, g.AccessToken, 1)
+	exp, iat := int64(claims["exp"].(float64)), int64(claims["iat"].(float64))
+	if exp-iat != 4 {
+		t.Fatalf("exp - iat = %d, want the 4 s TTL", exp-iat)
+	}
+	c.Call("GET", tasks, g.AccessToken, nil).Labeled("fresh 4 s token").WantStatus(t, http.StatusOK)
+	time.Sleep(time.Until(time.Unix(exp, 0).Add(time.Second)))
+	c.Call("GET", tasks, g.AccessToken, nil).Labeled("a second past exp").Problem(t, http.StatusUnauthorized, "token_expired")
+	// The refresh at Latchkey gives a token that works again.
+	r := testkit.NewClient(t, lk.base, nil).Refresh(g.RefreshToken)
+	r.WantStatus(t, http.StatusOK)
+	c.Call("GET", tasks, r.JSON(t)["access_token"].(string), nil).Labeled("refreshed token").WantStatus(t, http.StatusOK)
 }
 
 // fastapiTaskRoutes walks the task routes with the owner's token, and
