@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# apt_install PACKAGE WHAT installs a Debian package with apt-get (as root,
+# apt_install PACKAGES WHAT installs Debian packages (one name, or several
+# separated by spaces) with apt-get (as root,
 # or through passwordless sudo); when it cannot, the tests that need it skip
 # (or fail under CI=true) with a message saying what is missing.
 updated=
@@ -29,7 +30,9 @@ apt_install() {
 		"${apt_get[@]}" update -qq
 		updated=1
 	fi
-	"${apt_get[@]}" install -y -qq "$1" >/dev/null
+	local packages
+	read -r -a packages <<<"$1"
+	"${apt_get[@]}" install -y -qq "${packages[@]}" >/dev/null
 }
 
 if ! command -v chromium >/dev/null 2>&1; then
@@ -43,6 +46,15 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
 	echo "test.sh: PostgreSQL is missing; installing Debian's postgresql package for the PostgreSQL tests" >&2
 	apt_install postgresql "PostgreSQL tests"
+fi
+
+# The FastAPI example (examples/fastapi) runs on Debian's Python with
+# Debian's packages only; its end-to-end test (cmd/latchkey/fastapi_test.go)
+# calls /usr/bin/python3 explicitly, since the PATH's python3 may be another
+# build. Without them it skips locally and fails under CI=true.
+if ! /usr/bin/python3 -c 'import fastapi, uvicorn, jwt, httpx, cryptography' >/dev/null 2>&1; then
+	echo "test.sh: Debian's Python packages for the FastAPI example are missing; installing them" >&2
+	apt_install "python3-fastapi python3-uvicorn python3-jwt python3-httpx python3-cryptography" "FastAPI example test"
 fi
 
 # The Better Auth integration test runs the real better-auth npm package
