@@ -462,6 +462,13 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	check(req{Method: "POST", Path: "/ssf/poll/" + sid, Bearer: rsecret, Body: map[string]any{"returnImmediately": true}}, 200)
 	check(req{Method: "POST", Path: "/ssf/poll/" + sid, Bearer: rsecret, Body: map[string]any{"maxEvents": -1}}, 400)
 	check(req{Method: "POST", Path: "/ssf/poll/nope", Bearer: rsecret, Body: map[string]any{}}, 404)
+	check(req{Method: "GET", Path: "/ssf/streams/status?stream_id=" + sid, Bearer: rsecret}, 200)
+	check(req{Method: "GET", Path: "/ssf/streams/status", Bearer: rsecret}, 400)
+	check(req{Method: "POST", Path: "/ssf/streams/status", Bearer: rsecret, Body: map[string]string{"stream_id": sid, "status": "paused", "reason": "conform"}}, 200)
+	check(req{Method: "POST", Path: "/ssf/streams/status", Bearer: rsecret, Body: map[string]string{"stream_id": sid, "status": "nope"}}, 400)
+	check(req{Method: "POST", Path: "/ssf/verify", Bearer: rsecret, Body: map[string]string{"stream_id": sid, "state": "s"}}, 204)
+	check(req{Method: "POST", Path: "/ssf/verify", Bearer: rsecret, Body: map[string]string{"stream_id": sid}}, 429)
+	check(req{Method: "POST", Path: "/ssf/verify", Bearer: rsecret, Body: map[string]string{"stream_id": "nope"}}, 404)
 	check(req{Method: "DELETE", Path: "/ssf/streams", Bearer: rsecret}, 400)
 	check(req{Method: "DELETE", Path: "/ssf/streams?stream_id=" + sid, Bearer: rsecret}, 204)
 

@@ -64,6 +64,9 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /ssf/streams", s.handleCreateStream())
 	mux.Handle("GET /ssf/streams", s.handleGetStreams())
 	mux.Handle("DELETE /ssf/streams", s.handleDeleteStream())
+	mux.Handle("GET /ssf/streams/status", s.handleGetStreamStatus())
+	mux.Handle("POST /ssf/streams/status", s.handleSetStreamStatus())
+	mux.Handle("POST /ssf/verify", s.handleVerifyStream())
 	mux.Handle("POST /ssf/poll/{id}", s.handlePoll())
 
 	mux.Handle("GET /healthz", handleHealthz())

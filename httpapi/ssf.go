@@ -128,3 +128,53 @@ func (s *server) handlePoll() http.Handler {
 		return nil
 	})
 }
+
+// handleGetStreamStatus answers the status of the stream ?stream_id=.
+func (s *server) handleGetStreamStatus() http.Handler {
+	return s.withReceiver(func(w http.ResponseWriter, r *http.Request, rc *latchkey.Receiver) error {
+		id, _ := streamIDParam(r)
+		st, err := s.Feed.StreamStatus(r.Context(), rc, id)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, st)
+		return nil
+	})
+}
+
+// handleSetStreamStatus sets a stream's status: enabled, paused or
+// disabled.
+func (s *server) handleSetStreamStatus() http.Handler {
+	return s.withReceiver(func(w http.ResponseWriter, r *http.Request, rc *latchkey.Receiver) error {
+		in, err := decodeWith[ssf.Status](w, r, false, lenientJSON)
+		if err != nil {
+			return err
+		}
+		st, err := s.Feed.SetStreamStatus(r.Context(), rc, in)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, st)
+		return nil
+	})
+}
+
+// handleVerifyStream asks for a verification SET on a stream: 204, and
+// the SET, echoing state, in the stream's next poll answer.
+func (s *server) handleVerifyStream() http.Handler {
+	type request struct {
+		StreamID string `json:"stream_id"`
+		State    string `json:"state"`
+	}
+	return s.withReceiver(func(w http.ResponseWriter, r *http.Request, rc *latchkey.Receiver) error {
+		in, err := decodeWith[request](w, r, false, lenientJSON)
+		if err != nil {
+			return err
+		}
+		if err := s.Feed.VerifyStream(r.Context(), rc, in.StreamID, in.State); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

@@ -283,3 +283,86 @@ func TestSSFNewestPollWins(t *testing.T) {
 		t.Fatalf("the newer poll: %d SETs after %v, want the sign-out's", len(r.p.Sets), r.took)
 	}
 }
+
+// TestSSFStatusAndVerification: a paused stream holds its SETs until it is
+// enabled again; a verification request is answered 204 and its SET,
+// echoing state, arrives in the next polls until acknowledged, within 5 s
+// even while a poll is held; a second request within 10 s is 429.
+func TestSSFStatusAndVerification(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, options{}, func(t *testing.T, h *harness) {
+		h.App.Feed.Hold = 3 * time.Second
+		root := h.admin("root@example.com")
+		const aud = "https://svc.example"
+		secret := h.addReceiver(root, "svc", aud)
+		other := h.addReceiver(root, "other", "https://other.example")
+		id := h.Do(req{Method: "POST", Path: "/ssf/streams", Bearer: secret}).JSON(t)["stream_id"].(string)
+		status := func(bearer string, body any) response {
+			return h.Do(req{Method: "POST", Path: "/ssf/streams/status", Bearer: bearer, Body: body})
+		}
+		if got := h.Do(req{Method: "GET", Path: "/ssf/streams/status?stream_id=" + id, Bearer: secret}).JSON(t); got["status"] != "enabled" || got["stream_id"] != id {
+			t.Fatalf("status %v", got)
+		}
+		h.Do(req{Method: "GET", Path: "/ssf/streams/status?stream_id=" + id, Bearer: other}).Problem(t, 404, "not_found")
+		h.Do(req{Method: "GET", Path: "/ssf/streams/status", Bearer: secret}).Problem(t, 400, "validation_failed")
+		wantField(t, status(secret, map[string]string{"stream_id": id, "status": "asleep"}), "status")
+		status(other, map[string]string{"stream_id": id, "status": "paused"}).Problem(t, 404, "not_found")
+		if got := status(secret, map[string]string{"stream_id": id, "status": "paused", "reason": "maintenance"}).JSON(t); got["status"] != "paused" || got["reason"] != "maintenance" {
+			t.Fatalf("paused: %v", got)
+		}
+		u := h.signUp("u@example.com")
+		h.Do(req{Method: "POST", Path: "/api/auth/signout", Bearer: u.AccessToken}).WantStatus(t, 204)
+		if p := h.poll(secret, id, map[string]any{"returnImmediately": true}); len(p.Sets) != 0 {
+			t.Fatalf("a paused stream delivered %d SETs", len(p.Sets))
+		}
+		status(secret, map[string]string{"stream_id": id, "status": "enabled"}).WantStatus(t, 200)
+		p := h.poll(secret, id, map[string]any{"returnImmediately": true})
+		if sids := h.sessionsOf(p, aud); len(sids) != 1 || sids[0] != u.SessionID {
+			t.Fatalf("enabled again: %v, want the sign-out held while paused", sids)
+		}
+		h.poll(secret, id, map[string]any{"ack": []string{token.SessionRevokedID(u.SessionID, aud)}, "maxEvents": 0})
+
+		// Verification, while a poll is held.
+		verifyReq := func(bearer string, body any) response {
+			return h.Do(req{Method: "POST", Path: "/ssf/verify", Bearer: bearer, Body: body})
+		}
+		verifyReq(other, map[string]string{"stream_id": id}).Problem(t, 404, "not_found")
+		wantField(t, verifyReq(secret, map[string]string{}), "stream_id")
+		held := make(chan time.Duration, 1)
+		start := time.Now()
+		go func() {
+			h.Do(req{Method: "POST", Path: "/ssf/poll/" + id, Bearer: secret, Body: map[string]any{}})
+			held <- time.Since(start)
+		}()
+		time.Sleep(200 * time.Millisecond)
+		verifyReq(secret, map[string]string{"stream_id": id, "state": "c3RhdGU"}).WantStatus(t, 204)
+		asked := time.Now()
+		if took := <-held; took > 2*time.Second {
+			t.Errorf("the held poll went on %v after a verification request", took)
+		}
+		var jti string
+		for jti == "" {
+			if time.Since(asked) > 5*time.Second {
+				t.Fatal("no verification SET within 5 s")
+			}
+			for k, raw := range h.poll(secret, id, map[string]any{"returnImmediately": true}).Sets {
+				set, err := verify.ParseSET(context.Background(), raw, h.App.Ring.Key, testIssuer, aud, time.Time{})
+				if err != nil || set.Kind != verify.SETVerification || set.State != "c3RhdGU" || set.StreamID != id || set.ID != k {
+					t.Fatalf("verification SET %+v, %v", set, err)
+				}
+				jti = k
+			}
+		}
+		if p := h.poll(secret, id, map[string]any{"returnImmediately": true}); p.Sets[jti] == "" {
+			t.Fatal("an unacknowledged verification SET was not sent again")
+		}
+		if p := h.poll(secret, id, map[string]any{"ack": []string{jti}, "returnImmediately": true}); len(p.Sets) != 0 {
+			t.Fatalf("acknowledged, the verification SET came back: %v", p.Sets)
+		}
+		r := verifyReq(secret, map[string]string{"stream_id": id})
+		r.Problem(t, 429, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	})
+}

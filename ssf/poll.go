@@ -76,13 +76,17 @@ func (s *Service) Poll(ctx context.Context, r *latchkey.Receiver, id string, req
 		limit = min(*req.MaxEvents, MaxEvents)
 	}
 	empty := &PollAnswer{Sets: map[string]string{}}
-	if limit == 0 || st.Status != latchkey.StreamEnabled || !slices.Contains(delivered(st.EventsRequested), verify.EventSessionRevoked) {
+	if limit == 0 {
 		return empty, nil
 	}
 	release := s.holdSlot(st.ID)
 	defer s.unhold(st.ID, release)
 	timer := time.NewTimer(s.hold())
 	defer timer.Stop()
+	// A held poll re-reads its stream this often: a verification asked
+	// for, or a status set, through another instance.
+	reread := time.NewTicker(time.Second)
+	defer reread.Stop()
 	for {
 		// The channel before the read: a revocation between the two
 		// closes it, and the loop reads again.
@@ -93,6 +97,13 @@ func (s *Service) Poll(ctx context.Context, r *latchkey.Receiver, id string, req
 		}
 		select {
 		case <-changed:
+		case <-reread.C:
+			if st, err = s.Store.FindStream(ctx, r.ID, st.ID); err != nil {
+				if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
+					return empty, nil // deleted meanwhile
+				}
+				return nil, err
+			}
 		case <-release:
 			return empty, nil
 		case <-timer.C:
@@ -103,20 +114,35 @@ func (s *Service) Poll(ctx context.Context, r *latchkey.Receiver, id string, req
 	}
 }
 
-// settle records the acknowledged and reported SETs of the stream. A jti
-// that names no revocation of this receiver's feed is ignored.
+// settle records the acknowledged and reported SETs of the stream: the
+// revocations' and the verification's. A jti that names no SET of this
+// stream is ignored. The stream's pending verification is marked done
+// when it is among them, so that this poll's answer does not send it.
 func (s *Service) settle(ctx context.Context, r *latchkey.Receiver, st *latchkey.Stream, req PollRequest) error {
 	var sids []string
-	add := func(jti string) {
+	one := func(jti string) error {
 		if sid, ok := token.SessionOfJTI(jti, r.Audience); ok {
 			sids = append(sids, sid)
+			return nil
 		}
+		at, ok := verificationOf(jti, st.ID)
+		if !ok {
+			return nil
+		}
+		if st.VerifyPending && at.Equal(st.VerifyRequestedAt) {
+			st.VerifyPending = false
+		}
+		return s.Store.AckStreamVerification(ctx, st.ID, at)
 	}
 	for _, jti := range req.Ack {
-		add(jti)
+		if err := one(jti); err != nil {
+			return err
+		}
 	}
 	for jti, e := range req.SetErrs {
-		add(jti)
+		if err := one(jti); err != nil {
+			return err
+		}
 		if s.Log != nil {
 			// The receiver's code only: its description is its own text.
 			s.Log.Warn("ssf: a receiver could not use a SET", "receiver", r.Name, "stream_id", st.ID, "jti", jti, "err", printable(e.Err))
@@ -128,13 +154,31 @@ func (s *Service) settle(ctx context.Context, r *latchkey.Receiver, st *latchkey
 	return s.Store.AckRevocations(ctx, st.ID, sids, s.now().Add(s.Retention))
 }
 
-// pending mints the stream's pending SETs, at most limit.
+// pending mints the stream's pending SETs, at most limit: its pending
+// verification first, then the revocations it has not acknowledged, if it
+// delivers them. An enabled stream only: a paused one holds them.
 func (s *Service) pending(ctx context.Context, r *latchkey.Receiver, st *latchkey.Stream, limit int) (*PollAnswer, error) {
+	ans := &PollAnswer{Sets: map[string]string{}}
+	if st.Status != latchkey.StreamEnabled {
+		return ans, nil
+	}
+	if st.VerifyPending {
+		jti := verificationID(st.ID, st.VerifyRequestedAt)
+		set, err := s.Signer.Verification(r.Audience, st.ID, st.VerifyState, jti)
+		if err != nil {
+			return nil, fmt.Errorf("ssf: mint the verification SET of stream %s: %w", st.ID, err)
+		}
+		ans.Sets[jti] = set
+		limit--
+	}
+	if limit == 0 || !slices.Contains(delivered(st.EventsRequested), verify.EventSessionRevoked) {
+		return ans, nil
+	}
 	rows, err := s.Store.PendingRevocations(ctx, st.ID, s.now().Add(-s.Retention), limit+1)
 	if err != nil {
 		return nil, err
 	}
-	ans := &PollAnswer{Sets: map[string]string{}, MoreAvailable: len(rows) > limit}
+	ans.MoreAvailable = len(rows) > limit
 	for _, rv := range rows[:min(len(rows), limit)] {
 		set, err := s.Signer.SessionRevoked(r.Audience, token.Revocation{
 			SessionID: rv.ID, UserID: rv.UserID, Reason: rv.Reason, RevokedAt: rv.RevokedAt,

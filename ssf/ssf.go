@@ -70,14 +70,17 @@ func (s *Service) hold() time.Duration {
 }
 
 // Configuration is the transmitter's metadata, served at
-// /.well-known/ssf-configuration (SSF 1.0 §7.1). The status and
-// verification endpoints are not served yet, so not named.
+// /.well-known/ssf-configuration (SSF 1.0 §7.1). Subjects cannot be added
+// or removed (every session is in every stream), so those endpoints are
+// not named.
 type Configuration struct {
 	SpecVersion              string                `json:"spec_version"`
 	Issuer                   string                `json:"issuer"`
 	JWKSURI                  string                `json:"jwks_uri"`
 	DeliveryMethodsSupported []string              `json:"delivery_methods_supported"`
 	ConfigurationEndpoint    string                `json:"configuration_endpoint"`
+	StatusEndpoint           string                `json:"status_endpoint"`
+	VerificationEndpoint     string                `json:"verification_endpoint"`
 	AuthorizationSchemes     []AuthorizationScheme `json:"authorization_schemes"`
 	DefaultSubjects          string                `json:"default_subjects"`
 	// RevocationRetention is Latchkey's own member: how many seconds a
@@ -98,6 +101,8 @@ func (s *Service) Configuration() Configuration {
 		JWKSURI:                  s.Issuer + "/.well-known/jwks.json",
 		DeliveryMethodsSupported: []string{DeliveryPoll},
 		ConfigurationEndpoint:    s.Issuer + "/ssf/streams",
+		StatusEndpoint:           s.Issuer + "/ssf/streams/status",
+		VerificationEndpoint:     s.Issuer + "/ssf/verify",
 		AuthorizationSchemes:     []AuthorizationScheme{{SpecURN: "urn:ietf:rfc:6750"}},
 		DefaultSubjects:          "ALL",
 		RevocationRetention:      int64((s.Retention + time.Second - 1) / time.Second),

@@ -113,20 +113,24 @@ func (s *SETSigner) SessionRevoked(audience string, r Revocation) (string, error
 
 // Verification mints the SSF verification SET (SSF 1.0 §8.1.4) answering
 // a verification request on stream streamID, echoing state when it is not
-// empty. Its jti is fresh: two requests are two events.
-func (s *SETSigner) Verification(audience, streamID, state string) (string, error) {
+// empty. jti is the transmitter's (one per request, so that the receiver's
+// acknowledgement names the request); "" makes a fresh one.
+func (s *SETSigner) Verification(audience, streamID, state, jti string) (string, error) {
 	if audience == "" || streamID == "" {
 		return "", errors.New("token: a verification SET needs an audience and a stream")
 	}
-	jti, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("token: jti: %w", err)
+	if jti == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return "", fmt.Errorf("token: jti: %w", err)
+		}
+		jti = id.String()
 	}
 	event := map[string]any{}
 	if state != "" {
 		event["state"] = state
 	}
-	c := s.claims(audience, jti.String(), s.now(), verify.EventVerification, event)
+	c := s.claims(audience, jti, s.now(), verify.EventVerification, event)
 	c["sub_id"] = map[string]string{"format": "opaque", "id": streamID}
 	return s.sign(c)
 }

@@ -204,7 +204,7 @@ func TestSETDeterministicID(t *testing.T) {
 func TestVerificationSET(t *testing.T) {
 	ring := setRing(t, openStore(t))
 	s := newSETSigner(t, ring)
-	tok, err := s.Verification(setAudience, "stream-1", "st-1")
+	tok, err := s.Verification(setAudience, "stream-1", "st-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,11 +225,14 @@ func TestVerificationSET(t *testing.T) {
 	if set.Kind != verify.SETVerification || set.State != "st-1" || set.StreamID != "stream-1" || set.ID == "" {
 		t.Fatalf("parsed %+v", set)
 	}
-	again, _ := s.Verification(setAudience, "stream-1", "st-1")
+	again, _ := s.Verification(setAudience, "stream-1", "st-1", "")
 	if segment(t, again, 1)["jti"] == c["jti"] {
 		t.Fatal("two verification SETs share a jti")
 	}
-	noState, _ := s.Verification(setAudience, "stream-1", "")
+	if given, _ := s.Verification(setAudience, "stream-1", "st-1", "sv-given"); segment(t, given, 1)["jti"] != "sv-given" {
+		t.Fatal("a given jti was not used")
+	}
+	noState, _ := s.Verification(setAudience, "stream-1", "", "")
 	if ev := segment(t, noState, 1)["events"].(map[string]any)[verify.EventVerification]; !reflect.DeepEqual(ev, map[string]any{}) {
 		t.Fatalf("event without state: %v", ev)
 	}
@@ -310,7 +313,7 @@ func TestSETSignerRefuses(t *testing.T) {
 	if _, err := s.SessionRevoked("", signout); err == nil {
 		t.Error("no audience minted")
 	}
-	if _, err := s.Verification(setAudience, "", "x"); err == nil {
+	if _, err := s.Verification(setAudience, "", "x", ""); err == nil {
 		t.Error("verification without a stream minted")
 	}
 }
