@@ -63,6 +63,8 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/ssf-configuration", s.handleSSFConfiguration())
 	mux.Handle("POST /ssf/streams", s.handleCreateStream())
 	mux.Handle("GET /ssf/streams", s.handleGetStreams())
+	mux.Handle("PATCH /ssf/streams", s.handleUpdateStream(false))
+	mux.Handle("PUT /ssf/streams", s.handleUpdateStream(true))
 	mux.Handle("DELETE /ssf/streams", s.handleDeleteStream())
 	mux.Handle("GET /ssf/streams/status", s.handleGetStreamStatus())
 	mux.Handle("POST /ssf/streams/status", s.handleSetStreamStatus())

@@ -178,3 +178,19 @@ func (s *server) handleVerifyStream() http.Handler {
 		return nil
 	})
 }
+
+// handleUpdateStream is PATCH (replace false) or PUT (true) of a stream.
+func (s *server) handleUpdateStream(replace bool) http.Handler {
+	return s.withReceiver(func(w http.ResponseWriter, r *http.Request, rc *latchkey.Receiver) error {
+		in, err := decodeWith[ssf.StreamUpdate](w, r, false, lenientJSON)
+		if err != nil {
+			return err
+		}
+		st, err := s.Feed.UpdateStream(r.Context(), rc, in, replace)
+		if err != nil {
+			return err
+		}
+		encode(w, http.StatusOK, st)
+		return nil
+	})
+}

@@ -366,3 +366,37 @@ func TestSSFStatusAndVerification(t *testing.T) {
 		}
 	})
 }
+
+// TestSSFUpdateStream: PATCH changes what it names and keeps the rest; PUT
+// resets what it leaves out; a transmitter-supplied member sent back must
+// match (400 naming it); another receiver's stream is 404.
+func TestSSFUpdateStream(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	root := h.admin("root@example.com")
+	secret := h.addReceiver(root, "svc", "https://svc.example")
+	other := h.addReceiver(root, "other", "https://other.example")
+	st := h.Do(req{Method: "POST", Path: "/ssf/streams", Bearer: secret, Body: map[string]any{"description": "pod 1"}}).JSON(t)
+	id := st["stream_id"].(string)
+	upd := func(method, bearer string, body map[string]any) response {
+		body["stream_id"] = id
+		return h.Do(req{Method: method, Path: "/ssf/streams", Bearer: bearer, Body: body})
+	}
+	caep := "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+	got := upd("PATCH", secret, map[string]any{"events_requested": []string{"urn:example:unknown"}, "iss": testIssuer, "aud": "https://svc.example"}).JSON(t)
+	if got["description"] != "pod 1" || len(got["events_delivered"].([]any)) != 0 {
+		t.Fatalf("PATCH: %v (description kept, nothing delivered)", got)
+	}
+	got = upd("PUT", secret, map[string]any{"delivery": map[string]string{"method": "urn:ietf:rfc:8936", "endpoint_url": st["delivery"].(map[string]any)["endpoint_url"].(string)}}).JSON(t)
+	if got["description"] != nil || len(got["events_delivered"].([]any)) != 1 || got["events_delivered"].([]any)[0] != caep {
+		t.Fatalf("PUT: %v (description gone, every event again)", got)
+	}
+	wantField(t, upd("PATCH", secret, map[string]any{"aud": "https://elsewhere.example"}), "aud")
+	wantField(t, upd("PATCH", secret, map[string]any{"iss": "https://evil.example"}), "iss")
+	wantField(t, upd("PATCH", secret, map[string]any{"events_delivered": []string{}}), "events_delivered")
+	wantField(t, upd("PATCH", secret, map[string]any{"inactivity_timeout": 1}), "inactivity_timeout")
+	wantField(t, upd("PATCH", secret, map[string]any{"delivery": map[string]string{"method": "urn:ietf:rfc:8936", "endpoint_url": "https://x"}}), "delivery.endpoint_url")
+	wantField(t, upd("PUT", secret, map[string]any{"delivery": map[string]string{"method": "urn:ietf:rfc:8935"}}), "delivery.method")
+	upd("PATCH", other, map[string]any{"description": "mine"}).Problem(t, 404, "not_found")
+	wantField(t, h.Do(req{Method: "PATCH", Path: "/ssf/streams", Bearer: secret, Body: map[string]any{"description": "x"}}), "stream_id")
+}
