@@ -71,13 +71,24 @@ func (l *loader) refreshUser(ctx context.Context, u *vuser) (outcome, error) {
 
 // refreshAll renews every user's access token (execute calls it in the
 // background every renewEvery so that a long run does not outlive the
-// tokens).
+// tokens). A session the server revoked meanwhile (sign-ins of the user
+// past LATCHKEY_MAX_SESSIONS displace the least recently used one, and
+// two sign-ins in flight may store their pairs out of order) is replaced
+// by a sign-in, as a real client signs in again.
 func (l *loader) refreshAll(ctx context.Context, workers int) error {
 	return parallel(ctx, len(l.users), min(workers, 16), func(i int) error {
 		u := l.users[i]
 		u.refreshMu.Lock()
 		defer u.refreshMu.Unlock()
 		o, err := l.refreshUser(ctx, u)
+		if err == nil && o.status == http.StatusUnauthorized && o.code == "token_revoked" {
+			var g grant
+			o, err = l.do(ctx, http.MethodPost, "/api/auth/signin", "",
+				map[string]string{"email": u.email, "password": l.password}, http.StatusOK, &g)
+			if err == nil && o.status == http.StatusOK {
+				u.setTokens(g.AccessToken, g.RefreshToken)
+			}
+		}
 		if err != nil || o.status != http.StatusOK {
 			return statusErr("refresh for "+u.email, o, err)
 		}
