@@ -34,6 +34,7 @@ import (
 )
 
 func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err := run(); err != nil {
 		slog.Error("notes", "err", err)
 		os.Exit(1)

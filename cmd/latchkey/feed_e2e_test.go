@@ -1,0 +1,202 @@
+package main
+
+// End-to-end tests of the revocation feed (issue 15) with two kinds of
+// process: `latchkey serve` and examples/notes, a Go service that verifies
+// Latchkey's access tokens with verify.RemoteJWKS and follows the feed with
+// verify.RemoteRevocations. They measure how long a sign-out takes to reach
+// the service, stage outages of either side, and measure what idle long
+// polls cost Latchkey.
+
+import (
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/internal/testkit"
+)
+
+// feedAudience is the audience the tests' receivers are registered with.
+const feedAudience = "https://notes.example"
+
+var notesBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// notesBin builds examples/notes once, beside the latchkey binary.
+func notesBin(t *testing.T) string {
+	t.Helper()
+	notesBuild.once.Do(func() {
+		notesBuild.path = filepath.Join(filepath.Dir(binPath), "notes")
+		out, err := exec.Command("go", "build", "-o", notesBuild.path, "../../examples/notes").CombinedOutput()
+		if err != nil {
+			notesBuild.err = fmt.Errorf("go build examples/notes: %v: %s", err, out)
+		}
+	})
+	if notesBuild.err != nil {
+		t.Fatal(notesBuild.err)
+	}
+	return notesBuild.path
+}
+
+// feedLK is one Latchkey deployment: a database, and the fixed address of
+// the instance whose URL is the issuer (so that it can be restarted where
+// the notes service looks for it).
+type feedLK struct {
+	addr, issuer, dbURL, dir string
+	env                      []string
+}
+
+func newFeedSQLite(t *testing.T) *feedLK {
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	return &feedLK{addr: addr, issuer: "http://" + addr, dbURL: "sqlite:" + filepath.Join(dir, "lk.db"), dir: dir, env: childEnv()}
+}
+
+func newFeedPG(t *testing.T) *feedLK {
+	addr := freeAddr(t)
+	return &feedLK{addr: addr, issuer: "http://" + addr, dbURL: pgtest.Shared(t).URL(t), dir: t.TempDir(),
+		env: childEnv("LATCHKEY_SECRET_KEY=" + pgSecret)}
+}
+
+// serve starts an instance on addr (empty: the issuer's address) and
+// waits until it is ready. The sign-in rate limit is off: the tests sign
+// in hundreds of sessions from one address.
+func (f *feedLK) serve(t *testing.T, addr string) *proc {
+	t.Helper()
+	if addr == "" {
+		addr = f.addr
+	}
+	return spawn(t, f.dir, f.env, "serve", "--addr", addr, "--issuer", f.issuer, "--auth-rate", "0",
+		"--database-url", f.dbURL).waitReady(t)
+}
+
+// receiver runs `latchkey receiver add` and returns the secret, the last
+// line of its stdout.
+func (f *feedLK) receiver(t *testing.T, name string) string {
+	t.Helper()
+	cmd := exec.Command(binPath, "receiver", "add", "--name", name, "--audience", feedAudience)
+	cmd.Dir, cmd.Env = f.dir, append(slices.Clone(f.env), "LATCHKEY_DATABASE_URL="+f.dbURL)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	secret := lastLine(string(out))
+	if err != nil || !strings.HasPrefix(secret, "lkr_") {
+		t.Fatalf("receiver add: %v, stderr %q", err, stderr.String())
+	}
+	return secret
+}
+
+// startNotes runs examples/notes against issuer with the receiver secret
+// and env (NOTES_MAX_STALE=…), waits until it listens (RemoteRevocations
+// has then taken the backlog) and returns it with a client.
+func startNotes(t *testing.T, issuer, secret string, env ...string) (*proc, *testkit.Client) {
+	t.Helper()
+	env = append([]string{"LATCHKEY_ISSUER=" + issuer, "LATCHKEY_RECEIVER_SECRET=" + secret, "ADDR=127.0.0.1:0"}, env...)
+	p := spawnExe(t, notesBin(t), t.TempDir(), childEnv(env...)).waitReady(t)
+	c := testkit.NewClient(t, p.base, nil)
+	c.FailOnServerError = true
+	return p, c
+}
+
+func notesGet(c *testkit.Client, g testkit.Grant) testkit.Response {
+	c.T.Helper()
+	return c.Call("GET", "/api/"+g.User.ID+"/notes", g.AccessToken, nil)
+}
+
+// untilNotes asks the notes service with g's token until it answers
+// status (with the problem code, if any), for at most limit from since,
+// and returns the time from since to that answer.
+func untilNotes(t *testing.T, c *testkit.Client, g testkit.Grant, since time.Time, limit time.Duration, status int, code string) time.Duration {
+	t.Helper()
+	var r testkit.Response
+	for {
+		r = notesGet(c, g)
+		if r.Status == status {
+			break
+		}
+		if time.Since(since) > limit {
+			t.Fatalf("the notes service still answers %d (%s) %v after since, want %d %s", r.Status, r.Body, limit, status, code)
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	took := time.Since(since)
+	if code != "" {
+		r.Problem(t, status, code)
+	}
+	return took
+}
+
+// quantiles returns p50, p99 and the maximum of d (sorted in place).
+func quantiles(d []time.Duration) (p50, p99, most time.Duration) {
+	slices.Sort(d)
+	n := len(d)
+	return d[n/2], d[(n*99+99)/100-1], d[n-1]
+}
+
+// feedPropagation signs in n sessions of a few users at signer, checks
+// each is accepted by the notes service nc, then signs each out and
+// measures the time from the sign-out's 204 to the service's first 401
+// token_revoked. It fails when p99 exceeds 1 s.
+func feedPropagation(t *testing.T, signer, nc *testkit.Client, n int, what string) {
+	t.Helper()
+	const users, pw = 5, "feed propagation password"
+	email := func(i int) string { return fmt.Sprintf("feed%d@example.com", i%users) }
+	for i := range users {
+		signer.SignUp(email(i), pw, "")
+	}
+	start := time.Now()
+	grants := make([]testkit.Grant, n)
+	for i := range grants {
+		grants[i] = signer.SignIn(email(i), pw)
+	}
+	t.Logf("%s: %d sign-ins took %v", what, n, time.Since(start))
+	for _, g := range grants {
+		notesGet(nc, g).WantStatus(t, http.StatusOK)
+	}
+	took := make([]time.Duration, 0, n)
+	for _, g := range grants {
+		signer.Call("POST", "/api/auth/signout", g.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+		took = append(took, untilNotes(t, nc, g, time.Now(), 2*time.Second, http.StatusUnauthorized, "token_revoked"))
+	}
+	p50, p99, most := quantiles(took)
+	t.Logf("%s: sign-out 204 → notes service's 401 token_revoked over %d sign-outs: p50 %v, p99 %v, max %v",
+		what, n, p50, p99, most)
+	if p99 > time.Second {
+		t.Errorf("%s: p99 %v, want ≤ 1 s", what, p99)
+	}
+}
+
+// TestFeedPropagationSQLite: 200 sign-outs at `latchkey serve` (SQLite),
+// each refused by the notes service, another process, within 1 s (p99).
+func TestFeedPropagationSQLite(t *testing.T) {
+	t.Parallel()
+	lk := newFeedSQLite(t)
+	lk.serve(t, "")
+	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"))
+	c := testkit.NewClient(t, lk.issuer, nil)
+	c.FailOnServerError = true
+	feedPropagation(t, c, nc, 200, "SQLite")
+}
+
+// TestFeedPropagationPostgres: two instances on one PostgreSQL; the notes
+// service polls A, the sign-outs happen on B (the NOTIFY hop between them
+// is part of what is measured).
+func TestFeedPropagationPostgres(t *testing.T) {
+	t.Parallel()
+	lk := newFeedPG(t)
+	lk.serve(t, "")
+	b := lk.serve(t, "127.0.0.1:0")
+	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"))
+	c := testkit.NewClient(t, b.base, nil)
+	c.FailOnServerError = true
+	feedPropagation(t, c, nc, 100, "PostgreSQL, sign-out on B, notes polls A")
+}
