@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,4 +200,123 @@ func TestFeedPropagationPostgres(t *testing.T) {
 	c := testkit.NewClient(t, b.base, nil)
 	c.FailOnServerError = true
 	feedPropagation(t, c, nc, 100, "PostgreSQL, sign-out on B, notes polls A")
+}
+
+// TestFeedLatchkeyKilled: SIGKILL Latchkey while the notes service runs
+// with MaxStale 9 s (the shortest above the transmitter's 8 s hold) and
+// StaleTokenAge 12 s. Until the feed is stale every token passes; once it
+// is, a token older than 12 s gets 401 token_expired while a younger one
+// still passes. Latchkey restarted on the same database and address, the
+// service recovers by itself: the old token passes again, the token signed
+// out before the kill stays refused, and a new sign-out is refused at once.
+func TestFeedLatchkeyKilled(t *testing.T) {
+	t.Parallel()
+	lk := newFeedSQLite(t)
+	p := lk.serve(t, "")
+	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"), "NOTES_MAX_STALE=9s", "NOTES_STALE_TOKEN_AGE=12s")
+	c := testkit.NewClient(t, lk.issuer, nil)
+	const pw = "feed outage password"
+	old := c.SignUp("old@example.com", pw, "")
+	gone := c.SignIn("old@example.com", pw)
+	c.Call("POST", "/api/auth/signout", gone.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	untilNotes(t, nc, gone, time.Now(), time.Second, http.StatusUnauthorized, "token_revoked")
+	time.Sleep(4 * time.Second)
+	young := c.SignIn("old@example.com", pw)
+	notesGet(nc, young).WantStatus(t, http.StatusOK)
+
+	p.stop(t, syscall.SIGKILL, 5*time.Second)
+	killed := time.Now()
+	notesGet(nc, old).WantStatus(t, http.StatusOK) // current for 1 s at least
+	took := untilNotes(t, nc, old, killed, 25*time.Second, http.StatusUnauthorized, "token_expired")
+	notesGet(nc, young).WantStatus(t, http.StatusOK)
+	notesGet(nc, gone).WantStatus(t, http.StatusUnauthorized)
+	t.Logf("Latchkey killed: a token older than StaleTokenAge refused (token_expired) %v after the kill; a younger one passes", took)
+
+	lk.serve(t, "")
+	restarted := time.Now()
+	took = untilNotes(t, nc, old, restarted, 20*time.Second, http.StatusOK, "")
+	t.Logf("Latchkey restarted: the notes service current again %v after Latchkey was ready", took)
+	notesGet(nc, gone).Problem(t, http.StatusUnauthorized, "token_revoked")
+	c.Call("POST", "/api/auth/signout", young.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	untilNotes(t, nc, young, time.Now(), time.Second, http.StatusUnauthorized, "token_revoked")
+}
+
+// TestFeedNotesStoppedAndRestarted: the notes service stopped (SIGSTOP)
+// while 50 sessions are signed out refuses all 50 within 1 s of SIGCONT;
+// killed and started again, it refuses from its first request a token
+// signed out before the restart, and one signed out while it was down
+// (the new stream is seeded with the retention window).
+func TestFeedNotesStoppedAndRestarted(t *testing.T) {
+	t.Parallel()
+	lk := newFeedSQLite(t)
+	lk.serve(t, "")
+	secret := lk.receiver(t, "notes")
+	notes, nc := startNotes(t, lk.issuer, secret)
+	c := testkit.NewClient(t, lk.issuer, nil)
+	c.FailOnServerError = true
+	const pw = "feed stop password"
+	kept := c.SignUp("stop@example.com", pw, "")
+	grants := make([]testkit.Grant, 51)
+	for i := range grants {
+		grants[i] = c.SignIn("stop@example.com", pw)
+		notesGet(nc, grants[i]).WantStatus(t, http.StatusOK)
+	}
+	batch, down := grants[:50], grants[50]
+
+	if err := notes.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range batch {
+		c.Call("POST", "/api/auth/signout", g.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	}
+	if err := notes.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	cont := time.Now()
+	var most time.Duration
+	for _, g := range batch {
+		most = max(most, untilNotes(t, nc, g, cont, time.Second, http.StatusUnauthorized, "token_revoked"))
+	}
+	notesGet(nc, kept).WantStatus(t, http.StatusOK)
+	t.Logf("SIGSTOP, 50 sign-outs, SIGCONT: all 50 refused %v after SIGCONT", most)
+
+	notes.stop(t, syscall.SIGKILL, 5*time.Second)
+	c.Call("POST", "/api/auth/signout", down.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	_, nc = startNotes(t, lk.issuer, secret)
+	notesGet(nc, batch[0]).Problem(t, http.StatusUnauthorized, "token_revoked")
+	notesGet(nc, down).Problem(t, http.StatusUnauthorized, "token_revoked")
+	notesGet(nc, kept).WantStatus(t, http.StatusOK)
+}
+
+// TestFeedPostgresInstanceKilled: two instances on PostgreSQL, the notes
+// service polling A. A is killed while the service's poll is held on it; a
+// sign-out happens on B while A is down; A restarted on the same address,
+// the service takes that revocation from the stream kept in the store.
+// (The service knows one URL, the issuer's, so "its next poll lands on B"
+// is a load balancer's job; here A comes back where it was.)
+func TestFeedPostgresInstanceKilled(t *testing.T) {
+	t.Parallel()
+	lk := newFeedPG(t)
+	a := lk.serve(t, "")
+	b := lk.serve(t, "127.0.0.1:0")
+	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"))
+	c := testkit.NewClient(t, b.base, nil)
+	c.FailOnServerError = true
+	const pw = "feed pg kill password"
+	kept := c.SignUp("pgkill@example.com", pw, "")
+	first, second := c.SignIn("pgkill@example.com", pw), c.SignIn("pgkill@example.com", pw)
+	c.Call("POST", "/api/auth/signout", first.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	untilNotes(t, nc, first, time.Now(), time.Second, http.StatusUnauthorized, "token_revoked")
+	notesGet(nc, second).WantStatus(t, http.StatusOK)
+
+	time.Sleep(time.Second) // the service's next poll is now held on A
+	a.stop(t, syscall.SIGKILL, 5*time.Second)
+	c.Call("POST", "/api/auth/signout", second.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	time.Sleep(500 * time.Millisecond)
+	notesGet(nc, second).WantStatus(t, http.StatusOK) // nobody tells it yet
+	lk.serve(t, "")
+	took := untilNotes(t, nc, second, time.Now(), 10*time.Second, http.StatusUnauthorized, "token_revoked")
+	t.Logf("A killed during a held poll, sign-out on B meanwhile: refused %v after A was ready again", took)
+	notesGet(nc, kept).WantStatus(t, http.StatusOK)
+	notesGet(nc, first).Problem(t, http.StatusUnauthorized, "token_revoked")
 }
