@@ -8,11 +8,14 @@ package main
 // polls cost Latchkey.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/internal/testkit"
+	"github.com/latchkey/latchkey/verify"
 )
 
 // feedAudience is the audience the tests' receivers are registered with.
@@ -319,4 +323,71 @@ func TestFeedPostgresInstanceKilled(t *testing.T) {
 	t.Logf("A killed during a held poll, sign-out on B meanwhile: refused %v after A was ready again", took)
 	notesGet(nc, kept).WantStatus(t, http.StatusOK)
 	notesGet(nc, first).Problem(t, http.StatusUnauthorized, "token_revoked")
+}
+
+// cpuTime is the user plus system CPU time of process pid so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat: %q", pid, s)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// TestFeedIdlePollingCPU measures what 100 idle streams cost Latchkey
+// (SQLite): 100 verify.RemoteRevocations in this process, each with its
+// own connection, long-poll for 30 s while nothing is revoked; the
+// server's CPU time over that time is logged as a share of one core. The
+// issue wants < 1 %; the test fails only above 5 % (a shared, noisy
+// machine). Skipped with -short.
+func TestFeedIdlePollingCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s of measuring; skipped with -short")
+	}
+	t.Parallel()
+	lk := newFeedSQLite(t)
+	p := lk.serve(t, "")
+	secrets := []string{lk.receiver(t, "idle-a"), lk.receiver(t, "idle-b")} // 64 streams per receiver at most
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, stopKeys, err := verify.RemoteJWKS(ctx, lk.issuer+"/.well-known/jwks.json", verify.JWKSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopKeys()
+	sets := make([]*verify.RevocationSet, 100)
+	for i := range sets {
+		revs, stop, err := verify.RemoteRevocations(ctx, lk.issuer, verify.RevocationsOptions{
+			Credential: secrets[i%2], Keys: keys, HTTPClient: &http.Client{Transport: &http.Transport{}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		sets[i] = revs
+	}
+	time.Sleep(time.Second)
+	const span = 30 * time.Second
+	cpu0, wall0 := cpuTime(t, p.cmd.Process.Pid), time.Now()
+	time.Sleep(span)
+	cpu, wall := cpuTime(t, p.cmd.Process.Pid)-cpu0, time.Since(wall0)
+	for i, s := range sets {
+		if !s.Current() {
+			t.Fatalf("stream %d is not current after %v of idle polling", i, span)
+		}
+	}
+	pct := 100 * cpu.Seconds() / wall.Seconds()
+	t.Logf("100 idle streams: Latchkey used %v of CPU in %v: %.2f %% of one core (target < 1 %%)", cpu, wall.Round(time.Millisecond), pct)
+	if pct > 5 {
+		t.Errorf("idle polling costs %.2f %% of a core, want < 1 %% (failing above 5 %%)", pct)
+	}
 }
