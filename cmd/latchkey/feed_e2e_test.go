@@ -217,7 +217,7 @@ func TestFeedLatchkeyKilled(t *testing.T) {
 	t.Parallel()
 	lk := newFeedSQLite(t)
 	p := lk.serve(t, "")
-	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"), "NOTES_MAX_STALE=9s", "NOTES_STALE_TOKEN_AGE=12s")
+	notes, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"), "NOTES_MAX_STALE=9s", "NOTES_STALE_TOKEN_AGE=12s")
 	c := testkit.NewClient(t, lk.issuer, nil)
 	const pw = "feed outage password"
 	old := c.SignUp("old@example.com", pw, "")
@@ -234,6 +234,9 @@ func TestFeedLatchkeyKilled(t *testing.T) {
 	took := untilNotes(t, nc, old, killed, 25*time.Second, http.StatusUnauthorized, "token_expired")
 	notesGet(nc, young).WantStatus(t, http.StatusOK)
 	notesGet(nc, gone).WantStatus(t, http.StatusUnauthorized)
+	if !strings.Contains(notes.log.String(), "code=token_expired reason=revocations_stale") {
+		t.Errorf("the notes service logged no token_expired/revocations_stale:\n%s", notes.log.String())
+	}
 	t.Logf("Latchkey killed: a token older than StaleTokenAge refused (token_expired) %v after the kill; a younger one passes", took)
 
 	lk.serve(t, "")

@@ -80,7 +80,10 @@ func run() error {
 
 // routes is the service: a user's notes, to that user only.
 func routes(v *verify.Verifier) http.Handler {
-	auth := verify.Middleware(v, verify.MiddlewareOptions{})
+	auth := verify.Middleware(v, verify.MiddlewareOptions{OnError: func(r *http.Request, err *verify.Error) {
+		// The code and its reason, never the token.
+		slog.Info("token refused", "path", r.URL.Path, "code", err.Code, "reason", err.Reason)
+	}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/{user_id}/notes", auth(verify.RequireSubject("user_id")(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) {
