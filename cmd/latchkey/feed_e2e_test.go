@@ -129,7 +129,7 @@ func untilNotes(t *testing.T, c *testkit.Client, g testkit.Grant, since time.Tim
 			break
 		}
 		if time.Since(since) > limit {
-			t.Fatalf("the notes service still answers %d (%s) %v after since, want %d %s", r.Status, r.Body, limit, status, code)
+			t.Fatalf("the notes service still answers %d (%s) after %v, want %d %s", r.Status, strings.TrimSpace(string(r.Body)), limit, status, code)
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
