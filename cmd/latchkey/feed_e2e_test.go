@@ -248,6 +248,34 @@ func TestFeedLatchkeyKilled(t *testing.T) {
 	untilNotes(t, nc, young, time.Now(), time.Second, http.StatusUnauthorized, "token_revoked")
 }
 
+// TestFeedLatchkeyHung: Latchkey stopped with SIGSTOP holds the notes
+// service's poll open without answering (a hung feed, not a refused
+// connection). The service still turns stale within MaxStale (9 s) of the
+// last answer, refusing a token older than StaleTokenAge (2 s) with
+// token_expired, and is current again soon after SIGCONT.
+func TestFeedLatchkeyHung(t *testing.T) {
+	t.Parallel()
+	lk := newFeedSQLite(t)
+	p := lk.serve(t, "")
+	_, nc := startNotes(t, lk.issuer, lk.receiver(t, "notes"), "NOTES_MAX_STALE=9s", "NOTES_STALE_TOKEN_AGE=2s")
+	c := testkit.NewClient(t, lk.issuer, nil)
+	old := c.SignUp("hung@example.com", "feed hung password", "")
+	time.Sleep(3500 * time.Millisecond)
+	notesGet(nc, old).WantStatus(t, http.StatusOK) // older than 2 s, and the feed is current
+
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	took := untilNotes(t, nc, old, stopped, 12*time.Second, http.StatusUnauthorized, "token_expired")
+	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	cont := time.Now()
+	back := untilNotes(t, nc, old, cont, 15*time.Second, http.StatusOK, "")
+	t.Logf("Latchkey SIGSTOPped: stale mode %v after SIGSTOP; current again %v after SIGCONT", took, back)
+}
+
 // TestFeedNotesStoppedAndRestarted: the notes service stopped (SIGSTOP)
 // while 50 sessions are signed out refuses all 50 within 1 s of SIGCONT;
 // killed and started again, it refuses from its first request a token
