@@ -71,8 +71,14 @@ type proc struct {
 // is killed, if still running, in t.Cleanup.
 func spawn(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
+	return spawnExe(t, binPath, dir, env, args...)
+}
+
+// spawnExe is spawn for any executable.
+func spawnExe(t *testing.T, exe, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{log: &testkit.LogBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(binPath, args...)
+	p.cmd = exec.Command(exe, args...)
 	p.cmd.Dir, p.cmd.Env = dir, env
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.started = time.Now()
@@ -95,7 +101,7 @@ func spawn(t *testing.T, dir string, env []string, args ...string) *proc {
 			t.Errorf("latchkey pid %d did not exit within 10 s of SIGKILL", p.cmd.Process.Pid)
 		}
 		if t.Failed() {
-			t.Logf("log of latchkey %q:\n%s", args, p.log.String())
+			t.Logf("log of %s %q:\n%s", filepath.Base(exe), args, p.log.String())
 		}
 	})
 	return p
