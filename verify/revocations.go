@@ -37,7 +37,10 @@ type RevocationSetOptions struct {
 	// its discovery document's latchkey_revocation_retention.
 	Retain time.Duration
 	// MaxStale is how long the set stays current after the last
-	// MarkCurrent. Default DefaultRevocationMaxStale.
+	// MarkCurrent. Default DefaultRevocationMaxStale. With
+	// RemoteRevocations it must exceed the transmitter's hold of an idle
+	// poll (Latchkey's: 8 s) plus a round trip, or the set goes stale
+	// between two idle answers.
 	MaxStale time.Duration
 	// StaleTokenAge: while the set is not current, a token older than
 	// this (now − iat) is refused with token_expired/revocations_stale, so

@@ -156,7 +156,11 @@ func (f *feed) pollOnce(ctx context.Context) error {
 		return errStreamGone
 	}
 	if err != nil {
-		return err // acks and errors go again with the next poll
+		// Acks and errors go again with the next poll, which answers at
+		// once: the set becomes current one round trip after the
+		// transmitter is back, not after a whole idle hold.
+		f.quick = true
+		return err
 	}
 	f.acks, f.errs = nil, nil
 	for jti, raw := range out.Sets {
