@@ -673,3 +673,60 @@ func TestFastAPIExampleFeed(t *testing.T) {
 		t.Error("the example's stream outlived its shutdown by 10 s")
 	}
 }
+
+// TestFastAPIExampleFeedStale: stale mode, as in verify. A token 2 minutes
+// old (forged with the store's key, else unchanged) passes while the feed is
+// current; with Latchkey killed (SIGKILL), no poll answer comes, and at
+// most 15 s after the last one it is 401 token_expired (revocations_stale)
+// while a fresh token still passes; the outage is logged once. Latchkey
+// restarted on the same address and store, the example's retries (at most
+// 5 s apart, the first poll after an error returning at once) find the
+// feed again by themselves and the old token passes again.
+func TestFastAPIExampleFeedStale(t *testing.T) {
+	t.Parallel()
+	needFastAPI(t)
+	lk, dbPath, base, _, log, _ := startFastAPIFeed(t, nil)
+	g := testkit.NewClient(t, lk.base, nil).SignUp("stale@example.com", "stale password 1234", "")
+	now := time.Now().Unix()
+	old := newForger(t, dbPath, g.AccessToken).sign(nil, func(c map[string]any) { c["iat"], c["exp"] = now-120, now+780 })
+	hc := &http.Client{Timeout: 5 * time.Second}
+	url := base + "/api/" + g.User.ID + "/tasks"
+	for name, tok := range map[string]string{"2-minute-old token": old, "fresh token": g.AccessToken} {
+		if st, code, _ := fastapiAnswer(t, hc, url, tok); st != 200 {
+			t.Fatalf("%s with the feed current: %d %s, want 200", name, st, code)
+		}
+	}
+	args := lk.cmd.Args[1:]
+	lk.stop(t, syscall.SIGKILL, 10*time.Second)
+	var detail string
+	took, ok := testkit.Poll(25*time.Second, 100*time.Millisecond, func() bool {
+		st, code, d := fastapiAnswer(t, hc, url, old)
+		detail = d
+		return st == 401 && code == "token_expired"
+	})
+	if !ok {
+		t.Fatal("the 2-minute-old token still passes 25 s after Latchkey was killed")
+	}
+	t.Logf("stale mode %v after Latchkey was killed", took.Round(time.Millisecond))
+	if took > 16*time.Second || !strings.Contains(detail, "revocations_stale") {
+		t.Errorf("stale %v after the kill (want at most 15 s after the last poll answer), detail %q", took, detail)
+	}
+	if st, code, _ := fastapiAnswer(t, hc, url, g.AccessToken); st != 200 {
+		t.Errorf("a token younger than 60 s while stale: %d %s, want 200", st, code)
+	}
+	if n := strings.Count(log.String(), "revocation feed "+lk.base); n != 1 {
+		t.Errorf("the outage was logged %d times, want once:\n%s", n, log.String())
+	}
+	spawn(t, filepath.Dir(dbPath), childEnv(), args...).waitReady(t)
+	if took, ok := testkit.Poll(8*time.Second, 100*time.Millisecond, func() bool {
+		st, _, _ := fastapiAnswer(t, hc, url, old)
+		return st == 200
+	}); !ok {
+		t.Error("the example did not recover within 8 s of Latchkey's restart")
+	} else {
+		t.Logf("recovered %v after Latchkey's restart", took.Round(time.Millisecond))
+	}
+	if !strings.Contains(log.String(), "revocation feed: works again") {
+		t.Error("the recovery was not logged")
+	}
+}

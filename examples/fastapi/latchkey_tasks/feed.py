@@ -201,6 +201,9 @@ class Feed:
                 raise
             except Exception as e:  # noqa: BLE001 (every failure means: retry later)
                 self.fail(e)
+                # After an error the next poll returns at once, so the set is
+                # current again as soon as Latchkey answers, not a hold later.
+                self.quick = True
                 if isinstance(e, StreamGone):
                     self.stream = None
                 await asyncio.sleep(wait)
