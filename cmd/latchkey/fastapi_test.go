@@ -730,3 +730,53 @@ func TestFastAPIExampleFeedStale(t *testing.T) {
 		t.Error("the recovery was not logged")
 	}
 }
+
+// TestFastAPIExampleFeedWorkers: under uvicorn --workers 2 each worker
+// process keeps its own stream (two streams), a sign-out is refused by
+// both, and both streams are deleted at shutdown.
+func TestFastAPIExampleFeedWorkers(t *testing.T) {
+	t.Parallel()
+	needFastAPI(t)
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	lk := serveForFastAPI(t, dbPath, "--auth-rate", "0")
+	secret := addReceiver(t, map[string]string{"LATCHKEY_DATABASE_URL": "sqlite:" + dbPath}, "tasks-example", "https://tasks.example")
+	addr := freeAddr(t)
+	cmd, log := fastapiCmd(addr, "LATCHKEY_ISSUER="+lk.base, "LATCHKEY_AUDIENCE="+fastapiAudience, "LATCHKEY_RECEIVER_SECRET="+secret)
+	cmd.Args = append(cmd.Args, "--workers", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("log of the FastAPI example:\n%s", log.String())
+		}
+	})
+	if _, ok := testkit.Poll(20*time.Second, 100*time.Millisecond, func() bool { return fastapiStreams(t, lk, secret) == 2 }); !ok {
+		t.Fatalf("want 2 streams for 2 workers, have %d", fastapiStreams(t, lk, secret))
+	}
+	g := testkit.NewClient(t, lk.base, nil).SignUp("workers@example.com", "workers password 1234", "")
+	url := "http://" + addr + "/api/" + g.User.ID + "/tasks"
+	hc := &http.Client{Timeout: 5 * time.Second}
+	if _, ok := testkit.Poll(10*time.Second, 50*time.Millisecond, func() bool {
+		st, _, _ := fastapiAnswer(t, hc, url, g.AccessToken)
+		return st == 200
+	}); !ok {
+		t.Fatal("the workers do not accept a fresh token")
+	}
+	testkit.NewClient(t, lk.base, nil).Call("POST", "/api/auth/signout", g.AccessToken, nil).WantStatus(t, http.StatusNoContent)
+	time.Sleep(500 * time.Millisecond)
+	for i := range 20 { // new connections, spread over both workers
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		if st, code, _ := fastapiAnswer(t, c, url, g.AccessToken); st != 401 || code != "token_revoked" {
+			t.Fatalf("request %d half a second after the sign-out: %d %s, want 401 token_revoked", i, st, code)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if _, ok := testkit.Poll(15*time.Second, 100*time.Millisecond, func() bool { return fastapiStreams(t, lk, secret) == 0 }); !ok {
+		t.Errorf("%d streams left 15 s after the workers' shutdown", fastapiStreams(t, lk, secret))
+	}
+}
