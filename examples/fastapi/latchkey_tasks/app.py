@@ -1,6 +1,7 @@
 """The application: create_app() reads the settings, wires the verifier and
 the routes, and answers every error as Latchkey does."""
 
+import contextlib
 import logging
 import os
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import config, problems
+from .feed import Feed
 from .problems import Problem
 from .tasks import Store, router
 from .tokens import JWKS, Verifier
@@ -25,18 +27,32 @@ def create_app(env=os.environ) -> FastAPI:
     app.state.store = Store()
     app.include_router(router)
 
-    # ---------------------------------------------------------------------
-    # REVOCATION FEED: NOT BUILT YET (issue 15, next session). At startup the
-    # service will discover Latchkey's /.well-known/ssf-configuration, create
-    # its SSF stream with a receiver secret (a new setting), drain the seeded
-    # backlog, then long-poll and acknowledge in a background task; at
-    # shutdown it will delete the stream. See tokens.Verifier.verify for
-    # where a revoked sid will be refused.
-    # ---------------------------------------------------------------------
+    # Latchkey's revocation feed, one stream per worker process (feed.py),
+    # when a receiver secret is set. The lifespan waits up to 5 s for the
+    # seeded backlog before the service answers, and deletes the stream at
+    # shutdown. Starlette's lifespan replaces on_event handlers, so the
+    # client is closed here too.
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        fd = None
+        if settings.receiver_secret:
+            # Its own client: a held long poll must not wait behind, or hold
+            # up, the JWKS fetches.
+            feed_client = httpx.AsyncClient(follow_redirects=False)
+            fd = Feed(settings.issuer, settings.receiver_secret, app.state.verifier.jwks, app.state.log, feed_client)
+            app.state.verifier.revocations = await fd.start()
+        else:
+            app.state.log.warning("LATCHKEY_RECEIVER_SECRET is not set: no revocation feed; a revoked token is "
+                                  "accepted here until it expires")
+        try:
+            yield
+        finally:
+            if fd is not None:
+                await fd.stop()
+                await feed_client.aclose()
+            await client.aclose()
 
-    @app.on_event("shutdown")
-    async def close_client():
-        await client.aclose()
+    app.router.lifespan_context = lifespan
 
     @app.middleware("http")
     async def access_log(request: Request, call_next):

@@ -15,6 +15,9 @@ class Settings:
     issuer: str  # LATCHKEY_ISSUER: Latchkey's issuer URL, the tokens' iss
     audience: str  # LATCHKEY_AUDIENCE: the tokens' aud
     jwks_url: str  # ISSUER/.well-known/jwks.json
+    # LATCHKEY_RECEIVER_SECRET: the secret `latchkey receiver add` printed;
+    # empty: no revocation feed (a revoked token passes until its exp).
+    receiver_secret: str = ""
 
 
 def is_loopback(host: str) -> bool:
@@ -51,4 +54,6 @@ def from_env(env=os.environ) -> Settings:
     if not audience:
         raise ConfigError("LATCHKEY_AUDIENCE is required: the aud of Latchkey's tokens, as in its LATCHKEY_AUDIENCE")
     check_url("LATCHKEY_ISSUER", issuer)
-    return Settings(issuer=issuer, audience=audience, jwks_url=issuer.rstrip("/") + "/.well-known/jwks.json")
+    secret = env.get("LATCHKEY_RECEIVER_SECRET", "").strip()
+    return Settings(issuer=issuer, audience=audience, jwks_url=issuer.rstrip("/") + "/.well-known/jwks.json",
+                    receiver_secret=secret)

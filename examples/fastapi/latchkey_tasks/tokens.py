@@ -62,11 +62,14 @@ DESCRIPTIONS = {
     "missing_sub": "access token has no subject",
     "missing_sid": "access token names no session",
     "missing_jti": "access token has no id",
+    "revoked": "access token revoked",
+    "revocations_stale": "revocations_stale: access token too old to check for revocation; refresh it",
 }
 
 
 class TokenError(Exception):
-    """A refused token: code is missing_token, invalid_token or token_expired."""
+    """A refused token: code is missing_token, invalid_token, token_expired
+    or token_revoked."""
 
     def __init__(self, code: str, reason: str):
         super().__init__(f"{code} ({reason})")
@@ -271,12 +274,20 @@ def _header(token: str) -> dict:
     return header
 
 
+def leeway(iat, exp) -> float:
+    """Latchkey's leeway: 30 s, at most a tenth of the access TTL."""
+    return MAX_LEEWAY if iat is None else max(0.0, min(MAX_LEEWAY, (exp - iat) / 10))
+
+
 class Verifier:
-    def __init__(self, issuer: str, audience: str, jwks: JWKS, now=time.time):
+    def __init__(self, issuer: str, audience: str, jwks: JWKS, now=time.time, revocations=None):
         self.issuer = issuer
         self.audience = audience
         self.jwks = jwks
         self.now = now
+        # feed.Revocations, fed by Latchkey's revocation feed; None without
+        # LATCHKEY_RECEIVER_SECRET (then a revoked token passes until its exp).
+        self.revocations = revocations
 
     async def verify(self, token: str) -> Claims:
         header = _header(token)
@@ -305,15 +316,11 @@ class Verifier:
         except jwt.PyJWTError:
             raise invalid("malformed") from None
         claims = self._claims(payload)
-        # ---------------------------------------------------------------
-        # REVOCATION FEED: NOT BUILT YET (issue 15, next session).
-        # Here the service will refuse claims.session_id when Latchkey's
-        # Shared Signals feed (SSF poll delivery, CAEP session-revoked SETs,
-        # consumed with httpx) has reported it revoked: 401 token_revoked.
-        # While the feed is stale, tokens older than 60 s will get 401
-        # token_expired. Until then a token whose session was signed out,
-        # revoked or disabled at Latchkey is ACCEPTED HERE UNTIL ITS exp.
-        # ---------------------------------------------------------------
+        if self.revocations is not None:
+            # Latchkey's revocation feed (feed.py): a revoked sid is
+            # token_revoked; while the feed is not current, a token older
+            # than 60 s is token_expired (revocations_stale), as in verify.
+            self.revocations.check(claims, leeway(claims.issued_at, claims.expires_at))
         return claims
 
     def _claims(self, p: dict) -> Claims:
@@ -323,12 +330,11 @@ class Verifier:
         for v in (exp, iat, nbf):
             if v is not None and not _number(v):
                 raise invalid("malformed")
-        # Latchkey's leeway: 30 s, at most a tenth of the access TTL.
-        leeway = MAX_LEEWAY if iat is None else max(0.0, min(MAX_LEEWAY, (exp - iat) / 10))
+        lw = leeway(iat, exp)
         now = self.now()
-        if nbf is not None and now + leeway < nbf:
+        if nbf is not None and now + lw < nbf:
             raise invalid("not_yet_valid")
-        if now >= exp + leeway:
+        if now >= exp + lw:
             raise TokenError("token_expired", "expired")
         sub, sid, jti, role = p.get("sub"), p.get("sid", ""), p.get("jti", ""), p.get("role", "")
         amr = p.get("amr", [])
