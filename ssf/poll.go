@@ -197,13 +197,17 @@ func (s *Service) pending(ctx context.Context, r *latchkey.Receiver, st *latchke
 func (s *Service) holdSlot(id string) chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ch := make(chan struct{})
+	if s.stopping {
+		close(ch) // answered at once
+		return ch
+	}
 	if s.held == nil {
 		s.held = map[string]chan struct{}{}
 	}
 	if old, ok := s.held[id]; ok {
 		close(old)
 	}
-	ch := make(chan struct{})
 	s.held[id] = ch
 	return ch
 }

@@ -51,8 +51,22 @@ type Service struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 
-	mu   sync.Mutex
-	held map[string]chan struct{} // stream id -> release of its held poll
+	mu       sync.Mutex
+	held     map[string]chan struct{} // stream id -> release of its held poll
+	stopping bool                     // Stop was called: no poll is held
+}
+
+// Stop answers every held poll at once and holds none from then on: the
+// server is shutting down, and a graceful shutdown would otherwise wait
+// out each poll's hold. The receivers poll again, elsewhere or later.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopping = true
+	for id, ch := range s.held {
+		close(ch)
+		delete(s.held, id)
+	}
 }
 
 func (s *Service) now() time.Time {

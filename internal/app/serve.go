@@ -74,6 +74,9 @@ func (a *App) serve(ctx context.Context, ln net.Listener, h http.Handler) error 
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
+	if a.Feed != nil {
+		a.Feed.Stop() // held polls would keep Shutdown waiting for their hold
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
