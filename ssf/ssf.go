@@ -28,9 +28,6 @@ const (
 	// DefaultHold is how long an idle poll is held: under the server's
 	// 10 s request deadline, with room for the answer.
 	DefaultHold = 8 * time.Second
-	// MinHold is the least an idle long poll is held, whatever ends it
-	// early but a newer poll of its stream or a pending SET.
-	MinHold = time.Second
 	// MaxEvents caps the SETs of one answer; moreAvailable says the rest.
 	MaxEvents = 1000
 )
