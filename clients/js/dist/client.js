@@ -1,0 +1,436 @@
+// The session a front end holds with Latchkey, and the calls that use it.
+//
+// The access token lives in this object's memory only: never in
+// localStorage, sessionStorage or a cookie a script can read. The refresh
+// token lives in the HttpOnly latchkey_refresh cookie (over TLS
+// __Host-latchkey_refresh), which the browser sends by itself, so the
+// refresh_token member of token answers is dropped unread. Only a client
+// given a refreshTokenStore (a page on another origin than Latchkey, a
+// server, a test) keeps it, there.
+//
+// A call answered 401 refreshes once and is retried once. Calls failing
+// together share one refresh in flight, and the tabs of one browser take
+// turns (Web Locks), so each presents the token the previous one got and
+// none looks like reuse. When the refresh itself is refused the session
+// has ended: listeners hear "ended" and calls throw SessionEndedError.
+import { LatchkeyError, SessionEndedError } from "./errors.js";
+import { emailRoutes, mfaRoutes, passkeyRoutes, passwordRoutes, query, taskRoutes } from "./routes.js";
+/** A store that keeps the refresh token in memory: it is gone on reload. */
+export function memoryStore() {
+    let token = null;
+    return {
+        get: () => token,
+        set: (t) => {
+            token = t;
+        },
+    };
+}
+// NO_SESSION is the code a SessionEndedError carries when there was no
+// refresh token to send: a cookie refresh without a cookie answers 400
+// validation_failed on refresh_token; there simply was no session.
+const NO_SESSION = "no_session";
+/** createClient makes the one client a front end holds. */
+export function createClient(options = {}) {
+    return new LatchkeyClient(options);
+}
+export class LatchkeyClient {
+    baseUrl;
+    #fetch;
+    #store;
+    #lockName;
+    #channel;
+    #listeners = new Set();
+    #held = null;
+    #refreshing = null;
+    /** The signed-in user's tasks: /api/{user_id}/tasks. */
+    tasks = taskRoutes(this);
+    /** Forgotten passwords: a mailed link or code. */
+    password = passwordRoutes(this);
+    /** Verifying and changing the email address. */
+    email = emailRoutes(this);
+    /** Two-factor sign-in (TOTP) and recovery codes. */
+    mfa = mfaRoutes(this);
+    /** Passkeys: the JSON side of the WebAuthn ceremonies. */
+    passkeys = passkeyRoutes(this);
+    constructor(options = {}) {
+        this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
+        const f = options.fetch ?? globalThis.fetch;
+        this.#fetch = (input, init) => f(input, init); // unbound window.fetch throws
+        this.#store = options.refreshTokenStore ?? null;
+        const name = options.channel === undefined ? "latchkey" : options.channel;
+        this.#lockName = name === null ? null : name + "-refresh";
+        this.#channel = name !== null && typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
+        if (this.#channel) {
+            // Node keeps a process alive while a channel is open.
+            this.#channel.unref?.();
+            this.#channel.onmessage = (e) => this.#heard(e.data);
+        }
+    }
+    /** The signed-in user, or null. */
+    get user() {
+        return this.#held ? this.#held.user : null;
+    }
+    /** The session's id (the access token's sid), or null. */
+    get sessionId() {
+        return this.#held ? this.#held.sessionId : null;
+    }
+    /** onAuthChange calls fn at each change; the function returned stops it. */
+    onAuthChange(fn) {
+        this.#listeners.add(fn);
+        return () => this.#listeners.delete(fn);
+    }
+    /** close stops listening to the other tabs. */
+    close() {
+        this.#channel?.close();
+        this.#listeners.clear();
+    }
+    #emit(type, code) {
+        const change = code === undefined ? { type, user: this.user } : { type, user: this.user, code };
+        for (const fn of [...this.#listeners])
+            fn(change);
+    }
+    #heard(msg) {
+        const m = (msg ?? {});
+        if (m.type === "signout" && this.#held) {
+            this.#held = null;
+            this.#emit("remote-signout");
+        }
+        else if (m.type === "signin" && (!this.#held || this.#held.user.id !== m.userId)) {
+            this.#emit("remote-signin");
+        }
+    }
+    #broadcast(msg) {
+        this.#channel?.postMessage(msg);
+    }
+    /** url resolves a path against baseUrl; absolute URLs are kept. */
+    url(path) {
+        return /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : this.baseUrl + path;
+    }
+    /**
+     * send makes one request and decodes the answer (null for 204). It never
+     * refreshes and never retries; a refusal throws LatchkeyError.
+     */
+    async send(method, path, { body, token } = {}) {
+        const headers = { Accept: "application/json, application/problem+json" };
+        const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+        if (body !== undefined) {
+            headers["Content-Type"] = "application/json";
+            init.body = JSON.stringify(body);
+        }
+        if (token)
+            headers.Authorization = "Bearer " + token;
+        let res;
+        try {
+            res = await this.#fetch(this.url(path), init);
+        }
+        catch {
+            throw new LatchkeyError(0, {
+                title: "Network error",
+                detail: "Could not reach Latchkey. Check your connection and try again.",
+            });
+        }
+        const data = await decode(res);
+        if (!res.ok)
+            throw new LatchkeyError(res.status, data, retryAfter(res));
+        return data;
+    }
+    // adopt takes a token answer as the session and reports whether the user
+    // changed. The refresh token goes to the store, if there is one.
+    async #adopt(g) {
+        const previous = this.#held;
+        this.#held = {
+            token: g.access_token,
+            user: g.user,
+            sessionId: g.session_id,
+            expiresAt: Date.now() + g.expires_in * 1000,
+        };
+        if (this.#store)
+            await this.#store.set(g.refresh_token ?? null);
+        return !previous || previous.user.id !== g.user.id;
+    }
+    /**
+     * signInWith posts to a route that answers a token response (sign-in,
+     * its second step, a passkey sign-in) and takes the session.
+     */
+    async signInWith(path, body) {
+        const g = await this.send("POST", path, { body });
+        await this.#adopt(g);
+        this.#broadcast({ type: "signin", userId: g.user.id });
+        this.#emit("signedin");
+        return g.user;
+    }
+    /**
+     * replaceSession takes the token answer of a route that ended this
+     * session and began a new one for this device (turning two-factor
+     * sign-in on revokes every session). The user stays; no event.
+     */
+    async replaceSession(g) {
+        await this.#adopt(g);
+    }
+    /**
+     * signUp creates the account and signs in. A server that requires a
+     * verified address answers the account alone: signedIn is then false.
+     */
+    async signUp(input) {
+        const g = await this.send("POST", "/api/auth/signup", { body: input });
+        if (!g.access_token)
+            return { user: g.user, signedIn: false };
+        await this.#adopt(g);
+        this.#broadcast({ type: "signin", userId: g.user.id });
+        this.#emit("signedin");
+        return { user: g.user, signedIn: true };
+    }
+    /**
+     * signIn with email and password. A user with a second factor gets a
+     * LatchkeyError with code "mfa_required" instead, whose problem holds
+     * mfa_token and methods for signInMFA.
+     */
+    signIn(input) {
+        return this.signInWith("/api/auth/signin", input);
+    }
+    /** signInMFA is a sign-in's second step: a TOTP, a recovery code or a passkey. */
+    signInMFA(step) {
+        return this.signInWith("/api/auth/signin/mfa", step);
+    }
+    /**
+     * restore resumes a session from the refresh token, as at page load:
+     * user is null when there is none; ended says one existed and is over.
+     */
+    async restore() {
+        try {
+            return { user: await this.refresh(), ended: false };
+        }
+        catch (e) {
+            if (e instanceof SessionEndedError)
+                return { user: null, ended: e.code !== NO_SESSION };
+            throw e;
+        }
+    }
+    /**
+     * refresh gets a new access token. Concurrent callers share one request;
+     * tabs take turns. A refused refresh ends the session.
+     */
+    refresh() {
+        if (!this.#refreshing) {
+            this.#refreshing = this.#refresh().finally(() => {
+                this.#refreshing = null;
+            });
+        }
+        return this.#refreshing;
+    }
+    async #refresh() {
+        try {
+            const g = await this.#exclusive(async () => {
+                // Read inside the lock: the tab before may have rotated it.
+                const stored = this.#store ? await this.#store.get() : null;
+                if (this.#store && !stored)
+                    throw new SessionEndedError(NO_SESSION);
+                return this.send("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
+            });
+            if (await this.#adopt(g))
+                this.#emit("user-changed");
+            return g.user;
+        }
+        catch (e) {
+            const code = endedBy(e, !this.#store);
+            if (code === null)
+                throw e;
+            const had = this.#held !== null;
+            this.#held = null;
+            if (this.#store && code !== NO_SESSION)
+                await this.#store.set(null);
+            if (had)
+                this.#emit("ended", code);
+            throw e instanceof SessionEndedError ? e : new SessionEndedError(code, e.problem);
+        }
+    }
+    // exclusive runs fn under the tabs' shared lock, where there is one.
+    #exclusive(fn) {
+        const locks = typeof navigator === "object" ? navigator.locks : undefined;
+        return this.#lockName && locks ? locks.request(this.#lockName, fn) : fn();
+    }
+    /**
+     * accessToken resolves to a token valid for a few seconds more at least,
+     * refreshing first when it is missing or about to expire: for a call this
+     * client does not make itself (a WebSocket, a form).
+     */
+    async accessToken() {
+        if (!this.#held || this.#held.expiresAt - Date.now() < 10_000)
+            await this.refresh();
+        return this.#token();
+    }
+    #token() {
+        if (!this.#held)
+            throw new SessionEndedError();
+        return this.#held.token;
+    }
+    /**
+     * request makes an authenticated call and decodes the answer (null for
+     * 204). On a 401 it refreshes, or waits for the refresh in flight, and
+     * retries once. Rejects with LatchkeyError, or SessionEndedError when
+     * the session is over.
+     */
+    async request(method, path, body) {
+        const send = (token) => this.send(method, path, body === undefined ? { token } : { body, token });
+        try {
+            return await this.#withRefresh(send, (e) => e instanceof LatchkeyError && e.status === 401);
+        }
+        catch (e) {
+            if (e instanceof LatchkeyError && e.status === 401 && !(e instanceof SessionEndedError)) {
+                // A brand-new token refused: the session ended in between.
+                this.#end("ended", e.code);
+                throw new SessionEndedError(e.code, e.problem);
+            }
+            throw e;
+        }
+    }
+    /**
+     * fetch is fetch with the access token: path is Latchkey's (resolved
+     * against baseUrl) or an absolute URL of a backend that trusts
+     * Latchkey's tokens. On a 401 it refreshes and sends once more, so the
+     * body must be one fetch can send twice (a string, Blob, FormData,
+     * URLSearchParams). The second answer is returned whatever it is.
+     */
+    async fetch(path, init = {}) {
+        const send = async (token) => {
+            const headers = new Headers(init.headers);
+            headers.set("Authorization", "Bearer " + token);
+            return this.#fetch(this.url(path), { ...init, headers });
+        };
+        return this.#withRefresh(send, (res) => res instanceof Response && res.status === 401, true);
+    }
+    // withRefresh sends with the current token; when refused (an error or an
+    // answer) it refreshes, unless another call already did since this one
+    // began, and sends once more.
+    async #withRefresh(send, refused, answers = false) {
+        if (!this.#held && this.#refreshing)
+            await this.#refreshing.catch(() => { });
+        const used = this.#token();
+        try {
+            const r = await send(used);
+            if (!answers || !refused(r))
+                return r;
+        }
+        catch (e) {
+            if (answers || !refused(e))
+                throw e;
+        }
+        if (this.#held && this.#held.token === used)
+            await this.refresh();
+        return send(this.#token());
+    }
+    /**
+     * signOut ends this session ("local", the default), every other one
+     * ("others": this device stays signed in) or all ("global"). Except with
+     * "others" it forgets the session here and in the other tabs, even when
+     * Latchkey cannot be reached or the session was already over.
+     */
+    async signOut({ scope = "local" } = {}) {
+        if (scope === "others") {
+            await this.request("POST", "/api/auth/signout", { scope });
+            return;
+        }
+        try {
+            if (this.#held)
+                await this.request("POST", "/api/auth/signout", { scope });
+        }
+        catch (e) {
+            if (!(e instanceof LatchkeyError))
+                throw e;
+        }
+        finally {
+            await this.forget();
+        }
+    }
+    /** forget drops the session here and in the other tabs ("signedout"). */
+    async forget() {
+        await this.#end("signedout");
+    }
+    /**
+     * drop forgets the session here and in the other tabs without an event:
+     * for when Latchkey has ended every session (a password reset) and the
+     * page says so itself.
+     */
+    async drop() {
+        await this.#end(null);
+    }
+    async #end(event, code) {
+        const had = this.#held !== null;
+        this.#held = null;
+        if (this.#store)
+            await this.#store.set(null);
+        if (event === "ended") {
+            if (had)
+                this.#emit("ended", code);
+            return;
+        }
+        if (event === null && !had)
+            return;
+        this.#broadcast({ type: "signout" });
+        if (event)
+            this.#emit(event);
+    }
+    /** me asks Latchkey for the user, and keeps the answer. */
+    async me() {
+        const r = await this.request("GET", "/api/auth/me");
+        this.setUser(r.user);
+        return r.user;
+    }
+    /** sessions lists the user's live sessions, newest first, a page at a time. */
+    sessions(options = {}) {
+        return this.request("GET", "/api/auth/sessions" + query(options));
+    }
+    /** revokeSession ends one of the user's sessions; ending this one is signing out here. */
+    async revokeSession(id) {
+        await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
+        if (id === this.sessionId)
+            await this.forget();
+    }
+    /** changePassword changes it and ends every other session. */
+    async changePassword(input) {
+        await this.request("POST", "/api/auth/password", input);
+    }
+    /**
+     * setUser replaces the cached user (a route answered it); listeners hear
+     * "user-updated" when its name, email or verification changed.
+     */
+    setUser(user) {
+        const held = this.#held;
+        if (!held || !user || user.id !== held.user.id)
+            return;
+        const before = held.user;
+        held.user = user;
+        if (before.name !== user.name || before.email !== user.email || before.email_verified !== user.email_verified) {
+            this.#emit("user-updated");
+        }
+    }
+}
+// endedBy returns the code of a refresh refusal that ends the session, or
+// null for any other failure (the network, a 429, a 503): those leave the
+// session as it was, to try again.
+function endedBy(e, cookie) {
+    if (e instanceof SessionEndedError)
+        return e.code;
+    if (!(e instanceof LatchkeyError))
+        return null;
+    if (e.status === 401)
+        return e.code;
+    if (cookie && e.status === 400 && e.code === "validation_failed")
+        return NO_SESSION;
+    return null;
+}
+async function decode(res) {
+    const text = res.status === 204 ? "" : await res.text();
+    if (!text)
+        return null;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return null;
+    }
+}
+function retryAfter(res) {
+    const n = Number.parseInt(res.headers.get("Retry-After") ?? "", 10);
+    return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,2 @@
+// The shapes of Latchkey's answers, as docs/api.md gives them.
+export {};
