@@ -13,13 +13,18 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	js "github.com/latchkey/latchkey/clients/js"
 )
 
 // The web app: plain HTML, CSS and ES modules under web/, embedded in the
-// binary. index.html is served at "/", everything else under "/assets/".
+// binary. index.html is served at "/", everything else under "/assets/";
+// @latchkey/client's compiled modules (package js) under "/assets/client/".
 //
 //go:embed web
 var webFS embed.FS
+
+// clientDir is where the app finds @latchkey/client.
+const clientDir = "assets/client/"
 
 // contentSecurityPolicy allows the app's own files and nothing else: no
 // inline script or style, no eval, no framing, no request to another origin.
@@ -45,19 +50,27 @@ type webFile struct {
 }
 
 // webFiles maps a path under web/ ("index.html", "assets/app.js") to its file.
-var webFiles = mustLoadWebFiles(webFS)
+var webFiles = mustLoadWebFiles(webFS, js.Dist)
 
-func mustLoadWebFiles(fsys fs.FS) map[string]*webFile {
-	files, err := loadWebFiles(fsys)
+func mustLoadWebFiles(app, client fs.FS) map[string]*webFile {
+	files := map[string]*webFile{}
+	err := loadWebFiles(files, app, "web", "")
+	if err == nil {
+		err = loadWebFiles(files, client, "dist", clientDir)
+	}
+	if err == nil && files["index.html"] == nil {
+		err = fmt.Errorf("httpapi: web app has no index.html")
+	}
 	if err != nil {
 		panic(err)
 	}
 	return files
 }
 
-func loadWebFiles(fsys fs.FS) (map[string]*webFile, error) {
-	files := map[string]*webFile{}
-	err := fs.WalkDir(fsys, "web", func(p string, d fs.DirEntry, err error) error {
+// loadWebFiles adds the files under dir of fsys to files, named under
+// prefix instead of dir.
+func loadWebFiles(files map[string]*webFile, fsys fs.FS, dir, prefix string) error {
+	return fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -70,17 +83,10 @@ func loadWebFiles(fsys fs.FS) (map[string]*webFile, error) {
 			return err
 		}
 		sum := sha256.Sum256(body)
-		name := strings.TrimPrefix(p, "web/")
+		name := prefix + strings.TrimPrefix(p, dir+"/")
 		files[name] = &webFile{name: name, body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if files["index.html"] == nil {
-		return nil, fmt.Errorf("httpapi: web app has no index.html")
-	}
-	return files, nil
 }
 
 // serveWebFile answers with f. Every app file carries the CSP; "no-cache"

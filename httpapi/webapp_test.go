@@ -12,20 +12,26 @@ import (
 )
 
 // webFiles lists the app's files as they are on disk (and so embedded):
-// paths under web/, such as "index.html" and "assets/app.js".
+// paths under web/, such as "index.html" and "assets/app.js", and
+// @latchkey/client's compiled modules as "assets/client/index.js".
 func webFiles(t *testing.T) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
-	err := fs.WalkDir(os.DirFS("web"), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	for dir, prefix := range map[string]string{"web": "", "../clients/js/dist": "assets/client/"} {
+		err := fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, ".d.ts") {
+				return err
+			}
+			b, err := os.ReadFile(dir + "/" + p)
+			files[prefix+p] = b
 			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		b, err := os.ReadFile("web/" + p)
-		files[p] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	}
+	if files["assets/client/index.js"] == nil {
+		t.Fatalf("clients/js/dist lacks index.js")
 	}
 	if files["index.html"] == nil || files["assets/app.js"] == nil {
 		t.Fatalf("web/ lacks index.html or assets/app.js: %d files", len(files))

@@ -1,7 +1,7 @@
 // The account screen: profile, sessions, two-factor sign-in, passkeys,
 // email address, password.
 
-import * as api from './api.js';
+import { client, SessionEndedError } from './latchkey.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
 import { MAX_PAGE_SIZE, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
@@ -84,9 +84,9 @@ export function renderAccount(view, ctx) {
   drawProfile(profile, ctx.user);
   // The profile follows changes made elsewhere (the verify banner, another
   // tab's answer) while this view is up.
-  const off = api.onChange((event, user) => {
+  const off = client.onAuthChange(({ type, user }) => {
     if (!profile.isConnected) off();
-    else if (event === 'user-updated') drawProfile(profile, user);
+    else if (type === 'user-updated') drawProfile(profile, user);
   });
   othersButton.addEventListener('click', () => signOutOthers(sessions, othersButton));
   sessions.moreButton.addEventListener('click', () => loadMoreSessions(sessions));
@@ -107,9 +107,7 @@ function drawProfile(profile, user) {
 
 async function loadProfile(profile) {
   try {
-    const r = await api.call('GET', '/api/auth/me');
-    api.setUser(r.user);
-    drawProfile(profile, r.user);
+    drawProfile(profile, await client.me());
   } catch {
     // The cached profile stays; the sessions card reports failures.
   }
@@ -127,9 +125,9 @@ async function loadSessions(s, quiet) {
   const limit = Math.min(MAX_PAGE_SIZE, Math.max(PAGE, s.shown.length));
   let r;
   try {
-    r = await api.call('GET', `/api/auth/sessions?${new URLSearchParams({ limit: String(limit) })}`);
+    r = await client.sessions({ limit });
   } catch (err) {
-    if (seq !== s.loadSeq || err instanceof api.SessionEnded) return;
+    if (seq !== s.loadSeq || err instanceof SessionEndedError) return;
     const retry = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Try again');
     retry.addEventListener('click', () => loadSessions(s, false));
     clear(s.status).append(h('div', { class: 'empty', role: 'alert' },
@@ -149,10 +147,10 @@ async function loadMoreSessions(s) {
   const done = busy(s.moreButton, 'Loading…');
   let r;
   try {
-    r = await api.call('GET', `/api/auth/sessions?${new URLSearchParams({ limit: String(PAGE), cursor: s.cursor })}`);
+    r = await client.sessions({ limit: PAGE, cursor: s.cursor });
   } catch (err) {
     done();
-    if (seq !== s.loadSeq || err instanceof api.SessionEnded) return;
+    if (seq !== s.loadSeq || err instanceof SessionEndedError) return;
     s.ctx.toast(describe(err), 'error');
     return;
   }
@@ -198,18 +196,15 @@ function drawSession(s, session) {
 async function revokeSession(s, session, button) {
   const done = busy(button, 'Revoking…');
   try {
-    await api.call('DELETE', `/api/auth/sessions/${encodeURIComponent(session.id)}`);
+    await client.revokeSession(session.id);
   } catch (err) {
     done();
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     s.ctx.toast(describe(err), 'error');
     return;
   }
-  if (session.current) {
-    // Revoking this device's session is signing out here.
-    api.forget();
-    return;
-  }
+  // Revoking this device's session is signing out here (the client forgets it).
+  if (session.current) return;
   s.ctx.toast(`Revoked ${device(session.user_agent)}.`, 'success');
   loadSessions(s, true);
 }
@@ -217,10 +212,10 @@ async function revokeSession(s, session, button) {
 async function signOutOthers(s, button) {
   const done = busy(button, 'Signing out others…');
   try {
-    await api.call('POST', '/api/auth/signout', { scope: 'others' });
+    await client.signOut({ scope: 'others' });
     s.ctx.toast('Signed out everywhere else. Only this device is signed in now.', 'success');
   } catch (err) {
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     s.ctx.toast(describe(err), 'error');
   } finally {
     done();
@@ -253,7 +248,7 @@ async function submitPassword(s, pw, e) {
   if (!ok) return;
   const done = busy(pw.button, 'Changing…');
   try {
-    await api.call('POST', '/api/auth/password', { current_password: current.input.value, new_password: next.input.value });
+    await client.changePassword({ current_password: current.input.value, new_password: next.input.value });
   } catch (err) {
     done();
     showError(err, pw.fields, pw.line);

@@ -5,7 +5,7 @@
 // Mailed links open #/reset, #/verify and #/email-change with ?token=…;
 // the token is taken out of the URL before anything else happens.
 
-import * as api from './api.js';
+import { client } from './latchkey.js';
 import { clear, h } from './dom.js';
 import { renderSignIn, renderSignUp } from './auth.js';
 import { renderEmailChange, renderForgot, renderReset, renderVerify, verifyBanner } from './recovery.js';
@@ -79,7 +79,7 @@ function render() {
   if (!booted) return;
   takeLinkToken();
   let route = currentRoute();
-  const user = api.currentUser();
+  const user = client.user;
   if (user) {
     if (!PRIVATE[route] && !ANY[route]) {
       route = returnTo || '/tasks';
@@ -146,8 +146,8 @@ function goSignIn(text, kind = 'info') {
   navigate('/signin');
 }
 
-api.onChange((event) => {
-  switch (event) {
+client.onAuthChange(({ type }) => {
+  switch (type) {
     case 'signedin':
       navigate(returnTo || '/tasks');
       returnTo = null;
@@ -166,13 +166,13 @@ api.onChange((event) => {
       break;
     case 'remote-signin':
       // Another tab signed in: pick the session up from the cookie.
-      api.restore().then((r) => { if (r.user) navigate('/tasks'); }, () => {});
+      client.restore().then((r) => { if (r.user) navigate('/tasks'); }, () => {});
       break;
     case 'user-changed':
       render();
       break;
     case 'user-updated':
-      frame(api.currentUser());
+      frame(client.user);
       break;
   }
 });
@@ -180,7 +180,7 @@ api.onChange((event) => {
 signOutButton.addEventListener('click', async () => {
   signOutButton.disabled = true;
   try {
-    await api.signOut();
+    await client.signOut();
   } finally {
     signOutButton.disabled = false;
   }
@@ -197,14 +197,14 @@ window.addEventListener('hashchange', render);
 // Coming back to the tab: find out at once whether the session still holds
 // (a revocation from another device shows now, not at the next click).
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && api.currentUser()) {
-    api.call('GET', '/api/auth/me').then((r) => api.setUser(r.user), () => {});
+  if (document.visibilityState === 'visible' && client.user) {
+    client.me().catch(() => {});
   }
 });
 
 async function boot() {
   try {
-    const r = await api.restore();
+    const r = await client.restore();
     if (!r.user && r.ended) flash = { text: 'Your session has ended. Please sign in again.', kind: 'warning' };
   } catch (err) {
     flash = { text: `Could not restore your session. ${describe(err)}`, kind: 'error' };

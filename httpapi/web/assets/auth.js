@@ -1,6 +1,6 @@
 // Sign-in and sign-up screens.
 
-import * as api from './api.js';
+import { client, LatchkeyError } from './latchkey.js';
 import { busy, field, h } from './dom.js';
 import { chars, check, clearErrors, formError, showError } from './forms.js';
 import { MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN } from './limits.js';
@@ -53,19 +53,19 @@ export function renderSignIn(view, ctx) {
     if (!ok) return;
     const done = busy(submit, 'Signing in…');
     try {
-      await api.signIn(email.input.value.trim(), password.input.value);
+      await client.signIn({ email: email.input.value.trim(), password: password.input.value });
     } catch (err) {
       done();
-      if (err instanceof api.ApiError && err.code === 'mfa_required' && err.problem.mfa_token) {
+      if (err instanceof LatchkeyError && err.code === 'mfa_required' && err.problem.mfa_token) {
         renderMFAStep(view, ctx, err.problem);
         return;
       }
       showError(err, fields, line);
-      if (err instanceof api.ApiError && err.code === 'invalid_credentials') {
+      if (err instanceof LatchkeyError && err.code === 'invalid_credentials') {
         password.input.value = '';
         password.input.focus();
       }
-      if (err instanceof api.ApiError && err.code === 'email_not_verified') haveCode.hidden = false;
+      if (err instanceof LatchkeyError && err.code === 'email_not_verified') haveCode.hidden = false;
       return;
     }
     done();
@@ -103,7 +103,9 @@ export function renderSignUp(view, ctx) {
     const done = busy(submit, 'Creating account…');
     let r;
     try {
-      r = await api.signUp(name.input.value.trim(), addr, pw);
+      const input = { email: addr, password: pw };
+      if (name.input.value.trim()) input.name = name.input.value.trim();
+      r = await client.signUp(input);
     } catch (err) {
       done();
       showError(err, fields, line);

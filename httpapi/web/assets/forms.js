@@ -1,6 +1,6 @@
 // Turning API errors into words next to the right field.
 
-import { ApiError, SessionEnded } from './api.js';
+import { LatchkeyError, SessionEndedError } from './latchkey.js';
 import { duration, formatTime, h } from './dom.js';
 
 // formError is the form-level message line: announced at once (role=alert),
@@ -22,7 +22,7 @@ function sentence(s) {
 
 // describe says what went wrong, in a sentence for a person.
 export function describe(err) {
-  if (!(err instanceof ApiError)) return 'Something went wrong. Please try again.';
+  if (!(err instanceof LatchkeyError)) return 'Something went wrong. Please try again.';
   if (err.status === 0) return err.problem.detail;
   switch (err.code) {
     case 'rate_limited': {
@@ -57,14 +57,14 @@ export function describe(err) {
  * showError puts err where it belongs: a validation error's field messages
  * next to their fields (fields maps the API's field names to field()
  * objects), anything else in the form-level line. Focuses the first field
- * in error. Returns false for SessionEnded (the app is leaving the view).
+ * in error. Returns false for SessionEndedError (the app is leaving the view).
  */
 export function showError(err, fields, formLine) {
-  if (err instanceof SessionEnded) return false;
+  if (err instanceof SessionEndedError) return false;
   let first = null;
   const unplaced = [];
-  if (err instanceof ApiError && err.fields.length) {
-    for (const fe of err.fields) {
+  if (err instanceof LatchkeyError && err.fieldErrors.length) {
+    for (const fe of err.fieldErrors) {
       const f = fields[fe.field];
       if (!f) {
         unplaced.push(sentence(`${fe.field} ${fe.message}`));
@@ -74,7 +74,7 @@ export function showError(err, fields, formLine) {
       first = first || f.input;
     }
     formLine.show(unplaced.join(' '));
-  } else if (err instanceof ApiError && err.code === 'email_taken' && fields.email) {
+  } else if (err instanceof LatchkeyError && err.code === 'email_taken' && fields.email) {
     fields.email.setError(describe(err));
     first = fields.email.input;
     formLine.show('');

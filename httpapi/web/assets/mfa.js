@@ -3,10 +3,10 @@
 // code), see and save the recovery codes, make new ones, turn it off.
 //
 // Turning it on ends every session, this one included, and the answer
-// carries the tokens of a new session for this device: api.replaceSession
-// takes them, and onSessionReplaced lets the screen reload its lists.
+// carries the tokens of a new session for this device: the client takes
+// them, and onSessionReplaced lets the screen reload its lists.
 
-import * as api from './api.js';
+import { client, SessionEndedError } from './latchkey.js';
 import { busy, clear, field, formatDate, h } from './dom.js';
 import { check, clearErrors, describe, formError, showError } from './forms.js';
 import { TOTP_DIGITS } from './limits.js';
@@ -41,9 +41,9 @@ async function load(m, notice) {
   if (!notice) show(m.box, loading('Loading…'));
   let r;
   try {
-    r = await api.call('GET', '/api/auth/mfa');
+    r = await client.mfa.status();
   } catch (err) {
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     const retry = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Try again');
     retry.addEventListener('click', () => load(m));
     show(m.box, h('div', { class: 'empty', role: 'alert' },
@@ -102,7 +102,7 @@ function askPassword(m) {
     const done = busy(go, 'Checking…');
     let r;
     try {
-      r = await api.call('POST', '/api/auth/mfa/totp', { current_password: current.input.value });
+      r = await client.mfa.startTOTP({ current_password: current.input.value });
     } catch (err) {
       done();
       showError(err, { current_password: current }, line);
@@ -146,7 +146,7 @@ function setup(m, enrol) {
     const done = busy(go, 'Turning on…');
     let r;
     try {
-      r = await api.call('POST', `/api/auth/mfa/totp/${encodeURIComponent(enrol.factor_id)}/confirm`, { code: v });
+      r = await client.mfa.confirmTOTP(enrol.factor_id, v);
     } catch (err) {
       done();
       showError(err, { code }, line);
@@ -154,7 +154,6 @@ function setup(m, enrol) {
     }
     done();
     // Every session ended with this answer, and this device got a new one.
-    api.replaceSession(r);
     m.onSessionReplaced();
     showCodes(m, r.recovery_codes, 'Two-factor sign-in is on. Your other devices were signed out.');
   });
@@ -188,11 +187,10 @@ function passwordAndCode(m, what, factor) {
     ])) return;
     const done = busy(go, off ? 'Turning off…' : 'Making codes…');
     const body = { current_password: current.input.value, code: v };
-    let r;
+    let codes;
     try {
-      r = off
-        ? await api.call('DELETE', `/api/auth/mfa/totp/${encodeURIComponent(factor.id)}`, body)
-        : await api.call('POST', '/api/auth/mfa/recovery-codes', body);
+      if (off) await client.mfa.removeTOTP(factor.id, body);
+      else codes = await client.mfa.newRecoveryCodes(body);
     } catch (err) {
       done();
       showError(err, fields, line);
@@ -204,7 +202,7 @@ function passwordAndCode(m, what, factor) {
       await load(m, message('success', 'Two-factor sign-in is off. Signing in needs only your password.'));
       focusHeading(m);
     } else {
-      showCodes(m, r.recovery_codes, 'New recovery codes are ready. The old ones no longer work.');
+      showCodes(m, codes, 'New recovery codes are ready. The old ones no longer work.');
     }
   });
   show(m.box, form);

@@ -2,7 +2,7 @@
 // sign-in screen's "Sign in with a passkey" button. The ceremonies and
 // their JSON are in webauthn.js.
 
-import * as api from './api.js';
+import { client, LatchkeyError, SessionEndedError } from './latchkey.js';
 import { busy, clear, field, formatDate, h, timeEl } from './dom.js';
 import { check, clearErrors, describe, formError, showError } from './forms.js';
 import { loading, message, show } from './recovery.js';
@@ -23,9 +23,9 @@ export function passkeySignIn(line) {
     line.show('');
     const done = busy(button, 'Waiting for your passkey…');
     try {
-      const o = await api.post('/api/auth/passkeys/signin/options', {});
+      const o = await client.passkeys.signInOptions();
       const credential = await webauthn.get(o.options);
-      await api.signInAt('/api/auth/passkeys/signin', { challenge_id: o.challenge_id, credential });
+      await client.passkeys.signIn({ challenge_id: o.challenge_id, credential });
     } catch (err) {
       done();
       line.show(webauthn.passkeyMessage(err, describe));
@@ -60,11 +60,11 @@ export function passkeysCard(ctx) {
 
 async function loadPasskeys(pc, quiet) {
   if (!quiet) show(pc.status, loading('Loading passkeys…'));
-  let r;
+  let keys;
   try {
-    r = await api.call('GET', '/api/auth/passkeys');
+    keys = await client.passkeys.list();
   } catch (err) {
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     const retry = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Try again');
     retry.addEventListener('click', () => loadPasskeys(pc, false));
     clear(pc.status).append(h('div', { class: 'empty', role: 'alert' },
@@ -72,7 +72,6 @@ async function loadPasskeys(pc, quiet) {
     return;
   }
   clear(pc.status);
-  const keys = r.passkeys || [];
   pc.count = keys.length;
   if (!keys.length) pc.status.append(h('p', { class: 'muted small', id: 'passkeys-none' }, 'You have no passkeys yet.'));
   clear(pc.list).append(...keys.map((k) => drawPasskey(pc, k)));
@@ -130,7 +129,7 @@ function renameForm(pc, k, li) {
     if (!check([[name, v ? null : 'Enter a name.']])) return;
     const done = busy(save, 'Saving…');
     try {
-      await api.call('PATCH', `/api/auth/passkeys/${encodeURIComponent(k.id)}`, { name: v });
+      await client.passkeys.rename(k.id, v);
     } catch (err) {
       done();
       showError(err, { name }, line);
@@ -158,7 +157,7 @@ function removeForm(pc, k, li) {
     if (!check([[current, current.input.value ? null : 'Enter your current password.']])) return;
     const done = busy(go, 'Removing…');
     try {
-      await api.call('DELETE', `/api/auth/passkeys/${encodeURIComponent(k.id)}`, { current_password: current.input.value });
+      await client.passkeys.remove(k.id, { current_password: current.input.value });
     } catch (err) {
       done();
       showError(err, { current_password: current }, line);
@@ -208,16 +207,16 @@ function addForm(pc) {
     const done = busy(go, 'Waiting for your device…');
     let added;
     try {
-      const o = await api.call('POST', '/api/auth/passkeys/register/options', { current_password: current.input.value });
+      const o = await client.passkeys.registerOptions({ current_password: current.input.value });
       const credential = await webauthn.create(o.options);
       const body = { challenge_id: o.challenge_id, credential };
       if (name.input.value.trim()) body.name = name.input.value.trim();
-      added = (await api.call('POST', '/api/auth/passkeys/register', body)).passkey;
+      added = await client.passkeys.register(body);
     } catch (err) {
       done();
-      if (err instanceof api.ApiError && err.fields.some((f) => f.field === 'credential')) {
+      if (err instanceof LatchkeyError && err.fieldErrors.some((f) => f.field === 'credential')) {
         line.show('Latchkey did not accept this passkey: your device must verify you, with a fingerprint, your face or a PIN.');
-      } else if (err instanceof webauthn.PasskeyError || (err instanceof api.ApiError && !err.fields.length)) {
+      } else if (err instanceof webauthn.PasskeyError || (err instanceof LatchkeyError && !err.fieldErrors.length)) {
         line.show(webauthn.passkeyMessage(err, describe));
       } else {
         showError(err, fields, line);

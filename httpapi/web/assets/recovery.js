@@ -8,7 +8,7 @@
 // leaves the browser only in the body of the view's POST. Opening a link
 // sends nothing by itself: a mail scanner that fetches it uses nothing up.
 
-import * as api from './api.js';
+import { client, LatchkeyError, SessionEndedError } from './latchkey.js';
 import { busy, clear, field, h } from './dom.js';
 import { authFrame, PASSWORD_RULE } from './auth.js';
 import { chars, check, clearErrors, describe, formError, showError } from './forms.js';
@@ -51,7 +51,7 @@ function passwordRule(f) {
 }
 
 function isCode(err, code) {
-  return err instanceof api.ApiError && err.code === code;
+  return err instanceof LatchkeyError && err.code === code;
 }
 
 // message is a notice that is announced and can take focus, so that a
@@ -88,7 +88,7 @@ export function renderForgot(view, ctx) {
     const addr = email.input.value.trim();
     const done = busy(submit, 'Sending…');
     try {
-      await api.post('/api/auth/password/forgot', { email: addr });
+      await client.password.forgot(addr);
     } catch (err) {
       done();
       showError(err, { email }, line);
@@ -158,7 +158,7 @@ export function renderReset(view, ctx) {
     if (!check([...rules, passwordRule(fields.new_password)])) return;
     const done = busy(submit, 'Saving…');
     try {
-      await api.post('/api/auth/password/reset', body());
+      await client.password.reset(body());
     } catch (err) {
       done();
       if (isCode(err, 'invalid_token')) {
@@ -176,8 +176,8 @@ export function renderReset(view, ctx) {
     }
     token = null;
     ctx.forgetToken();
-    // The reset ended every session, this one too if there was one.
-    api.drop();
+    // The reset ended every session, this one too if there was one: the
+    // client has dropped it.
     ctx.goSignIn('Password changed. Sign in with your new password.', 'success');
   }
 
@@ -211,24 +211,18 @@ function resetForm(withCode) {
 
 // ---- Verify the address --------------------------------------------------
 
-// verifyCall posts to the verify route, with this session's Bearer when
-// signed in, so that the session is the one kept.
-function verifyCall(body) {
-  return api.currentUser() ? api.call('POST', '/api/auth/email/verify', body) : api.post('/api/auth/email/verify', body);
-}
-
 // resend asks for a new verification mail and says so.
 async function resend(ctx, button) {
   const done = busy(button, 'Sending…');
   try {
-    await api.call('POST', '/api/auth/email/verify/resend');
+    await client.email.resendVerification();
   } catch (err) {
     done();
-    if (!(err instanceof api.SessionEnded)) ctx.toast(describe(err), 'error');
+    if (!(err instanceof SessionEndedError)) ctx.toast(describe(err), 'error');
     return false;
   }
   done();
-  const user = api.currentUser();
+  const user = client.user;
   ctx.toast(`We sent a new link and code to ${user ? user.email : 'your address'}. At most one mail a minute goes out.`, 'success');
   return true;
 }
@@ -247,7 +241,6 @@ export function renderVerify(view, ctx) {
 
   const verified = (u) => {
     form.hidden = true;
-    if (user) api.setUser(u);
     show(status,
       message('success', 'Your email address is verified. ', h('span', { class: 'muted' }, u.email)),
       user
@@ -275,15 +268,16 @@ export function renderVerify(view, ctx) {
   const byToken = async (token) => {
     form.hidden = true;
     show(status, loading('Verifying your email address…'));
-    let r;
+    let u;
     try {
-      r = await verifyCall({ token });
+      // Signed in, the session's Bearer goes along: that session is kept.
+      u = await client.email.verify({ token });
     } catch (err) {
-      if (err instanceof api.SessionEnded) return;
+      if (err instanceof SessionEndedError) return;
       failed(err, () => byToken(token));
       return;
     }
-    verified(r.user);
+    verified(u);
   };
 
   form.addEventListener('submit', async (e) => {
@@ -291,9 +285,9 @@ export function renderVerify(view, ctx) {
     clearErrors(fields, line);
     if (!check([emailRule(email), codeRule(code)])) return;
     const done = busy(submit, 'Verifying…');
-    let r;
+    let u;
     try {
-      r = await verifyCall({ email: email.input.value.trim(), code: codeValue(code) });
+      u = await client.email.verify({ email: email.input.value.trim(), code: codeValue(code) });
     } catch (err) {
       done();
       if (isCode(err, 'invalid_token')) {
@@ -305,7 +299,7 @@ export function renderVerify(view, ctx) {
       return;
     }
     done();
-    verified(r.user);
+    verified(u);
   });
 
   authFrame(view, {
@@ -362,12 +356,11 @@ export function verifyBanner(ctx) {
     e.preventDefault();
     clearErrors({ code }, line);
     if (!check([codeRule(code)])) return;
-    const user = api.currentUser();
+    const user = client.user;
     if (!user) return;
     const done = busy(submit, 'Verifying…');
-    let r;
     try {
-      r = await api.call('POST', '/api/auth/email/verify', { email: user.email, code: codeValue(code) });
+      await client.email.verify({ email: user.email, code: codeValue(code) });
     } catch (err) {
       done();
       if (isCode(err, 'invalid_token')) {
@@ -380,7 +373,6 @@ export function verifyBanner(ctx) {
     }
     done();
     code.input.value = '';
-    api.setUser(r.user);
     ctx.toast('Your email address is verified.', 'success');
   });
 
@@ -419,9 +411,9 @@ export function changeCodeForm(ctx, onDone) {
     clearErrors({ code }, line);
     if (!check([codeRule(code)])) return;
     const done = busy(submit, 'Confirming…');
-    let r;
+    let u;
     try {
-      r = await api.call('POST', '/api/auth/email/change/confirm', { code: codeValue(code) });
+      u = await client.email.confirmChange({ code: codeValue(code) });
     } catch (err) {
       done();
       if (isCode(err, 'invalid_token')) {
@@ -435,8 +427,7 @@ export function changeCodeForm(ctx, onDone) {
       return;
     }
     done();
-    api.setUser(r.user);
-    onDone(r.user);
+    onDone(u);
   });
   return { form, code, line, submit };
 }
@@ -468,7 +459,7 @@ export function emailChangeCard(ctx, onChanged) {
       const addr = next.input.value.trim();
       const done = busy(submit, 'Sending…');
       try {
-        await api.call('POST', '/api/auth/email/change', { new_email: addr, current_password: current.input.value });
+        await client.email.change({ new_email: addr, current_password: current.input.value });
       } catch (err) {
         done();
         showError(err, fields, line);
@@ -527,11 +518,11 @@ export function renderEmailChange(view, ctx) {
   const byToken = async (token) => {
     code.form.hidden = true;
     show(status, loading('Confirming your new email address…'));
-    let r;
+    let u;
     try {
-      r = await api.call('POST', '/api/auth/email/change/confirm', { token });
+      u = await client.email.confirmChange({ token });
     } catch (err) {
-      if (err instanceof api.SessionEnded) return;
+      if (err instanceof SessionEndedError) return;
       code.form.hidden = false;
       if (isCode(err, 'invalid_token')) {
         show(status,
@@ -546,8 +537,7 @@ export function renderEmailChange(view, ctx) {
       }
       return;
     }
-    api.setUser(r.user);
-    done(r.user);
+    done(u);
   };
   if (ctx.token) {
     const token = ctx.token;

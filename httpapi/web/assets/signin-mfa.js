@@ -4,7 +4,7 @@
 // account can use: a code from the authenticator app, a recovery code, or
 // a passkey.
 
-import * as api from './api.js';
+import { client, LatchkeyError } from './latchkey.js';
 import { busy, clear, field, h } from './dom.js';
 import { authFrame } from './auth.js';
 import { check, clearErrors, describe, formError } from './forms.js';
@@ -106,7 +106,7 @@ async function submitCode(st, e, { code, line, submit }) {
   const body = st.recovery ? { mfa_token: st.token, recovery_code: value } : { mfa_token: st.token, code: value };
   const done = busy(submit, 'Verifying…');
   try {
-    await api.signInAt('/api/auth/signin/mfa', body);
+    await client.signInMFA(body);
   } catch (err) {
     done();
     failed(st, err, code, line);
@@ -118,7 +118,7 @@ async function submitCode(st, e, { code, line, submit }) {
 // failed says why the step was refused: a wrong code (try again), a dead
 // mfa_token (start again), or too many codes (wait, or use another way).
 function failed(st, err, code, line) {
-  const is = (c) => err instanceof api.ApiError && err.code === c;
+  const is = (c) => err instanceof LatchkeyError && err.code === c;
   if (is('invalid_token')) {
     dead(st);
     return;
@@ -150,12 +150,12 @@ async function usePasskey(st, button, line) {
   line.show('');
   const done = busy(button, 'Waiting for your passkey…');
   try {
-    const o = await api.post('/api/auth/passkeys/signin/options', {});
+    const o = await client.passkeys.signInOptions();
     const credential = await webauthn.get(o.options);
-    await api.signInAt('/api/auth/signin/mfa', { mfa_token: st.token, challenge_id: o.challenge_id, credential });
+    await client.signInMFA({ mfa_token: st.token, challenge_id: o.challenge_id, credential });
   } catch (err) {
     done();
-    if (err instanceof api.ApiError && err.status === 401 && err.code === 'invalid_token') {
+    if (err instanceof LatchkeyError && err.status === 401 && err.code === 'invalid_token') {
       dead(st);
       return;
     }

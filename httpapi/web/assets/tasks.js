@@ -5,7 +5,7 @@
 // redrawn in place as it moves between viewing, editing and confirming a
 // delete.
 
-import * as api from './api.js';
+import { client, LatchkeyError, SessionEndedError } from './latchkey.js';
 import { busy, clear, field, h, timeEl, uid } from './dom.js';
 import { clearErrors, describe, formError, showError } from './forms.js';
 import { MAX_TASK_DESC_LEN, MAX_TASK_TITLE_LEN } from './limits.js';
@@ -24,12 +24,6 @@ const EMPTY = {
 
 function matches(filter, task) {
   return filter === 'all' || (filter === 'completed') === task.completed;
-}
-
-// taskPath is called inside the callers' try: it throws SessionEnded once
-// the session is gone.
-function taskPath(id) {
-  return `${api.tasksPath()}/${encodeURIComponent(id)}`;
 }
 
 // onEscape lets Escape back out of an edit or a delete confirmation.
@@ -97,7 +91,7 @@ async function submitAdd(s, add, e) {
   if (description.input.value.trim()) body.description = description.input.value;
   const done = busy(add.button, 'Adding…');
   try {
-    const task = await api.call('POST', api.tasksPath(), body);
+    const task = await client.tasks.create(body);
     title.input.value = '';
     description.input.value = '';
     if (matches(s.filter, task)) {
@@ -141,13 +135,11 @@ async function load(s, more) {
     s.moreButton.disabled = true;
     s.moreButton.textContent = 'Loading…';
   }
-  const q = new URLSearchParams({ status: s.filter, limit: String(PAGE) });
-  if (more && s.cursor) q.set('cursor', s.cursor);
   let page;
   try {
-    page = await api.call('GET', `${api.tasksPath()}?${q}`);
+    page = await client.tasks.list({ status: s.filter, limit: PAGE, cursor: more ? s.cursor : null });
   } catch (err) {
-    if (seq !== s.loadSeq || err instanceof api.SessionEnded) return;
+    if (seq !== s.loadSeq || err instanceof SessionEndedError) return;
     loadFailed(s, more, err);
     return;
   }
@@ -262,7 +254,7 @@ async function toggle(s, id, check) {
   entry.pending = true;
   check.setAttribute('aria-busy', 'true');
   try {
-    const task = await api.call('PATCH', taskPath(id), { completed: want });
+    const task = await client.tasks.complete(id, want);
     entry.task = task;
     entry.li.classList.toggle('done', task.completed);
     check.checked = task.completed;
@@ -270,9 +262,9 @@ async function toggle(s, id, check) {
     if (!matches(s.filter, task)) removeItem(s, id);
   } catch (err) {
     check.checked = !want;
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     s.ctx.toast(describe(err), 'error');
-    if (err instanceof api.ApiError && err.status === 404) removeItem(s, id);
+    if (err instanceof LatchkeyError && err.status === 404) removeItem(s, id);
   } finally {
     entry.pending = false;
     check.removeAttribute('aria-busy');
@@ -309,14 +301,14 @@ async function submitEdit(s, id, edit, e) {
   }
   const done = busy(edit.save, 'Saving…');
   try {
-    const updated = await api.call('PATCH', taskPath(id), { title: newTitle, description: description.input.value });
+    const updated = await client.tasks.update(id, { title: newTitle, description: description.input.value });
     s.items.get(id).task = updated;
     drawView(s, id, 'edit');
     s.ctx.toast('Task saved.', 'success');
   } catch (err) {
     done();
     showError(err, edit.fields, edit.line);
-    if (err instanceof api.ApiError && err.status === 404) removeItem(s, id);
+    if (err instanceof LatchkeyError && err.status === 404) removeItem(s, id);
   }
 }
 
@@ -339,11 +331,11 @@ async function deleteTask(s, id, yes, no) {
   const done = busy(yes, 'Deleting…');
   no.disabled = true;
   try {
-    await api.call('DELETE', taskPath(id));
+    await client.tasks.remove(id);
   } catch (err) {
-    if (err instanceof api.SessionEnded) return;
+    if (err instanceof SessionEndedError) return;
     // A task already gone elsewhere is as good as deleted here.
-    if (!(err instanceof api.ApiError && err.status === 404)) {
+    if (!(err instanceof LatchkeyError && err.status === 404)) {
       done();
       no.disabled = false;
       s.ctx.toast(describe(err), 'error');

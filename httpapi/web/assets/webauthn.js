@@ -4,7 +4,7 @@
 // the conversion is done here by hand (PublicKeyCredential's own JSON
 // helpers are missing from many browsers still in use).
 
-import { ApiError } from './api.js';
+import { LatchkeyError } from './latchkey.js';
 
 // passkeysSupported tells whether this browser can make and use passkeys.
 export function passkeysSupported() {
@@ -123,13 +123,13 @@ export async function get(options) {
 /** passkeyMessage says what went wrong in a passkey ceremony or its requests. */
 export function passkeyMessage(err, describe) {
   if (err instanceof PasskeyError) return err.message;
-  if (err instanceof ApiError && err.code === 'invalid_credentials') {
+  if (err instanceof LatchkeyError && err.code === 'invalid_credentials') {
     return 'Latchkey did not accept this passkey. It may have been removed, or your device did not verify you.';
   }
-  if (err instanceof ApiError && err.code === 'invalid_token') {
+  if (err instanceof LatchkeyError && err.code === 'invalid_token') {
     return 'The passkey request expired. Please try again.';
   }
-  if (err instanceof ApiError && err.code === 'forbidden') {
+  if (err instanceof LatchkeyError && err.code === 'forbidden') {
     return 'Passkeys are not available on this Latchkey server.';
   }
   return describe(err);
