@@ -55,12 +55,14 @@ export function email(tag) {
  * Latchkey's origin does: keeps latchkey_refresh from Set-Cookie (dropped
  * when cleared), sends it back on /api/auth/* (the cookie's Path), and sends
  * Origin on every request but GET and HEAD. down() makes every request
- * whose path matches fail as a network error, until up().
+ * whose path matches fail as a network error, until up(); afterEach()
+ * runs a step between an answer and the client.
  */
 export function recorder({ cookies = false } = {}) {
   const log = [];
   let jar = null;
   let down = null;
+  let after = null;
   const f = async (input, init = {}) => {
     const url = new URL(String(input));
     const method = (init.method ?? "GET").toUpperCase();
@@ -95,6 +97,7 @@ export function recorder({ cookies = false } = {}) {
       throw e;
     }
     entry.status = res.status;
+    if (after) await after(entry);
     if (cookies) {
       for (const sc of res.headers.getSetCookie()) {
         const [pair, ...attrs] = sc.split(";").map((s) => s.trim());
@@ -125,6 +128,10 @@ export function recorder({ cookies = false } = {}) {
     },
     up: () => {
       down = null;
+    },
+    /** afterEach(fn) awaits fn(entry) once each answer is in, before the client sees it. */
+    afterEach: (fn) => {
+      after = fn;
     },
     /** show is the log after mark, one request a line, for assertion messages. */
     show: (mark = 0) =>
