@@ -190,6 +190,44 @@ describe("session", { concurrency: true }, () => {
     assert.equal((await fresh.signIn({ email: a.email, password: next })).id, a.user.id);
   });
 
+  test("tabs on one channel follow each other: a sign-in is heard as remote-signin, a sign-out as remote-signout", async () => {
+    const channel = `tabs-${process.pid}-${Date.now()}`;
+    const rec = recorder({ cookies: true }); // one browser: one cookie jar
+    const one = newClient(rec, "cookie", { channel });
+    const two = newClient(rec, "cookie", { channel });
+    const heard = events(two);
+    // next resolves at the other tab's next change of this type, or
+    // rejects after 5 s.
+    const next = (type) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the other tab heard no ${type} within 5 s`)), 5000);
+        const stop = two.onAuthChange((ch) => {
+          if (ch.type === type) {
+            clearTimeout(timer);
+            stop();
+            resolve(ch);
+          }
+        });
+      });
+    try {
+      let got = next("remote-signin");
+      const { user } = await one.signUp({ email: `tabs-${Date.now()}-${process.pid}@example.com`, password: PASSWORD });
+      assert.equal((await got).user, null, "the other tab has no session yet");
+      assert.equal((await two.restore()).user.id, user.id, "it follows with restore(), through the shared cookie");
+      got = next("remote-signout");
+      await one.signOut();
+      assert.equal((await got).user, null);
+      assert.equal(two.user, null, "the other tab forgot the session");
+      assert.deepEqual(
+        heard.map((h) => h.type),
+        ["remote-signin", "user-changed", "remote-signout"],
+      );
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+
   test("me() answers the user and keeps it; a changed user is heard as user-updated", async (t) => {
     const a = await device("cookie", { tag: "me", name: "Mia" });
     const heard = events(a.c);
