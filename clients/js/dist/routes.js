@@ -24,17 +24,17 @@ export function taskRoutes(c) {
     const one = (id) => `${base()}/${enc(id)}`;
     return {
         /** list gives a page of tasks, newest first. */
-        list: (options = {}) => c.request("GET", base() + query(options)),
-        get: (id) => c.request("GET", one(id)),
-        create: (task) => c.request("POST", base(), task),
+        list: async (options = {}) => c.request("GET", base() + query(options)),
+        get: async (id) => c.request("GET", one(id)),
+        create: async (task) => c.request("POST", base(), task),
         /** update changes what change names (PATCH). */
-        update: (id, change) => c.request("PATCH", one(id), change),
+        update: async (id, change) => c.request("PATCH", one(id), change),
         /** replace sets every field (PUT). */
-        replace: (id, task) => c.request("PUT", one(id), task),
+        replace: async (id, task) => c.request("PUT", one(id), task),
         /** complete marks the task completed, or pending with false. */
-        complete: (id, completed = true) => c.request("PATCH", one(id), { completed }),
+        complete: async (id, completed = true) => c.request("PATCH", one(id), { completed }),
         /** toggle flips completion on the server (PATCH …/complete). */
-        toggle: (id) => c.request("PATCH", `${one(id)}/complete`),
+        toggle: async (id) => c.request("PATCH", `${one(id)}/complete`),
         remove: async (id) => {
             await c.request("DELETE", one(id));
         },

@@ -41,17 +41,17 @@ export function taskRoutes(c: LatchkeyClient) {
   const one = (id: string) => `${base()}/${enc(id)}`;
   return {
     /** list gives a page of tasks, newest first. */
-    list: (options: TaskListOptions = {}): Promise<TaskPage> => c.request("GET", base() + query(options)),
-    get: (id: string): Promise<Task> => c.request("GET", one(id)),
-    create: (task: NewTask): Promise<Task> => c.request("POST", base(), task),
+    list: async (options: TaskListOptions = {}): Promise<TaskPage> => c.request("GET", base() + query(options)),
+    get: async (id: string): Promise<Task> => c.request("GET", one(id)),
+    create: async (task: NewTask): Promise<Task> => c.request("POST", base(), task),
     /** update changes what change names (PATCH). */
-    update: (id: string, change: TaskChange): Promise<Task> => c.request("PATCH", one(id), change),
+    update: async (id: string, change: TaskChange): Promise<Task> => c.request("PATCH", one(id), change),
     /** replace sets every field (PUT). */
-    replace: (id: string, task: Required<TaskChange>): Promise<Task> => c.request("PUT", one(id), task),
+    replace: async (id: string, task: Required<TaskChange>): Promise<Task> => c.request("PUT", one(id), task),
     /** complete marks the task completed, or pending with false. */
-    complete: (id: string, completed = true): Promise<Task> => c.request("PATCH", one(id), { completed }),
+    complete: async (id: string, completed = true): Promise<Task> => c.request("PATCH", one(id), { completed }),
     /** toggle flips completion on the server (PATCH …/complete). */
-    toggle: (id: string): Promise<Task> => c.request("PATCH", `${one(id)}/complete`),
+    toggle: async (id: string): Promise<Task> => c.request("PATCH", `${one(id)}/complete`),
     remove: async (id: string): Promise<void> => {
       await c.request("DELETE", one(id));
     },
