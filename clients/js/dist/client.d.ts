@@ -25,7 +25,7 @@ export interface ClientOptions {
 }
 /** What changed: the event, and the user after it (null when nobody). */
 export interface AuthChange {
-    type: "signedin" | "signedout" | "ended" | "remote-signin" | "remote-signout" | "user-changed" | "user-updated";
+    type: "signedin" | "signedout" | "ended" | "remote-signin" | "remote-signout" | "restored" | "user-changed" | "user-updated";
     user: User | null;
     code?: string;
 }
@@ -178,9 +178,10 @@ export declare class LatchkeyClient {
      */
     refresh(): Promise<User>;
     /**
-     * accessToken resolves to a token valid for a few seconds more at least,
-     * refreshing first when it is missing or about to expire: for a call this
-     * client does not make itself (a WebSocket, a form).
+     * accessToken resolves to a token that has a while to live (10 s, or a
+     * quarter of its life when that is shorter), refreshing first when it is
+     * missing or nearer its end: for a call this client does not make itself
+     * (a WebSocket, a form).
      */
     accessToken(): Promise<string>;
     /**
@@ -219,7 +220,10 @@ export declare class LatchkeyClient {
     me(): Promise<User>;
     /** sessions lists the user's live sessions, newest first, a page at a time. */
     sessions(options?: ListOptions): Promise<SessionPage>;
-    /** revokeSession ends one of the user's sessions; ending this one is signing out here. */
+    /**
+     * revokeSession ends one of the user's sessions. Ending this one is
+     * signing out here (a local sign-out, which also clears the cookie).
+     */
     revokeSession(id: string): Promise<void>;
     /** changePassword changes it and ends every other session. */
     changePassword(input: {

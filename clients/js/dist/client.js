@@ -134,8 +134,8 @@ export class LatchkeyClient {
             throw new LatchkeyError(res.status, data, retryAfter(res));
         return data;
     }
-    // adopt takes a token answer as the session and reports whether the user
-    // changed. The refresh token goes to the store, if there is one.
+    // adopt takes a token answer as the session and says what it was to the
+    // client: a session it did not hold, another user's, or the same user's.
     async #adopt(g) {
         const previous = this.#held;
         this.#held = {
@@ -143,10 +143,13 @@ export class LatchkeyClient {
             user: g.user,
             sessionId: g.session_id,
             expiresAt: Date.now() + g.expires_in * 1000,
+            lifetime: g.expires_in * 1000,
         };
         if (this.#store)
             await this.#store.set(g.refresh_token ?? null);
-        return !previous || previous.user.id !== g.user.id;
+        if (!previous)
+            return "restored";
+        return previous.user.id !== g.user.id ? "user-changed" : null;
     }
     /**
      * signInWith posts to a route that answers a token response (sign-in,
@@ -227,8 +230,9 @@ export class LatchkeyClient {
                     throw new SessionEndedError(NO_SESSION);
                 return this.send("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
             });
-            if (await this.#adopt(g))
-                this.#emit("user-changed");
+            const change = await this.#adopt(g);
+            if (change)
+                this.#emit(change);
             return g.user;
         }
         catch (e) {
@@ -250,12 +254,14 @@ export class LatchkeyClient {
         return this.#lockName && locks ? locks.request(this.#lockName, fn) : fn();
     }
     /**
-     * accessToken resolves to a token valid for a few seconds more at least,
-     * refreshing first when it is missing or about to expire: for a call this
-     * client does not make itself (a WebSocket, a form).
+     * accessToken resolves to a token that has a while to live (10 s, or a
+     * quarter of its life when that is shorter), refreshing first when it is
+     * missing or nearer its end: for a call this client does not make itself
+     * (a WebSocket, a form).
      */
     async accessToken() {
-        if (!this.#held || this.#held.expiresAt - Date.now() < 10_000)
+        const h = this.#held;
+        if (!h || h.expiresAt - Date.now() < Math.min(10_000, h.lifetime / 4))
             await this.refresh();
         return this.#token();
     }
@@ -278,7 +284,7 @@ export class LatchkeyClient {
         catch (e) {
             if (e instanceof LatchkeyError && e.status === 401 && !(e instanceof SessionEndedError)) {
                 // A brand-new token refused: the session ended in between.
-                this.#end("ended", e.code);
+                await this.#end("ended", e.code);
                 throw new SessionEndedError(e.code, e.problem);
             }
             throw e;
@@ -380,11 +386,14 @@ export class LatchkeyClient {
     sessions(options = {}) {
         return this.request("GET", "/api/auth/sessions" + query(options));
     }
-    /** revokeSession ends one of the user's sessions; ending this one is signing out here. */
+    /**
+     * revokeSession ends one of the user's sessions. Ending this one is
+     * signing out here (a local sign-out, which also clears the cookie).
+     */
     async revokeSession(id) {
-        await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
         if (id === this.sessionId)
-            await this.forget();
+            return this.signOut();
+        await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
     }
     /** changePassword changes it and ends every other session. */
     async changePassword(input) {

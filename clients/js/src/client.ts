@@ -61,6 +61,7 @@ export interface AuthChange {
     | "ended" // the session ended under it; `code` says why
     | "remote-signin" // another tab signed in (call restore() to follow)
     | "remote-signout" // another tab signed out; this one forgot its session
+    | "restored" // a refresh resumed a session this client did not hold (restore() at page load)
     | "user-changed" // a refresh brought another user than before
     | "user-updated"; // the user's name, email or verification changed
   user: User | null;
@@ -72,6 +73,7 @@ interface Held {
   user: User;
   sessionId: string;
   expiresAt: number; // ms since the epoch, by this machine's clock
+  lifetime: number; // ms the token was issued for
 }
 
 interface SendOptions {
@@ -197,18 +199,20 @@ export class LatchkeyClient {
     return data as T;
   }
 
-  // adopt takes a token answer as the session and reports whether the user
-  // changed. The refresh token goes to the store, if there is one.
-  async #adopt(g: TokenResponse): Promise<boolean> {
+  // adopt takes a token answer as the session and says what it was to the
+  // client: a session it did not hold, another user's, or the same user's.
+  async #adopt(g: TokenResponse): Promise<"restored" | "user-changed" | null> {
     const previous = this.#held;
     this.#held = {
       token: g.access_token,
       user: g.user,
       sessionId: g.session_id,
       expiresAt: Date.now() + g.expires_in * 1000,
+      lifetime: g.expires_in * 1000,
     };
     if (this.#store) await this.#store.set(g.refresh_token ?? null);
-    return !previous || previous.user.id !== g.user.id;
+    if (!previous) return "restored";
+    return previous.user.id !== g.user.id ? "user-changed" : null;
   }
 
   /**
@@ -293,7 +297,8 @@ export class LatchkeyClient {
         if (this.#store && !stored) throw new SessionEndedError(NO_SESSION);
         return this.send<TokenResponse>("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
       });
-      if (await this.#adopt(g)) this.#emit("user-changed");
+      const change = await this.#adopt(g);
+      if (change) this.#emit(change);
       return g.user;
     } catch (e) {
       const code = endedBy(e, !this.#store);
@@ -313,12 +318,14 @@ export class LatchkeyClient {
   }
 
   /**
-   * accessToken resolves to a token valid for a few seconds more at least,
-   * refreshing first when it is missing or about to expire: for a call this
-   * client does not make itself (a WebSocket, a form).
+   * accessToken resolves to a token that has a while to live (10 s, or a
+   * quarter of its life when that is shorter), refreshing first when it is
+   * missing or nearer its end: for a call this client does not make itself
+   * (a WebSocket, a form).
    */
   async accessToken(): Promise<string> {
-    if (!this.#held || this.#held.expiresAt - Date.now() < 10_000) await this.refresh();
+    const h = this.#held;
+    if (!h || h.expiresAt - Date.now() < Math.min(10_000, h.lifetime / 4)) await this.refresh();
     return this.#token();
   }
 
@@ -340,7 +347,7 @@ export class LatchkeyClient {
     } catch (e) {
       if (e instanceof LatchkeyError && e.status === 401 && !(e instanceof SessionEndedError)) {
         // A brand-new token refused: the session ended in between.
-        this.#end("ended", e.code);
+        await this.#end("ended", e.code);
         throw new SessionEndedError(e.code, e.problem);
       }
       throw e;
@@ -438,10 +445,13 @@ export class LatchkeyClient {
     return this.request("GET", "/api/auth/sessions" + query(options));
   }
 
-  /** revokeSession ends one of the user's sessions; ending this one is signing out here. */
+  /**
+   * revokeSession ends one of the user's sessions. Ending this one is
+   * signing out here (a local sign-out, which also clears the cookie).
+   */
   async revokeSession(id: string): Promise<void> {
+    if (id === this.sessionId) return this.signOut();
     await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
-    if (id === this.sessionId) await this.forget();
   }
 
   /** changePassword changes it and ends every other session. */

@@ -225,7 +225,7 @@ describe("errors", { concurrency: true }, () => {
     assert.equal(r.user.id, first.user.id);
     assert.deepEqual(
       heard.map((h) => h.type),
-      ["user-changed"],
+      ["restored"],
       "restore brings a user where there was none",
     );
     await again.tasks.create({ title: "after reload" });

@@ -164,6 +164,7 @@ describe("session", { concurrency: true }, () => {
     const again = newClient(a.rec);
     const r = await again.restore();
     assert.equal(r.user, null, "the revoked session cannot be restored");
+    assert.equal(r.ended, false, "the cookie went with the session: a reload finds no session, not an ended one");
   });
 
   test("changePassword keeps this device, ends the others, and the new password signs in", async () => {
@@ -220,7 +221,7 @@ describe("session", { concurrency: true }, () => {
       assert.equal(two.user, null, "the other tab forgot the session");
       assert.deepEqual(
         heard.map((h) => h.type),
-        ["remote-signin", "user-changed", "remote-signout"],
+        ["remote-signin", "restored", "remote-signout"],
       );
     } finally {
       one.close();
