@@ -77,15 +77,26 @@ function stop(code) {
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
-start("latchkey", bin, ["serve"], {
-  ...process.env,
-  LATCHKEY_ADDR: `127.0.0.1:${latchkeyPort}`,
-  LATCHKEY_ISSUER: latchkeyURL,
-  LATCHKEY_DATABASE_URL: "sqlite:" + path.join(data, "latchkey.db"),
-  LATCHKEY_TRUSTED_JWKS_URL: `${appURL}/api/auth/jwks`,
-  LATCHKEY_TRUSTED_ISSUER: appURL,
-  LATCHKEY_TRUSTED_AUDIENCE: audience,
-  LATCHKEY_CORS_ORIGINS: appURL,
-});
+// The app first: Latchkey fetches its JWKS at start, and would warn that
+// it cannot while the app is not there yet (it would retry, so this is
+// only tidier).
 start("next dev", path.join(root, "node_modules", ".bin", "next"), ["dev", "--hostname", "127.0.0.1", "--port", appPort], appEnv);
-console.log(`dev:all: open ${appURL} (Latchkey at ${latchkeyURL}); Ctrl-C stops both`);
+for (let i = 0; i < 600 && !stopping; i++) {
+  try {
+    if ((await fetch(`${appURL}/api/auth/jwks`)).ok) break;
+  } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+if (!stopping) {
+  start("latchkey", bin, ["serve"], {
+    ...process.env,
+    LATCHKEY_ADDR: `127.0.0.1:${latchkeyPort}`,
+    LATCHKEY_ISSUER: latchkeyURL,
+    LATCHKEY_DATABASE_URL: "sqlite:" + path.join(data, "latchkey.db"),
+    LATCHKEY_TRUSTED_JWKS_URL: `${appURL}/api/auth/jwks`,
+    LATCHKEY_TRUSTED_ISSUER: appURL,
+    LATCHKEY_TRUSTED_AUDIENCE: audience,
+    LATCHKEY_CORS_ORIGINS: appURL,
+  });
+  console.log(`dev:all: open ${appURL} (Latchkey at ${latchkeyURL}); Ctrl-C stops both`);
+}
