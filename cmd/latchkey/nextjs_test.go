@@ -137,7 +137,7 @@ func TestNextJSBetterAuth(t *testing.T) {
 	// 3. One completed, one deleted; Latchkey agrees.
 	tb.find("checkbox", "Buy milk").click()
 	tb.waitJS("Buy milk checked", `[...document.querySelectorAll('ul.tasks li')].some((li) => li.textContent.includes('Buy milk') && li.querySelector('input').checked && li.classList.contains('done'))`)
-	tb.find("checkbox", "Walk the dog").find("button", "Delete").click()
+	tb.find("button", "Delete Walk the dog").click()
 	tb.find("checkbox", "Walk the dog").waitGone()
 	if got := latchkeyTasks(tok); len(got) != 2 || !got["Buy milk"] || got["Write the notes"] {
 		t.Errorf("Latchkey holds %v, want Buy milk completed and Write the notes pending", got)

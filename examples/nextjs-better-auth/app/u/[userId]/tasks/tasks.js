@@ -80,23 +80,26 @@ export default function Tasks({ latchkeyUrl, userId, me }) {
   }
 
   const forbidden = error && error.status === 403;
+  const signedOut = error instanceof SignedOutError;
   return (
     <>
-      <header>
-        <p className="muted">Signed in as {me.email}</p>
-        <button type="button" onClick={signOut}>
-          Sign out
-        </button>
-      </header>
+      {!signedOut && (
+        <header>
+          <p className="muted">Signed in as {me.email}</p>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </header>
+      )}
       <h1>{mine ? "Your tasks" : "Tasks"}</h1>
       {error && (
         <p role="alert" className="error">
           {messageOf(error)}{" "}
           {forbidden && <Link href={`/u/${encodeURIComponent(me.id)}/tasks`}>Go to your tasks</Link>}
-          {error instanceof SignedOutError && <Link href="/sign-in">Sign in</Link>}
+          {signedOut && <Link href="/sign-in">Sign in</Link>}
         </p>
       )}
-      {!forbidden && tasks && (
+      {!forbidden && !signedOut && tasks && (
         <>
           <form className="inline" onSubmit={add} aria-label="New task">
             <label>
@@ -117,7 +120,7 @@ export default function Tasks({ latchkeyUrl, userId, me }) {
                     <input type="checkbox" checked={task.completed} disabled={busy} onChange={() => complete(task)} />
                     <span className="title">{task.title}</span>
                   </label>
-                  <button type="button" disabled={busy} onClick={() => remove(task)}>
+                  <button type="button" disabled={busy} onClick={() => remove(task)} aria-label={`Delete ${task.title}`}>
                     Delete
                   </button>
                 </li>
