@@ -1,0 +1,44 @@
+// Better Auth's options, shared by the app (lib/auth.js) and the migration
+// script (scripts/migrate.mjs), which creates the tables these options need.
+// Every setting comes from the environment; README.md lists them.
+import fs from "node:fs";
+import path from "node:path";
+
+import { LibsqlDialect } from "@libsql/kysely-libsql";
+import { jwt } from "better-auth/plugins/jwt";
+
+// The app's own URL: Better Auth's baseURL, and the iss of its JWTs, which
+// Latchkey checks (LATCHKEY_TRUSTED_ISSUER).
+export const baseURL = process.env.BETTER_AUTH_URL || "http://127.0.0.1:3000";
+
+// A real SQLite file, through Better Auth's own Kysely adapter and libSQL.
+// (The comment keeps Next's file tracing from taking in the whole project.)
+const dbFile = path.resolve(/*turbopackIgnore: true*/ process.env.AUTH_DATABASE || "data/auth.db");
+fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+
+// Encrypts the JWT signing key at rest and signs session cookies. npm run
+// dev:all makes one and keeps it in data/dev-secret; in production set your
+// own (openssl rand -base64 32). The fallback is for local development only.
+const secret = process.env.BETTER_AUTH_SECRET || "dev-only-insecure-secret-do-not-deploy-0000";
+
+export const authOptions = {
+  baseURL,
+  secret,
+  database: { dialect: new LibsqlDialect({ url: "file:" + dbFile }), type: "sqlite" },
+  emailAndPassword: { enabled: true },
+  plugins: [
+    jwt({
+      jwks: { keyPairConfig: { alg: "EdDSA", crv: "Ed25519" } },
+      jwt: {
+        issuer: baseURL,
+        // Latchkey's LATCHKEY_TRUSTED_AUDIENCE.
+        audience: process.env.JWT_AUDIENCE || "latchkey-api",
+        // Short: a JWT stays valid at Latchkey until it expires (plus
+        // Latchkey's 30 s clock leeway), sign-out or not. The browser
+        // fetches a new one when Latchkey answers 401 token_expired.
+        expirationTime: process.env.JWT_EXPIRATION || "5m",
+      },
+    }),
+  ],
+  telemetry: { enabled: false },
+};
