@@ -4,9 +4,11 @@
 # under CI=true each fuzz target for 15 s (scripts/fuzz.sh). Needs Go (and
 # gcc, for the race detector), Debian's chromium for the browser tests of the
 # web app and Debian's postgresql for the PostgreSQL tests, which this script
-# installs with apt-get when they are missing. Under CI=true a missing
-# browser or PostgreSQL fails those tests; elsewhere they are skipped with a
-# message saying so.
+# installs with apt-get when they are missing, and Node 20.9+ with npm for
+# the Better Auth and Next.js examples and @latchkey/client, whose packages
+# it installs with npm ci. Under CI=true a missing browser, PostgreSQL or
+# Node fails those tests; elsewhere they are skipped with a message saying
+# so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,18 +59,41 @@ if ! /usr/bin/python3 -c 'import fastapi, uvicorn, jwt, httpx, cryptography' >/d
 	apt_install "python3-fastapi python3-uvicorn python3-jwt python3-httpx python3-cryptography" "FastAPI example test"
 fi
 
-# The Better Auth integration test runs the real better-auth npm package
-# (examples/better-auth, pinned by its lockfile). Without Node it skips
-# locally and fails under CI=true.
-if command -v npm >/dev/null 2>&1; then
-	(cd examples/better-auth && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# The Node side, each pinned by its lockfile: the real better-auth package
+# (examples/better-auth), the Next.js app in front of Latchkey
+# (examples/nextjs-better-auth) and the TypeScript compiler of
+# @latchkey/client (clients/js). It needs Node 20.9 or later (Next.js 16's
+# floor; Debian 12's own nodejs is 18, so none is installed here). The npm
+# installs run in the background, beside go vet and staticcheck. Without
+# Node the tests that need it skip locally and fail under CI=true.
+npm_dirs=(examples/better-auth examples/nextjs-better-auth clients/js)
+npm_pids=()
+npm_logs=$(mktemp -d)
+trap 'rm -rf "$npm_logs"' EXIT
+if ! command -v npm >/dev/null 2>&1; then
+	echo "test.sh: Node and npm are missing; the Node, Better Auth and Next.js tests will skip (or fail under CI=true)" >&2
+elif ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 9) ? 0 : 1)'; then
+	echo "test.sh: Node $(node --version) is older than 20.9; the Node, Better Auth and Next.js tests will skip (or fail under CI=true)" >&2
 else
-	echo "test.sh: npm is missing; the Better Auth integration test will skip (or fail under CI=true)" >&2
+	for d in "${npm_dirs[@]}"; do
+		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error) >"$npm_logs/${d//\//_}.log" 2>&1 &
+		npm_pids+=("$!")
+	done
 fi
 
 go vet ./...
 # staticcheck, pinned; fetched through the Go module proxy on first use.
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+for i in "${!npm_pids[@]}"; do
+	if ! wait "${npm_pids[$i]}"; then
+		d=${npm_dirs[$i]}
+		echo "test.sh: npm ci failed in $d:" >&2
+		cat "$npm_logs/${d//\//_}.log" >&2
+		exit 1
+	fi
+done
+
 # The browser tests start a few headless browsers; give the run more than
 # go test's default 10 minutes per package.
 go test -race -count=1 -timeout 20m ./...
