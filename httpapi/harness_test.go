@@ -32,6 +32,7 @@ type options struct {
 	trustedJWKS     string // the external issuer's JWKS URL, if any
 	trustedSecret   string // or its shared HS256 secret
 	trustedIssuer   string
+	trustedLeeway   *time.Duration // LATCHKEY_TRUSTED_LEEWAY, when not the default
 	grace           time.Duration
 	secret          []byte // HS256 mode when set
 	tls             bool
@@ -136,6 +137,9 @@ func newHarness(t testing.TB, opts options) *harness {
 	if opts.trustedIssuer != "" {
 		cfg.TrustedIssuer, cfg.TrustedAud = opts.trustedIssuer, extAudience
 		cfg.TrustedJWKSURL, cfg.TrustedSecret = opts.trustedJWKS, opts.trustedSecret
+		if opts.trustedLeeway != nil {
+			cfg.TrustedLeeway = *opts.trustedLeeway
+		}
 	}
 	srv := testkit.Start(t, cfg)
 	h := &harness{Server: srv, t: t, clock: clk, store: srv.App.Store,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/testkit"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -169,4 +171,37 @@ func TestTrustedSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Do(req{Method: "GET", Path: "/api/hs-user/tasks", Bearer: sign(secret, "")}).Problem(t, 401, "token_revoked")
+}
+
+// TestTrustedLeeway: a trusted issuer's token is honoured past its exp for
+// LATCHKEY_TRUSTED_LEEWAY (30 s by default), then refused token_expired;
+// with 0s, from its exp on. The leeway is the floor of how long a token
+// outlives a sign-out at the front end.
+func TestTrustedLeeway(t *testing.T) {
+	secret := []byte("a shared secret of thirty-two bytes")
+	zero, ten := time.Duration(0), 10*time.Second
+	for _, tc := range []struct {
+		name   string
+		leeway *time.Duration
+		want   time.Duration // how long past exp the token still passes
+	}{
+		{"default", nil, 30 * time.Second},
+		{"10s", &ten, ten},
+		{"0s", &zero, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, options{trustedSecret: string(secret), trustedIssuer: extIssuer, trustedLeeway: tc.leeway})
+			exp := h.clock.Now().Add(time.Minute).Truncate(time.Second)
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": extIssuer, "aud": extAudience, "sub": "hs-user", "exp": exp.Unix()})
+			delete(tok.Header, "typ")
+			bearer, _ := tok.SignedString(secret)
+			call := func() testkit.Response { return h.Do(req{Method: "GET", Path: "/api/hs-user/tasks", Bearer: bearer}) }
+			h.clock.Advance(exp.Sub(h.clock.Now()) + tc.want - time.Millisecond)
+			if r := call(); r.Status != 200 {
+				t.Fatalf("%v past exp, within the leeway: %d %s", tc.want-time.Millisecond, r.Status, r.Body)
+			}
+			h.clock.Advance(time.Second)
+			call().Problem(t, 401, "token_expired")
+		})
+	}
 }

@@ -23,9 +23,13 @@ import (
 )
 
 // nextJWTLife is the Better Auth JWT's expirationTime in this test: short,
-// so that it expires during the test. Latchkey allows 30 s of clock leeway
-// on exp, so Latchkey refuses it about 35 s after it was issued.
-const nextJWTLife = 5 * time.Second
+// so that it expires during the test. Latchkey allows nextLeeway of clock
+// skew on exp (LATCHKEY_TRUSTED_LEEWAY; 30 s by default), so it refuses
+// the token about 6 s after it was issued.
+const (
+	nextJWTLife = 5 * time.Second
+	nextLeeway  = time.Second
+)
 
 // TestNextJSBetterAuth: sign-up through Better Auth in the Next.js app; tasks
 // added, listed, completed and deleted through Latchkey with Better Auth's
@@ -45,7 +49,7 @@ func TestNextJSBetterAuth(t *testing.T) {
 	p := serveBin(t, filepath.Join(t.TempDir(), "lk.db"),
 		"--trusted-jwks-url", appBase+"/api/auth/jwks",
 		"--trusted-issuer", appBase, "--trusted-audience", audience,
-		"--cors-origins", appBase)
+		"--cors-origins", appBase, "--trusted-leeway", nextLeeway.String())
 
 	env := []string{
 		"NEXT_TELEMETRY_DISABLED=1",
@@ -157,12 +161,12 @@ func TestNextJSBetterAuth(t *testing.T) {
 	tb.find("checkbox", "Write the notes").wait()
 
 	// 5. The token expires. Latchkey refuses it (polled from here with the
-	// page's token, exp + 30 s leeway at most), then the next call in the
+	// page's token, by exp + the leeway and a little), then the next call in the
 	// page gets one 401 token_expired, fetches a new token from Better
 	// Auth once, and succeeds with it.
 	old := api.lastBearer()
 	exp := time.Unix(int64(testkit.JSONPart(t, old, 1)["exp"].(float64)), 0)
-	waited, expired := testkit.Poll(time.Until(exp)+45*time.Second, 500*time.Millisecond, func() bool {
+	waited, expired := testkit.Poll(time.Until(exp)+nextLeeway+5*time.Second, 200*time.Millisecond, func() bool {
 		return lk.Call("GET", tasksPath, old, nil).Status == http.StatusUnauthorized
 	})
 	if !expired {

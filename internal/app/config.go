@@ -50,6 +50,7 @@ type Config struct {
 	TrustedJWKSURL      string
 	TrustedIssuer       string
 	TrustedAud          string
+	TrustedLeeway       time.Duration // clock skew on the trusted issuer's exp and nbf
 	TrustedSecret       string
 	DBMaxConns          int
 	DBConnect           time.Duration

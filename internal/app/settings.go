@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/keyseal"
 	"github.com/latchkey/latchkey/mail"
+	"github.com/latchkey/latchkey/verify"
 )
 
 // Setting is one row of the configuration table: an environment variable,
@@ -156,6 +157,15 @@ var Settings = []Setting{
 	{"LATCHKEY_TRUSTED_JWKS_URL", "", "JWKS URL of an external issuer to trust on the task routes", serveOnly, text(func(c *Config) *string { return &c.TrustedJWKSURL })},
 	{"LATCHKEY_TRUSTED_ISSUER", "", "iss of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedIssuer })},
 	{"LATCHKEY_TRUSTED_AUDIENCE", "", "aud of the trusted external issuer", serveOnly, text(func(c *Config) *string { return &c.TrustedAud })},
+	{"LATCHKEY_TRUSTED_LEEWAY", "30s", "clock skew allowed on the trusted issuer's exp and nbf, 0s to 30s", serveOnly, func(c *Config, v string) error {
+		if err := duration(0, func(c *Config) *time.Duration { return &c.TrustedLeeway })(c, v); err != nil {
+			return err
+		}
+		if c.TrustedLeeway > verify.MaxLeeway {
+			return fmt.Errorf("must be at most %s", verify.MaxLeeway)
+		}
+		return nil
+	}},
 	{"LATCHKEY_TRUSTED_SECRET", "", "shared HS256 secret of the trusted external issuer, at least 32 bytes", serveOnly, func(c *Config, v string) error {
 		if v != "" && len(v) < 32 {
 			return errors.New("needs at least 32 bytes")

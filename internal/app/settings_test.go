@@ -131,6 +131,27 @@ func TestAllowedHostsSetting(t *testing.T) {
 
 // TestTokenTTLSettings: the one-time tokens' lifetimes default to 30m,
 // 24h and 30m, take 1m to 168h, and refuse anything else.
+// LATCHKEY_TRUSTED_LEEWAY is 30 s unless set, and never more: the
+// contract's ceiling on clock skew.
+func TestTrustedLeewaySetting(t *testing.T) {
+	load := func(v string, set bool) (app.Config, error) {
+		return app.Load("serve", func(k string) (string, bool) { return v, set && k == "LATCHKEY_TRUSTED_LEEWAY" })
+	}
+	if c, err := load("", false); err != nil || c.TrustedLeeway != 30*time.Second {
+		t.Fatalf("default: %v %v, want 30s", c.TrustedLeeway, err)
+	}
+	for v, want := range map[string]time.Duration{"0s": 0, "0": 0, "1s": time.Second, "30s": 30 * time.Second} {
+		if c, err := load(v, true); err != nil || c.TrustedLeeway != want {
+			t.Errorf("%s: %v %v, want %v", v, c.TrustedLeeway, err, want)
+		}
+	}
+	for _, bad := range []string{"31s", "1m", "-1s", "soon"} {
+		if _, err := load(bad, true); err == nil || !strings.Contains(err.Error(), "LATCHKEY_TRUSTED_LEEWAY") {
+			t.Errorf("%s: err %v, want one naming the setting", bad, err)
+		}
+	}
+}
+
 func TestTokenTTLSettings(t *testing.T) {
 	c, err := app.Load("serve", func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -26,6 +26,9 @@ func (a *App) trustedVerifier(ctx context.Context) (v *verify.Verifier, stop fun
 	}
 	vc := verify.Config{
 		Issuer: cfg.TrustedIssuer, Audience: cfg.TrustedAud, AllowNoType: true, Now: cfg.Now,
+		// verify reads a zero Leeway as its default (30 s): 0s here means
+		// none, so the least it takes.
+		Leeway: max(time.Nanosecond, cfg.TrustedLeeway),
 		// The subject becomes a user id (auth's ExternalUser).
 		MaxSubjectLength: maxExternalSubject,
 	}

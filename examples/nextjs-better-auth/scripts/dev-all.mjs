@@ -97,6 +97,8 @@ if (!stopping) {
     LATCHKEY_TRUSTED_ISSUER: appURL,
     LATCHKEY_TRUSTED_AUDIENCE: audience,
     LATCHKEY_CORS_ORIGINS: appURL,
+    // Both servers read this machine's clock: no skew to forgive.
+    LATCHKEY_TRUSTED_LEEWAY: "2s",
   });
   console.log(`dev:all: open ${appURL} (Latchkey at ${latchkeyURL}); Ctrl-C stops both`);
 }
