@@ -63,9 +63,11 @@ fi
 # (examples/better-auth), the Next.js app in front of Latchkey
 # (examples/nextjs-better-auth) and the TypeScript compiler of
 # @latchkey/client (clients/js). It needs Node 20.9 or later (Next.js 16's
-# floor; Debian 12's own nodejs is 18, so none is installed here). The npm
-# installs run in the background, beside go vet and staticcheck. Without
-# Node the tests that need it skip locally and fail under CI=true.
+# floor; Debian 12's own nodejs is 18, so none is installed here). The three
+# npm installs run side by side, and end before go vet: Go's ./... must not
+# walk node_modules/next/go while its go.mod (which makes it another module)
+# is still being unpacked. Without Node the tests that need it skip locally
+# and fail under CI=true.
 npm_dirs=(examples/better-auth examples/nextjs-better-auth clients/js)
 npm_pids=()
 npm_logs=$(mktemp -d)
@@ -81,10 +83,6 @@ else
 	done
 fi
 
-go vet ./...
-# staticcheck, pinned; fetched through the Go module proxy on first use.
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-
 for i in "${!npm_pids[@]}"; do
 	if ! wait "${npm_pids[$i]}"; then
 		d=${npm_dirs[$i]}
@@ -93,6 +91,10 @@ for i in "${!npm_pids[@]}"; do
 		exit 1
 	fi
 done
+
+go vet ./...
+# staticcheck, pinned; fetched through the Go module proxy on first use.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # The browser tests start a few headless browsers; give the run more than
 # go test's default 10 minutes per package.
