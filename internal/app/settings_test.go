@@ -129,8 +129,6 @@ func TestAllowedHostsSetting(t *testing.T) {
 	}
 }
 
-// TestTokenTTLSettings: the one-time tokens' lifetimes default to 30m,
-// 24h and 30m, take 1m to 168h, and refuse anything else.
 // LATCHKEY_TRUSTED_LEEWAY is 30 s unless set, and never more: the
 // contract's ceiling on clock skew.
 func TestTrustedLeewaySetting(t *testing.T) {
@@ -152,6 +150,8 @@ func TestTrustedLeewaySetting(t *testing.T) {
 	}
 }
 
+// TestTokenTTLSettings: the one-time tokens' lifetimes default to 30m,
+// 24h and 30m, take 1m to 168h, and refuse anything else.
 func TestTokenTTLSettings(t *testing.T) {
 	c, err := app.Load("serve", func(string) (string, bool) { return "", false })
 	if err != nil {

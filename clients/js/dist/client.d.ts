@@ -22,6 +22,12 @@ export interface ClientOptions {
      * "latchkey" by default; null keeps this client to itself.
      */
     channel?: string | null;
+    /**
+     * Origins of your own backends that trust Latchkey's tokens
+     * ("https://api.example.com"): fetch() sends the access token to
+     * Latchkey and to these, and refuses any other absolute URL.
+     */
+    trustedOrigins?: string[];
 }
 /** What changed: the event, and the user after it (null when nobody). */
 export interface AuthChange {
@@ -123,8 +129,13 @@ export declare class LatchkeyClient {
     onAuthChange(fn: (change: AuthChange) => void): () => void;
     /** close stops listening to the other tabs. */
     close(): void;
-    /** url resolves a path against baseUrl; absolute URLs are kept. */
-    url(path: string): string;
+    /**
+     * url resolves a path of Latchkey's API ("/api/…") against baseUrl. With
+     * absolute, an absolute URL is taken too, when its origin is Latchkey's
+     * or a trusted one; anything else throws TypeError, so that the access
+     * token never goes where the app did not say it may.
+     */
+    url(path: string, absolute?: boolean): string;
     /**
      * send makes one request and decodes the answer (null for 204). It never
      * refreshes and never retries; a refusal throws LatchkeyError.
@@ -193,8 +204,9 @@ export declare class LatchkeyClient {
     request<T>(method: string, path: string, body?: unknown): Promise<T>;
     /**
      * fetch is fetch with the access token: path is Latchkey's (resolved
-     * against baseUrl) or an absolute URL of a backend that trusts
-     * Latchkey's tokens. On a 401 it refreshes and sends once more, so the
+     * against baseUrl) or an absolute URL of Latchkey or of one of the
+     * trustedOrigins (a backend that trusts Latchkey's tokens); any other
+     * throws TypeError. On a 401 it refreshes and sends once more, so the
      * body must be one fetch can send twice (a string, Blob, FormData,
      * URLSearchParams). The second answer is returned whatever it is.
      */
@@ -222,7 +234,8 @@ export declare class LatchkeyClient {
     sessions(options?: ListOptions): Promise<SessionPage>;
     /**
      * revokeSession ends one of the user's sessions. Ending this one is
-     * signing out here (a local sign-out, which also clears the cookie).
+     * signing out here: a local sign-out, which also clears the cookie, and
+     * which, unlike signOut(), fails when Latchkey does not confirm it.
      */
     revokeSession(id: string): Promise<void>;
     /** changePassword changes it and ends every other session. */

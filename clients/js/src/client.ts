@@ -51,6 +51,12 @@ export interface ClientOptions {
    * "latchkey" by default; null keeps this client to itself.
    */
   channel?: string | null;
+  /**
+   * Origins of your own backends that trust Latchkey's tokens
+   * ("https://api.example.com"): fetch() sends the access token to
+   * Latchkey and to these, and refuses any other absolute URL.
+   */
+  trustedOrigins?: string[];
 }
 
 /** What changed: the event, and the user after it (null when nobody). */
@@ -98,8 +104,12 @@ export class LatchkeyClient {
   readonly #lockName: string | null;
   readonly #channel: BroadcastChannel | null;
   readonly #listeners = new Set<(change: AuthChange) => void>();
+  readonly #trusted: Set<string>;
   #held: Held | null = null;
   #refreshing: Promise<User> | null = null;
+  // ended counts the times the session was ended here; a refresh that
+  // began before the latest end must not bring the session back.
+  #ended = 0;
 
   /** The signed-in user's tasks: /api/{user_id}/tasks. */
   readonly tasks = taskRoutes(this);
@@ -117,6 +127,7 @@ export class LatchkeyClient {
     const f = options.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => f(input, init); // unbound window.fetch throws
     this.#store = options.refreshTokenStore ?? null;
+    this.#trusted = new Set((options.trustedOrigins ?? []).map((o) => new URL(o).origin));
     const name = options.channel === undefined ? "latchkey" : options.channel;
     this.#lockName = name === null ? null : name + "-refresh";
     this.#channel = name !== null && typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
@@ -149,28 +160,63 @@ export class LatchkeyClient {
     this.#listeners.clear();
   }
 
+  // emit tells the listeners. One that throws is reported as uncaught, and
+  // neither stops the others nor fails the call that changed the session.
   #emit(type: AuthChange["type"], code?: string): void {
     const change: AuthChange = code === undefined ? { type, user: this.user } : { type, user: this.user, code };
-    for (const fn of [...this.#listeners]) fn(change);
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(change);
+      } catch (e) {
+        report(e);
+      }
+    }
   }
 
+  // heard is another tab's news. A sign-out names its session: tabs with a
+  // refresh-token store each hold their own, and one's sign-out is not the
+  // others'. (A message without one is taken as any session's.)
   #heard(msg: unknown): void {
-    const m = (msg ?? {}) as { type?: string; userId?: string };
-    if (m.type === "signout" && this.#held) {
+    const m = (msg ?? {}) as { type?: string; userId?: string; sessionId?: string };
+    const held = this.#held;
+    if (m.type === "signout" && held && (!m.sessionId || m.sessionId === held.sessionId)) {
       this.#held = null;
+      this.#ended++;
       this.#emit("remote-signout");
-    } else if (m.type === "signin" && (!this.#held || this.#held.user.id !== m.userId)) {
+    } else if (m.type === "signin" && (!held || held.user.id !== m.userId)) {
       this.#emit("remote-signin");
     }
   }
 
-  #broadcast(msg: { type: string; userId?: string }): void {
+  #broadcast(msg: { type: string; userId?: string; sessionId?: string }): void {
     this.#channel?.postMessage(msg);
   }
 
-  /** url resolves a path against baseUrl; absolute URLs are kept. */
-  url(path: string): string {
-    return /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : this.baseUrl + path;
+  /**
+   * url resolves a path of Latchkey's API ("/api/…") against baseUrl. With
+   * absolute, an absolute URL is taken too, when its origin is Latchkey's
+   * or a trusted one; anything else throws TypeError, so that the access
+   * token never goes where the app did not say it may.
+   */
+  url(path: string, absolute = false): string {
+    if (path.startsWith("/") && !path.startsWith("//")) return this.baseUrl + path;
+    let origin = "";
+    try {
+      origin = new URL(path).origin;
+    } catch {
+      // not an absolute URL
+    }
+    if (!absolute || !origin || !(origin === this.#origin() || this.#trusted.has(origin))) {
+      throw new TypeError(`@latchkey/client: ${JSON.stringify(path)} is not a path of Latchkey's API or a trusted origin's URL`);
+    }
+    return path;
+  }
+
+  // origin is Latchkey's: baseUrl's, or the page's when baseUrl is "".
+  #origin(): string {
+    if (this.baseUrl) return new URL(this.baseUrl).origin;
+    const loc = (globalThis as { location?: { origin?: string } }).location;
+    return loc?.origin ?? "";
   }
 
   /**
@@ -185,9 +231,10 @@ export class LatchkeyClient {
       init.body = JSON.stringify(body);
     }
     if (token) headers.Authorization = "Bearer " + token;
+    const url = this.url(path);
     let res: Response;
     try {
-      res = await this.#fetch(this.url(path), init);
+      res = await this.#fetch(url, init);
     } catch {
       throw new LatchkeyError(0, {
         title: "Network error",
@@ -290,25 +337,32 @@ export class LatchkeyClient {
   }
 
   async #refresh(): Promise<User> {
+    const ended = this.#ended;
+    let g: TokenResponse;
     try {
-      const g = await this.#exclusive(async () => {
+      g = await this.#exclusive(async () => {
         // Read inside the lock: the tab before may have rotated it.
         const stored = this.#store ? await this.#store.get() : null;
         if (this.#store && !stored) throw new SessionEndedError(NO_SESSION);
         return this.send<TokenResponse>("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
       });
-      const change = await this.#adopt(g);
-      if (change) this.#emit(change);
-      return g.user;
     } catch (e) {
-      const code = endedBy(e, !this.#store);
+      const code = endedBy(e);
       if (code === null) throw e;
+      const ending = e instanceof SessionEndedError ? e : new SessionEndedError(code, (e as LatchkeyError).problem);
+      if (this.#ended !== ended) throw ending; // already ended here meanwhile
       const had = this.#held !== null;
       this.#held = null;
-      if (this.#store && code !== NO_SESSION) await this.#store.set(null);
+      if (this.#store) await this.#store.set(null);
       if (had) this.#emit("ended", code);
-      throw e instanceof SessionEndedError ? e : new SessionEndedError(code, (e as LatchkeyError).problem);
+      throw ending;
     }
+    // Signed out meanwhile, here or in another tab: the answer must not
+    // bring the session back.
+    if (this.#ended !== ended) throw new SessionEndedError(NO_SESSION);
+    const change = await this.#adopt(g);
+    if (change) this.#emit(change);
+    return g.user;
   }
 
   // exclusive runs fn under the tabs' shared lock, where there is one.
@@ -356,16 +410,18 @@ export class LatchkeyClient {
 
   /**
    * fetch is fetch with the access token: path is Latchkey's (resolved
-   * against baseUrl) or an absolute URL of a backend that trusts
-   * Latchkey's tokens. On a 401 it refreshes and sends once more, so the
+   * against baseUrl) or an absolute URL of Latchkey or of one of the
+   * trustedOrigins (a backend that trusts Latchkey's tokens); any other
+   * throws TypeError. On a 401 it refreshes and sends once more, so the
    * body must be one fetch can send twice (a string, Blob, FormData,
    * URLSearchParams). The second answer is returned whatever it is.
    */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = this.url(path, true);
     const send = async (token: string) => {
       const headers = new Headers(init.headers);
       headers.set("Authorization", "Bearer " + token);
-      return this.#fetch(this.url(path), { ...init, headers });
+      return this.#fetch(url, { ...init, headers });
     };
     return this.#withRefresh(send, (res) => res instanceof Response && res.status === 401, true);
   }
@@ -421,15 +477,16 @@ export class LatchkeyClient {
   }
 
   async #end(event: "signedout" | "ended" | null, code?: string): Promise<void> {
-    const had = this.#held !== null;
+    const had = this.#held;
     this.#held = null;
+    this.#ended++;
     if (this.#store) await this.#store.set(null);
     if (event === "ended") {
       if (had) this.#emit("ended", code);
       return;
     }
     if (event === null && !had) return;
-    this.#broadcast({ type: "signout" });
+    this.#broadcast(had ? { type: "signout", sessionId: had.sessionId } : { type: "signout" });
     if (event) this.#emit(event);
   }
 
@@ -447,11 +504,16 @@ export class LatchkeyClient {
 
   /**
    * revokeSession ends one of the user's sessions. Ending this one is
-   * signing out here (a local sign-out, which also clears the cookie).
+   * signing out here: a local sign-out, which also clears the cookie, and
+   * which, unlike signOut(), fails when Latchkey does not confirm it.
    */
   async revokeSession(id: string): Promise<void> {
-    if (id === this.sessionId) return this.signOut();
-    await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
+    if (id !== this.sessionId) {
+      await this.request("DELETE", "/api/auth/sessions/" + encodeURIComponent(id));
+      return;
+    }
+    await this.request("POST", "/api/auth/signout", { scope: "local" });
+    await this.forget();
   }
 
   /** changePassword changes it and ends every other session. */
@@ -474,14 +536,28 @@ export class LatchkeyClient {
   }
 }
 
+// report hands an error to the page's error handling (window's "error"
+// event) without throwing it here; where there is no reportError (Node 20),
+// it is thrown from a timer, as an uncaught exception.
+function report(e: unknown): void {
+  const g = globalThis as { reportError?: (e: unknown) => void };
+  if (typeof g.reportError === "function") g.reportError(e);
+  else
+    setTimeout(() => {
+      throw e;
+    });
+}
+
 // endedBy returns the code of a refresh refusal that ends the session, or
 // null for any other failure (the network, a 429, a 503): those leave the
-// session as it was, to try again.
-function endedBy(e: unknown, cookie: boolean): string | null {
+// session as it was, to try again. A 400 validation_failed is a refresh
+// token missing (no cookie came) or malformed (a store holding junk):
+// either way there is no session.
+function endedBy(e: unknown): string | null {
   if (e instanceof SessionEndedError) return e.code;
   if (!(e instanceof LatchkeyError)) return null;
   if (e.status === 401) return e.code;
-  if (cookie && e.status === 400 && e.code === "validation_failed") return NO_SESSION;
+  if (e.status === 400 && e.code === "validation_failed") return NO_SESSION;
   return null;
 }
 

@@ -23,6 +23,7 @@ function sentence(s) {
 // describe says what went wrong, in a sentence for a person.
 export function describe(err) {
   if (!(err instanceof LatchkeyError)) return 'Something went wrong. Please try again.';
+  if (err instanceof SessionEndedError) return 'Your session has ended. Please sign in again.';
   if (err.status === 0) return err.problem.detail;
   switch (err.code) {
     case 'rate_limited': {

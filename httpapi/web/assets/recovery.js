@@ -50,8 +50,11 @@ function passwordRule(f) {
   return [f, !f.input.value ? 'Choose a new password.' : n < MIN_PASSWORD_LEN || n > MAX_PASSWORD_LEN ? `New password must be ${MIN_PASSWORD_LEN} to ${MAX_PASSWORD_LEN} characters.` : null];
 }
 
+// isCode tells a refusal of this request by its code. A SessionEndedError
+// is a LatchkeyError too, whose code (invalid_token, say) is the ended
+// session's, not the request's.
 function isCode(err, code) {
-  return err instanceof LatchkeyError && err.code === code;
+  return err instanceof LatchkeyError && !(err instanceof SessionEndedError) && err.code === code;
 }
 
 // message is a notice that is announced and can take focus, so that a

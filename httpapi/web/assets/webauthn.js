@@ -4,7 +4,7 @@
 // the conversion is done here by hand (PublicKeyCredential's own JSON
 // helpers are missing from many browsers still in use).
 
-import { LatchkeyError } from './latchkey.js';
+import { LatchkeyError, SessionEndedError } from './latchkey.js';
 
 // passkeysSupported tells whether this browser can make and use passkeys.
 export function passkeysSupported() {
@@ -123,6 +123,7 @@ export async function get(options) {
 /** passkeyMessage says what went wrong in a passkey ceremony or its requests. */
 export function passkeyMessage(err, describe) {
   if (err instanceof PasskeyError) return err.message;
+  if (err instanceof SessionEndedError) return describe(err);
   if (err instanceof LatchkeyError && err.code === 'invalid_credentials') {
     return 'Latchkey did not accept this passkey. It may have been removed, or your device did not verify you.';
   }
