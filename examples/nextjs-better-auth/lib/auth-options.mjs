@@ -20,7 +20,9 @@ fs.mkdirSync(path.dirname(dbFile), { recursive: true });
 // dev:all makes one and keeps it in data/dev-secret; in production set your
 // own (openssl rand -base64 32). The fallback, a public value, is for
 // `next dev` (and the migration script) only: the production server
-// (`next start`, NODE_ENV=production) refuses to start without a secret.
+// (`next start`, NODE_ENV=production) fails at start without a secret
+// (instrumentation.js loads this module then): it logs this error and
+// answers 500 to every request.
 // `next build` (also NODE_ENV=production) loads this module without
 // serving anything, so it may run without one.
 const building = process.env.NEXT_PHASE === "phase-production-build";
