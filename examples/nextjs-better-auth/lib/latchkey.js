@@ -20,7 +20,7 @@ export class LatchkeyError extends Error {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
     this.status = status;
     this.code = problem?.code || "";
-    this.fieldErrors = problem?.errors || {};
+    this.fieldErrors = problem?.errors || [];
   }
 }
 
