@@ -10,6 +10,7 @@ import { forgetToken, latchkey, SignedOutError } from "@/lib/latchkey";
 // What to show for an error of a call to Latchkey.
 function messageOf(err) {
   if (err instanceof SignedOutError) return "You are signed out.";
+  if (err.signOutFailed) return `Sign-out failed: ${err.message} Try again.`;
   if (err.status === 403) return "These tasks belong to another account.";
   if (err.status === 401) return "Latchkey did not accept your sign-in. Sign in again.";
   if (err.status === undefined) return "Latchkey cannot be reached.";
@@ -72,10 +73,23 @@ export default function Tasks({ latchkeyUrl, userId, me }) {
 
   async function signOut() {
     // The token goes first, so nothing still running can use it, then
-    // Better Auth ends its session (and its cookie).
+    // Better Auth ends its session (and its cookie). Only once it has does
+    // the page leave; a failed sign-out is shown (the token stays
+    // forgotten: the next call fetches a new one).
     forgetToken();
     setTasks(null);
-    await authClient.signOut();
+    let failure;
+    try {
+      failure = (await authClient.signOut()).error;
+    } catch (err) {
+      failure = err;
+    }
+    if (failure) {
+      const err = new Error(failure.message || failure.statusText || `HTTP ${failure.status}`);
+      err.signOutFailed = true;
+      setError(err);
+      return;
+    }
     router.replace("/sign-in");
   }
 
