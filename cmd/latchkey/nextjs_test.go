@@ -36,7 +36,8 @@ const (
 // JWT (checked on Latchkey's side too); another user's path answered 403
 // and shown as such; an expired JWT replaced by a new one from Better Auth
 // after one 401 token_expired; no token in web storage; after sign-out, no
-// request reaches Latchkey.
+// request reaches Latchkey, from the tab signed out in or from another tab
+// of the app, which leaves its task list for the sign-in page.
 func TestNextJSBetterAuth(t *testing.T) {
 	t.Parallel()
 	dir := needNextApp(t)
@@ -234,20 +235,43 @@ func TestNextJSBetterAuth(t *testing.T) {
 	// 6. Sign-out: Better Auth's session ends, and from then on nothing
 	// reaches Latchkey, whatever the page is asked to do: going back to a
 	// task list (restored by the router or loaded again), the window
-	// regaining focus, opening the task list's address.
-	sent := api.count() // before the click: a request sent before the navigation counts
-	tb.find("button", "Sign out").click()
-	tb.find("heading", "Sign in").wait()
+	// regaining focus, opening the task list's address. A second tab of the
+	// same browser, on the task list with a token of its own, hears of the
+	// sign-out: it sends Latchkey nothing more and shows the sign-in page.
+	tb2 := b.newTab("nextjs second tab", false)
+	api2 := watchOrigin(tb2, p.base)
+	tb2.navigate(app.base + "/u/" + sub + "/tasks")
+	tb2.find("heading", "Your tasks").wait()
+	tb2.find("checkbox", "After expiry").wait()
+	if api2.lastBearer() == "" {
+		tb2.fail("the second tab's list reached Latchkey without a Bearer token")
+	}
+	// Counted before the click: a request sent between the click and the
+	// navigation counts.
+	sent, sent2 := api.count(), api2.count()
 	noneSince := func(when string) {
 		t.Helper()
-		if after := api.all()[sent:]; len(after) != 0 {
-			var what []string
-			for _, r := range after {
-				what = append(what, r.Method+" "+r.URL)
+		for _, x := range []struct {
+			tb   *tab
+			log  *originLog
+			sent int
+		}{{tb, api, sent}, {tb2, api2, sent2}} {
+			if after := x.log.all()[x.sent:]; len(after) != 0 {
+				var what []string
+				for _, r := range after {
+					what = append(what, r.Method+" "+r.URL)
+				}
+				x.tb.fail("after sign-out (%s) the tab sent %d requests to Latchkey: %v", when, len(after), what)
 			}
-			tb.fail("after sign-out (%s) the page sent %d requests to Latchkey: %v", when, len(after), what)
 		}
 	}
+	tb.find("button", "Sign out").click()
+	tb.find("heading", "Sign in").wait()
+	tb2.find("heading", "Sign in").wait()
+	if at := eval[string](tb2, `location.pathname`); at != "/sign-in" {
+		tb2.fail("after a sign-out in the other tab, the second tab is at %s, want /sign-in", at)
+	}
+	noneSince("the second tab hearing of it")
 	tb.step("go back", chromedp.NavigateBack())
 	tb.waitJS("the page after going back", `location.pathname !== '/sign-in'`)
 	// The router shows the cached page, whose task list asks Better Auth
@@ -266,12 +290,15 @@ func TestNextJSBetterAuth(t *testing.T) {
 	if st := eval[int](tb, `window.__tokenStatus`); st != http.StatusUnauthorized {
 		t.Errorf("after sign-out, /api/auth/token answers %d, want 401", st)
 	}
-	// Something the page might do later (a poll, a timer) gets time to.
+	_ = eval[bool](tb2, `(window.dispatchEvent(new Event('focus')), document.dispatchEvent(new Event('visibilitychange')), true)`)
+	// Something the pages might do later (a poll, a timer) gets time to.
 	time.Sleep(2 * time.Second)
 	noneSince("focus, opening the task list, 2 s")
 
 	tb.checkClean(app.base, p.base)
-	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer)
-	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer)
+	tb2.checkClean(app.base, p.base)
+	tok2 := api2.lastBearer()
+	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer, tok2)
+	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer, tok2)
 	t.Logf("the whole test took %v", time.Since(start).Round(time.Millisecond))
 }
