@@ -37,7 +37,9 @@ const (
 // and shown as such; an expired JWT replaced by a new one from Better Auth
 // after one 401 token_expired; no token in web storage; after sign-out, no
 // request reaches Latchkey, from the tab signed out in or from another tab
-// of the app, which leaves its task list for the sign-in page.
+// of the app, which leaves its task list for the sign-in page; a token of
+// another user than the page's (the session changed in another tab) is
+// never sent.
 func TestNextJSBetterAuth(t *testing.T) {
 	t.Parallel()
 	dir := needNextApp(t)
@@ -295,10 +297,56 @@ func TestNextJSBetterAuth(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	noneSince("focus, opening the task list, 2 s")
 
+	// 7. The session changes to another user under an open page: Ada signs
+	// in again in the first tab, then Bob signs up in the second tab of
+	// the same browser (its cookie is now Bob's). When Ada's token
+	// expires, the first tab's next call gets Bob's token from Better
+	// Auth; the page does not send it to Latchkey for Ada's tasks, and
+	// says that someone else is signed in now.
+	tb.find("textbox", "Email").fill("ada@example.com")
+	tb.find("textbox", "Password").fill("analytical engine 1843")
+	tb.find("button", "Sign in").click()
+	tb.find("heading", "Your tasks").wait()
+	tb.find("checkbox", "After expiry").wait()
+	ada := api.lastBearer()
+	if c := testkit.JSONPart(t, ada, 1); c["sub"] != sub {
+		t.Fatalf("after signing in again, the first tab's token is of %v, want %s", c["sub"], sub)
+	}
+	tb2.navigate(app.base + "/sign-up")
+	tb2.find("textbox", "Name").fill("Bob Bobson")
+	tb2.find("textbox", "Email").fill("bob@example.com")
+	tb2.find("textbox", "Password").fill("difference engine 1822")
+	tb2.find("button", "Sign up").click()
+	tb2.find("heading", "Your tasks").wait()
+	tb2.waitText("No tasks yet.")
+	exp = time.Unix(int64(testkit.JSONPart(t, ada, 1)["exp"].(float64)), 0)
+	if _, expired := testkit.Poll(time.Until(exp)+nextLeeway+5*time.Second, 200*time.Millisecond, func() bool {
+		return lk.Call("GET", tasksPath, ada, nil).Status == http.StatusUnauthorized
+	}); !expired {
+		t.Fatalf("Latchkey still accepts Ada's second token %v after it expired", time.Since(exp))
+	}
+	before := api.count()
+	form = tb.find("form", "New task")
+	form.find("textbox", "Title").fill("Not as Bob")
+	form.find("button", "Add task").click()
+	tb.waitText("You are signed in as someone else now.")
+	for _, r := range api.all()[before:] {
+		if r.Method != "OPTIONS" && r.Bearer != ada {
+			tb.fail("with Bob signed in, the page of Ada's tasks sent %s %s with another token than Ada's", r.Method, r.URL)
+		}
+	}
+
 	tb.checkClean(app.base, p.base)
 	tb2.checkClean(app.base, p.base)
-	tok2 := api2.lastBearer()
-	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer, tok2)
-	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer, tok2)
+	var tok2 string // the second tab's token, before Bob's
+	for _, r := range api2.all() {
+		if r.Bearer != "" {
+			tok2 = r.Bearer
+			break
+		}
+	}
+	bob := api2.lastBearer()
+	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
+	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
 	t.Logf("the whole test took %v", time.Since(start).Round(time.Millisecond))
 }
