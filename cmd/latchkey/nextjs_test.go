@@ -36,7 +36,10 @@ const (
 // JWT (checked on Latchkey's side too); another user's path answered 403
 // and shown as such; an expired JWT replaced by a new one from Better Auth
 // after one 401 token_expired; no token in web storage; after sign-out, no
-// request reaches Latchkey.
+// request reaches Latchkey, from the tab signed out in or from another tab
+// of the app, which leaves its task list for the sign-in page; a token of
+// another user than the page's (the session changed in another tab) is
+// never sent.
 func TestNextJSBetterAuth(t *testing.T) {
 	t.Parallel()
 	dir := needNextApp(t)
@@ -234,20 +237,43 @@ func TestNextJSBetterAuth(t *testing.T) {
 	// 6. Sign-out: Better Auth's session ends, and from then on nothing
 	// reaches Latchkey, whatever the page is asked to do: going back to a
 	// task list (restored by the router or loaded again), the window
-	// regaining focus, opening the task list's address.
-	tb.find("button", "Sign out").click()
-	tb.find("heading", "Sign in").wait()
-	sent := api.count()
+	// regaining focus, opening the task list's address. A second tab of the
+	// same browser, on the task list with a token of its own, hears of the
+	// sign-out: it sends Latchkey nothing more and shows the sign-in page.
+	tb2 := b.newTab("nextjs second tab", false)
+	api2 := watchOrigin(tb2, p.base)
+	tb2.navigate(app.base + "/u/" + sub + "/tasks")
+	tb2.find("heading", "Your tasks").wait()
+	tb2.find("checkbox", "After expiry").wait()
+	if api2.lastBearer() == "" {
+		tb2.fail("the second tab's list reached Latchkey without a Bearer token")
+	}
+	// Counted before the click: a request sent between the click and the
+	// navigation counts.
+	sent, sent2 := api.count(), api2.count()
 	noneSince := func(when string) {
 		t.Helper()
-		if after := api.all()[sent:]; len(after) != 0 {
-			var what []string
-			for _, r := range after {
-				what = append(what, r.Method+" "+r.URL)
+		for _, x := range []struct {
+			tb   *tab
+			log  *originLog
+			sent int
+		}{{tb, api, sent}, {tb2, api2, sent2}} {
+			if after := x.log.all()[x.sent:]; len(after) != 0 {
+				var what []string
+				for _, r := range after {
+					what = append(what, r.Method+" "+r.URL)
+				}
+				x.tb.fail("after sign-out (%s) the tab sent %d requests to Latchkey: %v", when, len(after), what)
 			}
-			tb.fail("after sign-out (%s) the page sent %d requests to Latchkey: %v", when, len(after), what)
 		}
 	}
+	tb.find("button", "Sign out").click()
+	tb.find("heading", "Sign in").wait()
+	tb2.find("heading", "Sign in").wait()
+	if at := eval[string](tb2, `location.pathname`); at != "/sign-in" {
+		tb2.fail("after a sign-out in the other tab, the second tab is at %s, want /sign-in", at)
+	}
+	noneSince("the second tab hearing of it")
 	tb.step("go back", chromedp.NavigateBack())
 	tb.waitJS("the page after going back", `location.pathname !== '/sign-in'`)
 	// The router shows the cached page, whose task list asks Better Auth
@@ -266,12 +292,61 @@ func TestNextJSBetterAuth(t *testing.T) {
 	if st := eval[int](tb, `window.__tokenStatus`); st != http.StatusUnauthorized {
 		t.Errorf("after sign-out, /api/auth/token answers %d, want 401", st)
 	}
-	// Something the page might do later (a poll, a timer) gets time to.
+	_ = eval[bool](tb2, `(window.dispatchEvent(new Event('focus')), document.dispatchEvent(new Event('visibilitychange')), true)`)
+	// Something the pages might do later (a poll, a timer) gets time to.
 	time.Sleep(2 * time.Second)
 	noneSince("focus, opening the task list, 2 s")
 
+	// 7. The session changes to another user under an open page: Ada signs
+	// in again in the first tab, then Bob signs up in the second tab of
+	// the same browser (its cookie is now Bob's). When Ada's token
+	// expires, the first tab's next call gets Bob's token from Better
+	// Auth; the page does not send it to Latchkey for Ada's tasks, and
+	// says that someone else is signed in now.
+	tb.find("textbox", "Email").fill("ada@example.com")
+	tb.find("textbox", "Password").fill("analytical engine 1843")
+	tb.find("button", "Sign in").click()
+	tb.find("heading", "Your tasks").wait()
+	tb.find("checkbox", "After expiry").wait()
+	ada := api.lastBearer()
+	if c := testkit.JSONPart(t, ada, 1); c["sub"] != sub {
+		t.Fatalf("after signing in again, the first tab's token is of %v, want %s", c["sub"], sub)
+	}
+	tb2.navigate(app.base + "/sign-up")
+	tb2.find("textbox", "Name").fill("Bob Bobson")
+	tb2.find("textbox", "Email").fill("bob@example.com")
+	tb2.find("textbox", "Password").fill("difference engine 1822")
+	tb2.find("button", "Sign up").click()
+	tb2.find("heading", "Your tasks").wait()
+	tb2.waitText("No tasks yet.")
+	exp = time.Unix(int64(testkit.JSONPart(t, ada, 1)["exp"].(float64)), 0)
+	if _, expired := testkit.Poll(time.Until(exp)+nextLeeway+5*time.Second, 200*time.Millisecond, func() bool {
+		return lk.Call("GET", tasksPath, ada, nil).Status == http.StatusUnauthorized
+	}); !expired {
+		t.Fatalf("Latchkey still accepts Ada's second token %v after it expired", time.Since(exp))
+	}
+	before := api.count()
+	form = tb.find("form", "New task")
+	form.find("textbox", "Title").fill("Not as Bob")
+	form.find("button", "Add task").click()
+	tb.waitText("You are signed in as someone else now.")
+	for _, r := range api.all()[before:] {
+		if r.Method != "OPTIONS" && r.Bearer != ada {
+			tb.fail("with Bob signed in, the page of Ada's tasks sent %s %s with another token than Ada's", r.Method, r.URL)
+		}
+	}
+
 	tb.checkClean(app.base, p.base)
-	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer)
-	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer)
+	tb2.checkClean(app.base, p.base)
+	var tok2 string // the second tab's token, before Bob's
+	for _, r := range api2.all() {
+		if r.Bearer != "" {
+			tok2 = r.Bearer
+			break
+		}
+	}
+	bob := api2.lastBearer()
+	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
+	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
 	t.Logf("the whole test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -18,7 +18,21 @@ fs.mkdirSync(path.dirname(dbFile), { recursive: true });
 
 // Encrypts the JWT signing key at rest and signs session cookies. npm run
 // dev:all makes one and keeps it in data/dev-secret; in production set your
-// own (openssl rand -base64 32). The fallback is for local development only.
+// own (openssl rand -base64 32). The fallback, a public value, is for
+// `next dev` (and the migration script) only: the production server
+// (`next start`, NODE_ENV=production) fails at start without a secret
+// (instrumentation.js loads this module then): it logs this error and
+// answers 500 to every request.
+// `next build` (also NODE_ENV=production) loads this module without
+// serving anything, so it may run without one.
+const building = process.env.NEXT_PHASE === "phase-production-build";
+if (!process.env.BETTER_AUTH_SECRET && process.env.NODE_ENV === "production" && !building) {
+  throw new Error(
+    "BETTER_AUTH_SECRET is not set. The production server needs a secret of its own " +
+      "(openssl rand -base64 32), the same at every start: it signs Better Auth's cookies and " +
+      "encrypts its JWT signing key. Only `next dev` falls back to a development value.",
+  );
+}
 const secret = process.env.BETTER_AUTH_SECRET || "dev-only-insecure-secret-do-not-deploy-0000";
 
 export const authOptions = {

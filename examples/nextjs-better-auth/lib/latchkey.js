@@ -7,10 +7,13 @@
 // localStorage, sessionStorage or a cookie of ours. It is fetched from
 // Better Auth's /api/auth/token (the session cookie goes along), attached
 // as Authorization: Bearer, and fetched again once when Latchkey answers
-// 401 with the problem code token_expired. forgetToken() (on sign-out)
-// drops it, and no call made before it reaches Latchkey after it.
+// 401 with the problem code token_expired. It is held with its user (the
+// JWT's sub) and used only for that user: the signed-in user of the page.
+// forgetToken() (on sign-out, sign-in and sign-up) drops it, and no call
+// made before it reaches Latchkey after it. A sign-out in one tab is
+// broadcast to the app's other tabs, which forget their token too.
 
-let token = null; // the current JWT, or null
+let held = null; // the current JWT and its user: {token, sub}, or null
 let pending = null; // the fetch of a new JWT in progress, shared by concurrent calls
 let generation = 0; // bumped by forgetToken: older calls stop
 
@@ -20,7 +23,7 @@ export class LatchkeyError extends Error {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
     this.status = status;
     this.code = problem?.code || "";
-    this.fieldErrors = problem?.errors || {};
+    this.fieldErrors = problem?.errors || [];
   }
 }
 
@@ -32,34 +35,85 @@ export class SignedOutError extends Error {
   }
 }
 
-/** Drops the token, and stops every call started before (on sign-out). */
+/** Better Auth's session is another user's than the page's. */
+export class AccountChangedError extends SignedOutError {
+  constructor() {
+    super();
+    this.message = "You are signed in as someone else now. Reload the page.";
+    this.code = "account_changed";
+  }
+}
+
+/** Drops the token, and stops every call started before (on sign-out, sign-in, sign-up). */
 export function forgetToken() {
   generation++;
-  token = null;
+  held = null;
   pending = null;
 }
 
-// The token to use: the one held, unless it is `stale` (just refused as
-// expired) or there is none; then a new one from Better Auth, one fetch for
-// all callers.
-async function tokenFor(gen, stale) {
+// The app's tabs tell each other of a sign-out (a BroadcastChannel reaches
+// the other tabs of this origin in this browser profile, not the sender).
+// In the browser only: this module is also loaded on the server to render
+// the page.
+const channel = typeof window !== "undefined" && typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("latchkey-example-auth") : null;
+const signOutListeners = new Set();
+channel?.addEventListener("message", (e) => {
+  if (e.data?.type !== "signed-out") return;
+  forgetToken();
+  for (const f of signOutListeners) f();
+});
+
+/** Tells the app's other tabs that the user signed out (after Better Auth's signOut succeeded). */
+export function broadcastSignOut() {
+  channel?.postMessage({ type: "signed-out" });
+}
+
+/** Calls f when another tab signs out (the token is already forgotten then); returns the unsubscribe. */
+export function onSignOutElsewhere(f) {
+  signOutListeners.add(f);
+  return () => signOutListeners.delete(f);
+}
+
+// The sub claim of a JWT: its payload is base64url JSON. Read, not
+// verified (Latchkey verifies it), to know whose token it is.
+function subOf(jwt) {
+  try {
+    const b64 = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)).sub || null;
+  } catch {
+    return null;
+  }
+}
+
+// The token of user `me` to use: the one held, unless it is `stale` (just
+// refused as expired), or another user's, or there is none; then a new one
+// from Better Auth, one fetch for all callers. A new token of another user
+// than `me` (the session changed under the page) is not kept.
+async function tokenFor(gen, me, stale) {
   if (gen !== generation) throw new SignedOutError();
-  if (token && token !== stale) return token;
+  if (held && held.sub !== me) held = null;
+  if (held && held.token !== stale) return held.token;
   if (!pending) {
     const mine = (pending = (async () => {
       const res = await fetch("/api/auth/token", { credentials: "same-origin", cache: "no-store" });
       if (res.status === 401) throw new SignedOutError();
       if (!res.ok) throw new LatchkeyError(res.status, { detail: `Better Auth answered ${res.status} for a token.` });
-      const body = await res.json();
-      if (gen === generation) token = body.token;
-      return body.token;
+      const { token } = await res.json();
+      const got = { token, sub: subOf(token) };
+      if (gen === generation) held = got;
+      return got;
     })().finally(() => {
       if (pending === mine) pending = null;
     }));
   }
-  const t = await pending;
+  const got = await pending;
   if (gen !== generation) throw new SignedOutError();
-  return t;
+  if (got.sub !== me) {
+    if (held === got) held = null;
+    throw new AccountChangedError();
+  }
+  return got.token;
 }
 
 async function problemOf(res) {
@@ -71,10 +125,11 @@ async function problemOf(res) {
 }
 
 /**
- * A client of one Latchkey server. baseUrl comes from the server at
+ * A client of one Latchkey server for the signed-in user `me` (their id:
+ * Better Auth's user.id, the JWT's sub). baseUrl comes from the server at
  * request time (LATCHKEY_URL), not from the build.
  */
-export function latchkey(baseUrl) {
+export function latchkey(baseUrl, me) {
   async function call(method, path, body) {
     const gen = generation;
     const send = async (t) => {
@@ -89,13 +144,13 @@ export function latchkey(baseUrl) {
         cache: "no-store",
       });
     };
-    let t = await tokenFor(gen);
+    let t = await tokenFor(gen, me);
     let res = await send(t);
     if (res.status === 401) {
       const problem = await problemOf(res);
       if (problem?.code !== "token_expired") throw new LatchkeyError(401, problem);
       // Expired: one new token from Better Auth, one retry.
-      t = await tokenFor(gen, t);
+      t = await tokenFor(gen, me, t);
       res = await send(t);
     }
     if (!res.ok) throw new LatchkeyError(res.status, await problemOf(res));

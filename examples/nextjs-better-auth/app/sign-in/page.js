@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
+import { forgetToken } from "@/lib/latchkey";
 
 export default function SignIn() {
   const router = useRouter();
@@ -25,6 +26,8 @@ export default function SignIn() {
       setError(error.message || "Sign-in failed.");
       return;
     }
+    // A token this tab still holds is not this user's, or not of this session.
+    forgetToken();
     router.replace(`/u/${encodeURIComponent(data.user.id)}/tasks`);
   }
 

@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
+import { forgetToken } from "@/lib/latchkey";
 
 export default function SignUp() {
   const router = useRouter();
@@ -27,6 +28,8 @@ export default function SignUp() {
       setError(error.message || "Sign-up failed.");
       return;
     }
+    // A token this tab still holds is not this user's, or not of this session.
+    forgetToken();
     router.replace(`/u/${encodeURIComponent(data.user.id)}/tasks`);
   }
 

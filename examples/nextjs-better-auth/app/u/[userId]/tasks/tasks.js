@@ -5,11 +5,12 @@ import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
-import { forgetToken, latchkey, SignedOutError } from "@/lib/latchkey";
+import { broadcastSignOut, forgetToken, latchkey, onSignOutElsewhere, SignedOutError } from "@/lib/latchkey";
 
 // What to show for an error of a call to Latchkey.
 function messageOf(err) {
-  if (err instanceof SignedOutError) return "You are signed out.";
+  if (err instanceof SignedOutError) return err.message; // signed out, or in as someone else
+  if (err.signOutFailed) return `Sign-out failed: ${err.message} Try again.`;
   if (err.status === 403) return "These tasks belong to another account.";
   if (err.status === 401) return "Latchkey did not accept your sign-in. Sign in again.";
   if (err.status === undefined) return "Latchkey cannot be reached.";
@@ -18,7 +19,8 @@ function messageOf(err) {
 
 export default function Tasks({ latchkeyUrl, userId, me }) {
   const router = useRouter();
-  const api = useMemo(() => latchkey(latchkeyUrl), [latchkeyUrl]);
+  // Calls with the JWT of the signed-in user (me), whatever the path's user.
+  const api = useMemo(() => latchkey(latchkeyUrl, me.id), [latchkeyUrl, me.id]);
   const [tasks, setTasks] = useState(null);
   const [error, setError] = useState(null);
   const [title, setTitle] = useState("");
@@ -36,6 +38,17 @@ export default function Tasks({ latchkeyUrl, userId, me }) {
       live = false;
     };
   }, [api, userId]);
+
+  // A sign-out in another tab of the app: lib/latchkey.js has forgotten
+  // the token already; leave the task list.
+  useEffect(
+    () =>
+      onSignOutElsewhere(() => {
+        setTasks(null);
+        router.replace("/sign-in");
+      }),
+    [router],
+  );
 
   async function run(work) {
     setBusy(true);
@@ -72,10 +85,24 @@ export default function Tasks({ latchkeyUrl, userId, me }) {
 
   async function signOut() {
     // The token goes first, so nothing still running can use it, then
-    // Better Auth ends its session (and its cookie).
+    // Better Auth ends its session (and its cookie). Only once it has are
+    // the other tabs told, and the page leaves; a failed sign-out is shown
+    // (the token stays forgotten: the next call fetches a new one).
     forgetToken();
     setTasks(null);
-    await authClient.signOut();
+    let failure;
+    try {
+      failure = (await authClient.signOut()).error;
+    } catch (err) {
+      failure = err;
+    }
+    if (failure) {
+      const err = new Error(failure.message || failure.statusText || `HTTP ${failure.status}`);
+      err.signOutFailed = true;
+      setError(err);
+      return;
+    }
+    broadcastSignOut();
     router.replace("/sign-in");
   }
 
