@@ -14,8 +14,8 @@ import (
 )
 
 // cmdUserUpdate is `user disable` and `user verify`: upd applied to the
-// user with --email, as an admin's PATCH would, and done (a format with the
-// user's id and email) printed.
+// user named by --email or --id, as an admin's PATCH would, and done (a
+// format with the user's id and email) printed.
 func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, upd latchkey.UserUpdate, done string) error {
 	return cmdUserAction(ctx, name, args, getenv, stdout, done, func(a *app.App, u *latchkey.User, c auth.Client) error {
 		_, err := a.Auth.UpdateUser(ctx, "", u.ID, upd, c)
@@ -24,7 +24,7 @@ func cmdUserUpdate(ctx context.Context, name string, args []string, getenv func(
 }
 
 // cmdUserResetMFA is `user reset-mfa`: the admin escape hatch of POST
-// /api/admin/users/{id}/mfa/reset for the user with --email.
+// /api/admin/users/{id}/mfa/reset for the user named by --email or --id.
 func cmdUserResetMFA(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	return cmdUserAction(ctx, "user reset-mfa", args, getenv, stdout,
 		"removed the second factors (TOTP, passkeys) and recovery codes of user %s (%s); its sessions are revoked\n",
@@ -33,14 +33,16 @@ func cmdUserResetMFA(ctx context.Context, args []string, getenv func(string) str
 		})
 }
 
-// cmdUserAction runs do on the user with --email (exit 1 for an unknown
-// one, 2 without --email) and prints done, a format with the user's id
-// and email.
+// cmdUserAction runs do on the user named by --email or --id (exit 1 for
+// an unknown one, 2 with neither or both) and prints done, a format with
+// the user's id and email. --id reaches the users of a trusted issuer,
+// whose email Latchkey does not keep.
 func cmdUserAction(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, done string,
 	do func(a *app.App, u *latchkey.User, c auth.Client) error) error {
-	var email *string
+	var email, id *string
 	cfg, rest, err := configured(name, args, getenv, stdout, func(fs *flag.FlagSet) {
-		email = fs.String("email", "", "the user's email (required)")
+		email = fs.String("email", "", "the user's email (this or --id)")
+		id = fs.String("id", "", "the user's id (this or --email): the sub of a trusted issuer's user")
 	})
 	if err != nil {
 		return err
@@ -48,8 +50,8 @@ func cmdUserAction(ctx context.Context, name string, args []string, getenv func(
 	switch {
 	case len(rest) > 0:
 		return usagef("%s: unexpected argument %q", name, rest[0])
-	case *email == "":
-		return usagef("%s: --email is required", name)
+	case (*email == "") == (*id == ""):
+		return usagef("%s: give --email or --id (one of them)", name)
 	}
 	cfg.MustExist = true
 	a, err := app.New(ctx, cfg, nil)
@@ -57,9 +59,16 @@ func cmdUserAction(ctx context.Context, name string, args []string, getenv func(
 		return err
 	}
 	defer a.Close()
-	u, err := a.Store.FindUserByEmail(ctx, *email)
+	var u *latchkey.User
+	what := "email " + printable(*email)
+	if *id != "" {
+		what = "id " + printable(*id)
+		u, err = a.Store.FindUserByID(ctx, *id)
+	} else {
+		u, err = a.Store.FindUserByEmail(ctx, *email)
+	}
 	if latchkey.ErrorCode(err) == latchkey.ENOTFOUND {
-		return fmt.Errorf("%s: no user with email %s", name, *email)
+		return fmt.Errorf("%s: no user with %s", name, what)
 	} else if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/latchkey/latchkey/internal/testkit"
 )
 
@@ -79,4 +81,60 @@ func TestE2EUserDisableAndAudit(t *testing.T) {
 	if _, code := run("audit", "--limit", "0"); code != 2 {
 		t.Errorf("audit --limit 0: exit %d, want 2", code)
 	}
+}
+
+// TestE2EUserCommandsByID: `--id` names a user of a trusted issuer, whose
+// email Latchkey does not keep: `user disable --id SUB` refuses its token
+// at the running server within 2 s. --id and --email together, or
+// neither, exit 2; an unknown id exits 1.
+func TestE2EUserCommandsByID(t *testing.T) {
+	t.Parallel()
+	const iss, aud, secret, sub = "https://front.example", "latchkey-api", "a shared secret of thirty-two bytes", "front-user-1"
+	dbPath := filepath.Join(t.TempDir(), "lk.db")
+	p := spawn(t, filepath.Dir(dbPath), childEnv("LATCHKEY_TRUSTED_SECRET="+secret),
+		"serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite:"+dbPath,
+		"--trusted-issuer", iss, "--trusted-audience", aud).waitReady(t)
+	c := testkit.NewClient(t, p.base, nil)
+	ext := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": iss, "aud": aud, "sub": sub, "exp": time.Now().Add(time.Hour).Unix()})
+	delete(ext.Header, "typ") // as Better Auth's: none
+	tok, err := ext.SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Call("GET", "/api/"+sub+"/tasks", tok, nil).WantStatus(t, http.StatusOK) // the user, provisioned
+
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, err := exec.Command(binPath, append(args, "--database-url", "sqlite:"+dbPath)...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	for _, args := range [][]string{{"user", "disable"}, {"user", "disable", "--id", sub, "--email", "a@example.com"}} {
+		if out, code := run(args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2: %s", args, code, out)
+		}
+	}
+	if out, code := run("user", "disable", "--id", "nobody"); code != 1 || !strings.Contains(out, "no user with id nobody") {
+		t.Errorf("unknown id: exit %d: %s", code, out)
+	}
+	c.Call("GET", "/api/"+sub+"/tasks", tok, nil).WantStatus(t, http.StatusOK) // nothing changed so far
+	start := time.Now()
+	if out, code := run("user", "disable", "--id", sub); code != 0 || !strings.Contains(out, sub) {
+		t.Fatalf("user disable --id: exit %d: %s", code, out)
+	}
+	var last testkit.Response
+	if _, ok := testkit.Poll(5*time.Second, 20*time.Millisecond, func() bool {
+		last = c.Call("GET", "/api/"+sub+"/tasks", tok, nil)
+		return last.Status != http.StatusOK
+	}); !ok {
+		t.Fatal("the disabled external user's token still works after 5 s")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("disable reached the server after %v, want at most 2 s", took)
+	}
+	last.Problem(t, http.StatusUnauthorized, "token_revoked")
 }

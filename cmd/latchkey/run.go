@@ -29,9 +29,12 @@ commands:
   migrate                    bring the store's schema up to date
   user create --email E [--name N] [--role admin] --password-stdin
                              add a user
-  user disable --email E     disable a user and revoke its sessions
-  user verify --email E      mark a user's address verified
-  user reset-mfa --email E   remove a user's second factors (TOTP, passkeys) and
+  user disable --email E | --id ID
+                             disable a user and revoke its sessions
+  user verify --email E | --id ID
+                             mark a user's address verified
+  user reset-mfa --email E | --id ID
+                             remove a user's second factors (TOTP, passkeys) and
                              recovery codes, and revoke its sessions
   keys rotate                add a new signing key
   token inspect TOKEN        decode and verify a token against the store's keys
