@@ -28,6 +28,12 @@ export interface ClientOptions {
      * Latchkey and to these, and refuses any other absolute URL.
      */
     trustedOrigins?: string[];
+    /**
+     * Milliseconds a refresh may take before it is given up as a network
+     * error (the session stays, to try again): 15000 by default. A refresh
+     * holds the tabs' lock, so one that hangs must not hold it for ever.
+     */
+    refreshTimeout?: number;
 }
 /** What changed: the event, and the user after it (null when nobody). */
 export interface AuthChange {
@@ -38,6 +44,7 @@ export interface AuthChange {
 interface SendOptions {
     body?: unknown;
     token?: string | null;
+    timeout?: number;
 }
 /** createClient makes the one client a front end holds. */
 export declare function createClient(options?: ClientOptions): LatchkeyClient;
@@ -140,7 +147,7 @@ export declare class LatchkeyClient {
      * send makes one request and decodes the answer (null for 204). It never
      * refreshes and never retries; a refusal throws LatchkeyError.
      */
-    send<T>(method: string, path: string, { body, token }?: SendOptions): Promise<T>;
+    send<T>(method: string, path: string, { body, token, timeout }?: SendOptions): Promise<T>;
     /**
      * signInWith posts to a route that answers a token response (sign-in,
      * its second step, a passkey sign-in) and takes the session.

@@ -41,6 +41,7 @@ export class LatchkeyClient {
     #channel;
     #listeners = new Set();
     #trusted;
+    #refreshTimeout;
     #held = null;
     #refreshing = null;
     // ended counts the times the session was ended here; a refresh that
@@ -62,6 +63,7 @@ export class LatchkeyClient {
         this.#fetch = (input, init) => f(input, init); // unbound window.fetch throws
         this.#store = options.refreshTokenStore ?? null;
         this.#trusted = new Set((options.trustedOrigins ?? []).map((o) => new URL(o).origin));
+        this.#refreshTimeout = options.refreshTimeout ?? 15_000;
         const name = options.channel === undefined ? "latchkey" : options.channel;
         this.#lockName = name === null ? null : name + "-refresh";
         this.#channel = name !== null && typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
@@ -152,7 +154,7 @@ export class LatchkeyClient {
      * send makes one request and decodes the answer (null for 204). It never
      * refreshes and never retries; a refusal throws LatchkeyError.
      */
-    async send(method, path, { body, token } = {}) {
+    async send(method, path, { body, token, timeout } = {}) {
         const headers = { Accept: "application/json, application/problem+json" };
         const init = { method, headers, credentials: "same-origin", cache: "no-store" };
         if (body !== undefined) {
@@ -161,6 +163,8 @@ export class LatchkeyClient {
         }
         if (token)
             headers.Authorization = "Bearer " + token;
+        if (timeout !== undefined && typeof AbortSignal.timeout === "function")
+            init.signal = AbortSignal.timeout(timeout);
         const url = this.url(path);
         let res;
         try {
@@ -273,7 +277,8 @@ export class LatchkeyClient {
                 const stored = this.#store ? await this.#store.get() : null;
                 if (this.#store && !stored)
                     throw new SessionEndedError(NO_SESSION);
-                return this.send("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
+                const timeout = this.#refreshTimeout;
+                return this.send("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored }, timeout } : { timeout });
             });
         }
         catch (e) {

@@ -57,6 +57,12 @@ export interface ClientOptions {
    * Latchkey and to these, and refuses any other absolute URL.
    */
   trustedOrigins?: string[];
+  /**
+   * Milliseconds a refresh may take before it is given up as a network
+   * error (the session stays, to try again): 15000 by default. A refresh
+   * holds the tabs' lock, so one that hangs must not hold it for ever.
+   */
+  refreshTimeout?: number;
 }
 
 /** What changed: the event, and the user after it (null when nobody). */
@@ -85,6 +91,7 @@ interface Held {
 interface SendOptions {
   body?: unknown;
   token?: string | null;
+  timeout?: number; // ms
 }
 
 // NO_SESSION is the code a SessionEndedError carries when there was no
@@ -105,6 +112,7 @@ export class LatchkeyClient {
   readonly #channel: BroadcastChannel | null;
   readonly #listeners = new Set<(change: AuthChange) => void>();
   readonly #trusted: Set<string>;
+  readonly #refreshTimeout: number;
   #held: Held | null = null;
   #refreshing: Promise<User> | null = null;
   // ended counts the times the session was ended here; a refresh that
@@ -128,6 +136,7 @@ export class LatchkeyClient {
     this.#fetch = (input, init) => f(input, init); // unbound window.fetch throws
     this.#store = options.refreshTokenStore ?? null;
     this.#trusted = new Set((options.trustedOrigins ?? []).map((o) => new URL(o).origin));
+    this.#refreshTimeout = options.refreshTimeout ?? 15_000;
     const name = options.channel === undefined ? "latchkey" : options.channel;
     this.#lockName = name === null ? null : name + "-refresh";
     this.#channel = name !== null && typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
@@ -223,7 +232,7 @@ export class LatchkeyClient {
    * send makes one request and decodes the answer (null for 204). It never
    * refreshes and never retries; a refusal throws LatchkeyError.
    */
-  async send<T>(method: string, path: string, { body, token }: SendOptions = {}): Promise<T> {
+  async send<T>(method: string, path: string, { body, token, timeout }: SendOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json, application/problem+json" };
     const init: RequestInit = { method, headers, credentials: "same-origin", cache: "no-store" };
     if (body !== undefined) {
@@ -231,6 +240,7 @@ export class LatchkeyClient {
       init.body = JSON.stringify(body);
     }
     if (token) headers.Authorization = "Bearer " + token;
+    if (timeout !== undefined && typeof AbortSignal.timeout === "function") init.signal = AbortSignal.timeout(timeout);
     const url = this.url(path);
     let res: Response;
     try {
@@ -344,7 +354,8 @@ export class LatchkeyClient {
         // Read inside the lock: the tab before may have rotated it.
         const stored = this.#store ? await this.#store.get() : null;
         if (this.#store && !stored) throw new SessionEndedError(NO_SESSION);
-        return this.send<TokenResponse>("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored } } : {});
+        const timeout = this.#refreshTimeout;
+        return this.send<TokenResponse>("POST", "/api/auth/refresh", stored ? { body: { refresh_token: stored }, timeout } : { timeout });
       });
     } catch (e) {
       const code = endedBy(e);

@@ -101,3 +101,30 @@ describe("guards", { concurrency: true }, () => {
     assert.deepEqual(heard.map((h) => h.type), ["signedout"]);
   });
 });
+
+describe("a hung refresh", () => {
+  test("is given up after refreshTimeout as a network error, and the session stays to try again", async () => {
+    const a = await device("cookie", { tag: "hung" });
+    let hang = true;
+    // Latchkey that never answers a refresh, while hang holds.
+    const fetch = (url, init) => {
+      if (hang && new URL(url).pathname === "/api/auth/refresh") {
+        return new Promise((_, reject) => init.signal?.addEventListener("abort", () => reject(init.signal.reason)));
+      }
+      return a.rec.fetch(url, init);
+    };
+    const c = newClient(a.rec, "cookie", { fetch, refreshTimeout: 300 });
+    // AbortSignal.timeout's timer does not keep Node running; this does.
+    const alive = setTimeout(() => {}, 10_000);
+    const started = Date.now();
+    try {
+      await assert.rejects(c.restore(), (e) => e.code === "network_error" && e.status === 0);
+    } finally {
+      clearTimeout(alive);
+    }
+    const took = Date.now() - started;
+    assert.ok(took >= 290 && took < 5000, `gave up after ${took} ms`);
+    hang = false;
+    assert.equal((await c.restore()).user.id, a.user.id, "the next try goes through");
+  });
+});
