@@ -25,18 +25,7 @@ func TestE2EUserDisableAndAudit(t *testing.T) {
 	g := c.SignUp("d@example.com", pw, "")
 	c.Call("GET", "/api/auth/me", g.AccessToken, nil).WantStatus(t, http.StatusOK)
 
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		cmd := exec.Command(binPath, append(args, "--database-url", "sqlite:"+dbPath)...)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
-	}
+	run := func(args ...string) (string, int) { t.Helper(); return runOn(t, dbPath, args...) }
 	start := time.Now()
 	if out, code := run("user", "disable", "--email", "D@example.com"); code != 0 {
 		t.Fatalf("user disable: exit %d: %s", code, out)
@@ -103,16 +92,7 @@ func TestE2EUserCommandsByID(t *testing.T) {
 	}
 	c.Call("GET", "/api/"+sub+"/tasks", tok, nil).WantStatus(t, http.StatusOK) // the user, provisioned
 
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		out, err := exec.Command(binPath, append(args, "--database-url", "sqlite:"+dbPath)...).CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out), ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
+	run := func(args ...string) (string, int) { t.Helper(); return runOn(t, dbPath, args...) }
 	for _, args := range [][]string{{"user", "disable"}, {"user", "disable", "--id", sub, "--email", "a@example.com"}} {
 		if out, code := run(args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2: %s", args, code, out)
@@ -137,4 +117,17 @@ func TestE2EUserCommandsByID(t *testing.T) {
 		t.Errorf("disable reached the server after %v, want at most 2 s", took)
 	}
 	last.Problem(t, http.StatusUnauthorized, "token_revoked")
+}
+
+// runOn runs the binary with args on the SQLite file dbPath and returns
+// its output (stdout and stderr) and exit status.
+func runOn(t *testing.T, dbPath string, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(binPath, append(args, "--database-url", "sqlite:"+dbPath)...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
 }

@@ -77,12 +77,7 @@ func TestNextJSBetterAuth(t *testing.T) {
 	tb.find("heading", "Sign in").wait()
 	tb.find("link", "Create an account").click()
 	tb.find("heading", "Create your account").wait()
-	tb.find("textbox", "Name").fill("Ada Lovelace")
-	tb.find("textbox", "Email").fill("ada@example.com")
-	tb.find("textbox", "Password").fill("analytical engine 1843")
-	tb.find("button", "Sign up").click()
-	tb.find("heading", "Your tasks").wait()
-	tb.waitText("No tasks yet.")
+	nextSignUp(tb, "Ada Lovelace", "ada@example.com", "analytical engine 1843")
 	sub := strings.TrimSuffix(strings.TrimPrefix(eval[string](tb, `location.pathname`), "/u/"), "/tasks")
 	if sub == "" || strings.Contains(sub, "/") {
 		tb.fail("the task list's path %q names no user", eval[string](tb, `location.pathname`))
@@ -313,12 +308,7 @@ func TestNextJSBetterAuth(t *testing.T) {
 		t.Fatalf("after signing in again, the first tab's token is of %v, want %s", c["sub"], sub)
 	}
 	tb2.navigate(app.base + "/sign-up")
-	tb2.find("textbox", "Name").fill("Bob Bobson")
-	tb2.find("textbox", "Email").fill("bob@example.com")
-	tb2.find("textbox", "Password").fill("difference engine 1822")
-	tb2.find("button", "Sign up").click()
-	tb2.find("heading", "Your tasks").wait()
-	tb2.waitText("No tasks yet.")
+	nextSignUp(tb2, "Bob Bobson", "bob@example.com", "difference engine 1822")
 	exp = time.Unix(int64(testkit.JSONPart(t, ada, 1)["exp"].(float64)), 0)
 	if _, expired := testkit.Poll(time.Until(exp)+nextLeeway+5*time.Second, 200*time.Millisecond, func() bool {
 		return lk.Call("GET", tasksPath, ada, nil).Status == http.StatusUnauthorized
@@ -349,4 +339,15 @@ func TestNextJSBetterAuth(t *testing.T) {
 	testkit.AssertNoSecrets(t, p.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
 	testkit.AssertNoSecrets(t, app.log.String(), tok, old, retried.Bearer, tok2, ada, bob)
 	t.Logf("the whole test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// nextSignUp fills the example's sign-up form, open in tb, and waits for
+// the new user's empty task list.
+func nextSignUp(tb *tab, name, email, password string) {
+	tb.find("textbox", "Name").fill(name)
+	tb.find("textbox", "Email").fill(email)
+	tb.find("textbox", "Password").fill(password)
+	tb.find("button", "Sign up").click()
+	tb.find("heading", "Your tasks").wait()
+	tb.waitText("No tasks yet.")
 }
